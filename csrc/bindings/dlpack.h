@@ -1,0 +1,33 @@
+// dlpack.h — the DLPack ABI (https://dmlc.github.io/dlpack/latest/c_api.html), the structs
+// written out from the specification, plus dlcore's exporter/importer.
+#pragma once
+#include <cstdint>
+
+#include "common.h"
+
+extern "C" {
+typedef struct { int32_t device_type; int32_t device_id; } DLDevice;   // kDLCPU=1, kDLCUDA=2
+typedef struct { uint8_t code; uint8_t bits; uint16_t lanes; } DLDataType;  // Int=0 UInt=1 Float=2 Bool=6
+typedef struct {
+  void* data;
+  DLDevice device;
+  int32_t ndim;
+  DLDataType dtype;
+  int64_t* shape;
+  int64_t* strides;   // in elements; NULL means compact row-major
+  uint64_t byte_offset;
+} DLTensor;
+typedef struct DLManagedTensor {
+  DLTensor dl_tensor;
+  void* manager_ctx;
+  void (*deleter)(struct DLManagedTensor* self);
+} DLManagedTensor;
+}
+
+namespace dlcore {
+// Returns a "dltensor" PyCapsule that keeps the tensor's storage alive until the consumer
+// calls the deleter (or the capsule dies unconsumed).
+py::capsule to_dlpack(const Tensor& t);
+// Consumes a "dltensor" capsule (renaming it "used_dltensor") into a zero-copy Tensor.
+Tensor from_dlpack(py::capsule capsule);
+}  // namespace dlcore

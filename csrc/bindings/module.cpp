@@ -1,0 +1,76 @@
+// module.cpp — the dlcore._C extension module: exception translation, build info, threads,
+// CUDA device queries, then one register_* call per kernel family.
+#include <pybind11/pybind11.h>
+
+#include "common.h"
+
+#ifndef DLCORE_VERSION
+#define DLCORE_VERSION "0.0.0"
+#endif
+#ifndef DLCORE_CUDA_ARCHS
+#define DLCORE_CUDA_ARCHS ""
+#endif
+
+namespace dlcore {
+namespace {
+
+void register_runtime(py::module_& m) {
+  m.attr("__version__") = DLCORE_VERSION;
+  m.def("build_info", []() {
+    py::dict d;
+    d["version"] = DLCORE_VERSION;
+    d["cuda_compiled"] = cudart::compiled_with_cuda();
+    d["cuda_architectures"] = std::string(DLCORE_CUDA_ARCHS);
+    d["cpu_path"] = std::string(cpu::simd_path());
+    d["omp_threads"] = cpu::num_threads();
+    d["cuda_device_count"] = cudart::device_count();
+    return d;
+  });
+  m.def("get_num_threads", &cpu::num_threads);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) fail<ShapeError>("set_num_threads", "expected a positive thread count, got ", n);
+    cpu::set_num_threads(n);
+  });
+  m.def("measure_peak_gflops", [](int threads) {
+    py::gil_scoped_release nogil;
+    return cpu::measure_peak_gflops(threads);
+  }, py::arg("threads"));
+
+  m.def("cuda_device_count", &cudart::device_count);
+  m.def("cuda_synchronize", [](int dev) {
+    py::gil_scoped_release nogil;
+    cudart::synchronize(dev);
+  });
+  m.def("cuda_device_name", &cudart::device_name);
+  m.def("cuda_current_device", &cudart::current_device);
+  m.def("cuda_set_device", &cudart::set_device);
+  m.def("cuda_empty_cache", &cudart::empty_cache);
+  m.def("cuda_memory_allocated", &cudart::memory_allocated);
+  m.def("cuda_memory_reserved", &cudart::memory_reserved);
+}
+
+}  // namespace
+}  // namespace dlcore
+
+PYBIND11_MODULE(_C, m) {
+  using namespace dlcore;
+  m.doc() = "dlcore compiled kernels (CPU and CUDA)";
+  py::register_exception<IndexError>(m, "IndexError", PyExc_IndexError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ShapeError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const DTypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const DeviceError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+  register_runtime(m);
+  register_tensor(m);
+  register_elementwise(m);
+  register_reduce(m);
+  register_random(m);
+  register_gemm(m);
+}

@@ -1,0 +1,55 @@
+"""dlcore — a deep-learning library with hand-written C++ (CPU) and CUDA kernels.
+
+    import dlcore
+    x = dlcore.randn(64, 784)
+    w = dlcore.randn(784, 10)
+    y = (x @ w).relu()
+"""
+from . import _C
+from ._dtype import device, dtype, bool_ as bool, float32, float64, int64  # noqa: A001
+from ._dtype import float32 as float, float64 as double, int64 as long  # noqa: A001
+from .tensor import Size, Tensor, tensor, from_numpy
+from .creation import (zeros, ones, empty, full, arange, linspace, eye, rand, randn, randint, randperm,
+                       zeros_like, ones_like, empty_like, full_like, rand_like, randn_like)
+from .ops import (add, sub, mul, div, true_divide, floor_divide, pow, neg, negative, abs, exp, log, sqrt,
+                  sigmoid, tanh, relu, sign, reciprocal, square, sin, cos, floor, ceil, round, maximum,
+                  minimum, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_not, where, clamp, clip,
+                  sum, prod, mean, var, std, max, min, amax, amin, argmax, argmin, reshape, flatten,
+                  permute, transpose, squeeze, unsqueeze, cat, concatenate, stack, narrow, matmul, mm,
+                  bmm, dot, result_type, as_strided, broadcast_to)
+from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state
+from . import cuda, backends, random
+
+__version__ = _C.__version__
+
+
+def build_info() -> dict:
+    """How this dlcore was built and what it runs on: version, CUDA, CPU path, threads."""
+    return dict(_C.build_info())
+
+
+def get_num_threads() -> int:
+    return _C.get_num_threads()
+
+
+def set_num_threads(n: int):
+    _C.set_num_threads(int(n))
+
+
+def from_dlpack(obj) -> Tensor:
+    """Zero-copy tensor from any object with ``__dlpack__`` (NumPy, PyTorch, CuPy...) or a capsule."""
+    from .tensor import _wrap
+    if hasattr(obj, "__dlpack__"):
+        dev = obj.__dlpack_device__() if hasattr(obj, "__dlpack_device__") else (1, 0)
+        capsule = obj.__dlpack__(stream=None) if dev[0] == 2 else obj.__dlpack__()
+    else:
+        capsule = obj
+    return _wrap(_C.from_dlpack(capsule))
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def numel(x) -> int:
+    return x.numel()

@@ -1,0 +1,126 @@
+"""Tensor factories: zeros, ones, empty, full, arange, linspace, eye, rand, randn, *_like."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _C, random as _random
+from ._dtype import as_device, as_dtype, bool_, float32, float64, int64
+from .tensor import Tensor, _shape_arg, _wrap, tensor
+
+
+def _empty(shape, dtype, device):
+    dev = as_device(device)
+    for s in shape:
+        if s < 0:
+            raise ValueError(f"negative dimension {s} in shape {tuple(shape)}")
+    return _wrap(_C.empty(list(shape), dtype.code, dev.code, dev.index or 0))
+
+
+def empty(*shape, dtype=None, device=None, requires_grad=False):
+    t = _empty(_shape_arg(shape, "empty"), as_dtype(dtype or float32), device)
+    t.requires_grad = requires_grad
+    return t
+
+
+def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    if dtype is None:
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) else float32
+    t = _empty(tuple(shape), as_dtype(dtype), device)
+    if t.numel():
+        _C.fill_(t._impl, float(fill_value))
+    t.requires_grad = requires_grad
+    return t
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    return full(_shape_arg(shape, "zeros"), 0.0, dtype or float32, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    return full(_shape_arg(shape, "ones"), 1.0, dtype or float32, device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dt = as_dtype(dtype) if dtype is not None else (int64 if ints else float32)
+    n = max(0, math.ceil((end - start) / step))
+    # Values computed in float64/int64 on the host (start + i*step, as PyTorch does), then moved.
+    vals = start + np.arange(n, dtype=np.int64 if ints else np.float64) * step
+    return tensor(vals.astype(dt.numpy), device=device, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    dt = as_dtype(dtype or float32)
+    return tensor(np.linspace(start, end, steps).astype(dt.numpy), device=device, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    dt = as_dtype(dtype or float32)
+    return tensor(np.eye(n, m, dtype=dt.numpy), device=device, requires_grad=requires_grad)
+
+
+def _random_fill(fn, shape, dtype, device, a, b, requires_grad):
+    dt = as_dtype(dtype or float32)
+    if not dt.is_floating_point:
+        raise TypeError(f"random tensors must be float32 or float64, got {dt}")
+    t = _empty(shape, dt, device)
+    seed, offset = _random._next(t.numel())
+    fn(t._impl, seed, offset, float(a), float(b))
+    t.requires_grad = requires_grad
+    return t
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1)."""
+    return _random_fill(_C.uniform_, _shape_arg(shape, "rand"), dtype, device, 0.0, 1.0, requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False):
+    """Standard normal."""
+    return _random_fill(_C.normal_, _shape_arg(shape, "randn"), dtype, device, 0.0, 1.0, requires_grad)
+
+
+def uniform(shape, low=0.0, high=1.0, dtype=None, device=None):
+    return _random_fill(_C.uniform_, tuple(shape), dtype, device, low, high, False)
+
+
+def normal(shape, mean=0.0, std=1.0, dtype=None, device=None):
+    return _random_fill(_C.normal_, tuple(shape), dtype, device, mean, std, False)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None):
+    if high is None:
+        low, high = 0, low
+    u = uniform(tuple(size), 0.0, 1.0, dtype=float64, device=device)
+    return (u * (high - low)).floor().long() + low if u.numel() else _empty(tuple(size), int64, device)
+
+
+def randperm(n, device=None):
+    """A random permutation of 0..n-1 (argsort of uniform keys; seeded by manual_seed)."""
+    keys = np.asarray(uniform((n,), dtype=float64))
+    return tensor(np.argsort(keys, kind="stable").astype(np.int64), device=device)
+
+
+def _like(fn):
+    def f(x, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device,
+                  requires_grad=requires_grad, **kw)
+    return f
+
+
+zeros_like, ones_like, empty_like, rand_like, randn_like = (
+    _like(f) for f in (zeros, ones, empty, rand, randn))
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device or x.device,
+                requires_grad=requires_grad)

@@ -1,0 +1,325 @@
+"""Tensor: a Python handle on a C++ TensorImpl (shape, strides, dtype, device, shared storage).
+
+Operations live in ``dlcore.ops``; the methods here are the PyTorch-named spellings of them.
+Views (reshape, transpose, slicing...) are computed here as (sizes, strides, offset) and
+checked against the storage bounds in C++, so no view can reach outside its memory.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _C
+from ._dtype import CPU, as_device, as_dtype, device, dtype, from_numpy_dtype, _BY_CODE
+from ._dtype import bool_, float32, float64, int64
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple, as ``torch.Size`` is."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"dlcore.Size({list(self)})"
+
+
+def _wrap(impl, requires_grad=False) -> "Tensor":
+    t = Tensor.__new__(Tensor)
+    t._impl = impl
+    t.requires_grad = requires_grad
+    t.grad = None
+    t._node = None
+    return t
+
+
+def _infer_dtype(data):
+    """dtype of nested Python data: any float -> float32, else any int -> int64, else bool."""
+    kinds = set()
+
+    def walk(x):
+        if isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+        elif isinstance(x, Tensor):
+            kinds.add(x.dtype.category)
+        elif isinstance(x, (bool, np.bool_)):
+            kinds.add(0)
+        elif isinstance(x, numbers.Integral):
+            kinds.add(1)
+        elif isinstance(x, numbers.Real):
+            kinds.add(2)
+        else:
+            raise TypeError(f"tensor: can't convert {type(x).__name__} to a tensor element")
+
+    walk(data)
+    return {0: bool_, 1: int64, 2: float32}[max(kinds) if kinds else 2]
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False) -> "Tensor":
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
+    if isinstance(data, Tensor):
+        out = data.detach().clone() if dtype is None else data.detach().to(dtype=dtype).clone()
+        out = out.to(device) if device is not None else out
+        out.requires_grad = requires_grad
+        return out
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        arr = np.asarray(data)
+        dt = as_dtype(dtype) if dtype is not None else from_numpy_dtype(arr.dtype)
+    else:
+        dt = as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+        if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
+            data = _to_nested(data)
+        arr = np.asarray(data)
+    if arr.dtype == object:
+        raise ValueError("tensor: ragged nested sequences can't form a tensor")
+    t = _wrap(_C.from_numpy(np.array(arr, dtype=dt.numpy, order="C")))   # always a private copy
+    if device is not None and as_device(device) != CPU:
+        t = t.to(device)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _flat(seq):
+    for v in seq:
+        if isinstance(v, (list, tuple)):
+            yield from _flat(v)
+        else:
+            yield v
+
+
+def _to_nested(seq):
+    return [(_to_nested(v) if isinstance(v, (list, tuple)) else (v.numpy() if isinstance(v, Tensor) else v))
+            for v in seq]
+
+
+def from_numpy(a: np.ndarray) -> "Tensor":
+    """A CPU tensor sharing memory with ``a`` (float32, float64, int64 or bool)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
+    return _wrap(_C.from_numpy(a))
+
+
+def _norm_dim(dim, ndim, op="dim"):
+    n = max(ndim, 1)
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if dim < -n or dim >= n:
+        raise IndexError(f"{op}: dim {dim} out of range for a tensor with {ndim} dims "
+                         f"(expected in [{-n}, {n - 1}])")
+    return dim % n
+
+
+def _shape_arg(shape, op):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    for s in shape:
+        if not isinstance(s, numbers.Integral):
+            raise TypeError(f"{op}: shape entries must be ints, got {shape!r}")
+    return tuple(int(s) for s in shape)
+
+
+class Tensor:
+    """An n-dimensional array on the CPU or a CUDA device, with autograd fields."""
+
+    __slots__ = ("_impl", "requires_grad", "grad", "_node", "__weakref__")
+    __array_priority__ = 1000     # make ndarray + Tensor defer to Tensor.__radd__
+
+    def __init__(self, data=None, dtype=None, device=None):
+        src = tensor([] if data is None else data, dtype=dtype, device=device)
+        self._impl = src._impl
+        self.requires_grad = False
+        self.grad = None
+        self._node = None
+
+    # ---- metadata -------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._impl.shape)
+
+    def size(self, dim=None):
+        s = self._impl.shape
+        return Size(s) if dim is None else s[_norm_dim(dim, len(s), "size")]
+
+    def stride(self, dim=None):
+        s = self._impl.strides
+        return tuple(s) if dim is None else s[_norm_dim(dim, len(s), "stride")]
+
+    def storage_offset(self):
+        return self._impl.offset
+
+    @property
+    def ndim(self):
+        return self._impl.ndim
+
+    def dim(self):
+        return self._impl.ndim
+
+    def numel(self):
+        return self._impl.numel()
+
+    def __len__(self):
+        if self._impl.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._impl.shape[0]
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def dtype(self) -> dtype:
+        return _BY_CODE[self._impl.dtype]
+
+    @property
+    def device(self) -> device:
+        i = self._impl
+        return CPU if i.device_type == 0 else device("cuda", i.device_index)
+
+    @property
+    def is_cuda(self):
+        return self._impl.device_type == 1
+
+    def is_contiguous(self):
+        return self._impl.is_contiguous()
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def data_ptr(self):
+        return self._impl.data_ptr
+
+    # ---- conversion ------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; use t.detach().numpy()")
+        return _C.to_numpy(self._impl)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = _C.to_numpy(self.cpu()._impl)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def tolist(self):
+        return self.cpu().detach().numpy().tolist()
+
+    def item(self):
+        return self._impl.item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.numel()} elements is ambiguous")
+        return bool(self.item())
+
+    def __index__(self):
+        if self.dtype is not int64 or self.numel() != 1:
+            raise TypeError("only one-element integer tensors can be used as an index")
+        return int(self.item())
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        for a in args:
+            if isinstance(a, (str, type(CPU))) and not (isinstance(a, str) and a in ("float32", "float64", "int64", "bool")):
+                device = a
+            elif isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            else:
+                dtype = a
+        out = self
+        if device is not None:
+            dev = as_device(device)
+            if dev != out.device:
+                out = _wrap(_C.to_device(out._impl, dev.code, dev.index or 0), out.requires_grad)
+        if dtype is not None:
+            dt = as_dtype(dtype)
+            if dt is not out.dtype:
+                out = _wrap(_C.cast(out._impl, dt.code))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self):
+        return self.to(device=CPU)
+
+    def cuda(self, device=None):
+        return self.to(device=as_device("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device)))
+
+    def float(self):
+        return self.to(dtype=float32)
+
+    def double(self):
+        return self.to(dtype=float64)
+
+    def long(self):
+        return self.to(dtype=int64)
+
+    def bool(self):
+        return self.to(dtype=bool_)
+
+    def clone(self):
+        out = _C.empty(list(self._impl.shape), self._impl.dtype, self._impl.device_type, self._impl.device_index)
+        _C.copy_(out, self._impl)
+        return _wrap(out)
+
+    def detach(self):
+        return _wrap(self._impl)
+
+    def contiguous(self):
+        return self if self._impl.is_contiguous() else _wrap(_C.contiguous(self._impl))
+
+    # ---- in-place writes ---------------------------------------------------------------
+    def copy_(self, src):
+        src = src if isinstance(src, Tensor) else tensor(src, dtype=self.dtype)
+        _C.copy_(self._impl, src._impl)
+        return self
+
+    def fill_(self, value):
+        _C.fill_(self._impl, float(value))
+        return self
+
+    def zero_(self):
+        return self.fill_(0.0)
+
+    # ---- DLPack ------------------------------------------------------------------------
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        if self.is_cuda:
+            _C.cuda_synchronize(self._impl.device_index)
+        return _C.to_dlpack(self._impl)
+
+    def __dlpack_device__(self):
+        return (2, self._impl.device_index) if self.is_cuda else (1, 0)
+
+    # ---- printing ----------------------------------------------------------------------
+    def __repr__(self):
+        body = np.array2string(np.asarray(self), separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype is not float32 and not (self.dtype is int64 and self.numel() > 0) and self.dtype is not bool_:
+            extras.append(f"dtype={self.dtype}")
+        if self.is_cuda:
+            extras.append(f"device='{self.device}'")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def __reduce__(self):
+        return (tensor, (np.asarray(self).copy(), self.dtype.name, str(self.device), self.requires_grad))
+
+
+from . import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+
+_ops._install_methods(Tensor)
