@@ -14,11 +14,12 @@ from .creation import (zeros, ones, empty, full, arange, linspace, eye, rand, ra
 from .ops import (add, sub, mul, div, true_divide, floor_divide, pow, neg, negative, abs, exp, log, sqrt,
                   sigmoid, tanh, relu, sign, reciprocal, square, sin, cos, floor, ceil, round, maximum,
                   minimum, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_not, where, clamp, clip,
-                  sum, prod, mean, var, std, max, min, amax, amin, argmax, argmin, reshape, flatten,
-                  permute, transpose, squeeze, unsqueeze, cat, concatenate, stack, narrow, matmul, mm,
-                  bmm, dot, result_type, as_strided, broadcast_to)
+                  sum, prod, mean, var, std, max, min, amax, amin, argmax, argmin, matmul, mm,
+                  bmm, dot, result_type)
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .views import cat, concatenate, stack, narrow, reshape, flatten, permute, transpose, squeeze, unsqueeze, as_strided, broadcast_to
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state
-from . import cuda, backends, random
+from . import cuda, backends, random, autograd
 
 __version__ = _C.__version__
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _C
 from ._dtype import as_device, as_dtype, bool_, float32, float64, int64, CPU
+from .autograd import record, needs_grad
 from .tensor import Tensor, Size, _wrap, _norm_dim, _shape_arg, tensor
 
 # Operation codes: must match csrc/core/ops.h.
@@ -98,21 +99,106 @@ def _binary(code, a, b, out=None):
     return _C.binary_scalar(code, ti, float(s), first, out_impl)
 
 
-def _binop(code):
+def sum_to(g, shape):
+    """Sums a broadcast gradient back down to `shape` (the inverse of broadcasting)."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    lead = g.ndim - len(shape)
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
+    r = sum(g, dims, keepdim=True) if dims else g
+    return reshape(r, shape)
+
+
+def _grads(a, b, ga, gb):
+    """Per-input gradients, reduced to each tensor input's shape (None for scalars)."""
+    return (sum_to(ga(), a.shape) if isinstance(a, Tensor) and a.requires_grad else None,
+            sum_to(gb(), b.shape) if isinstance(b, Tensor) and b.requires_grad else None)
+
+
+def add(a, b):
+    out = _wrap(_binary(ADD, a, b))
+    return record(out, "add", (a, b), lambda g: _grads(a, b, lambda: g, lambda: g))
+
+
+def sub(a, b):
+    out = _wrap(_binary(SUB, a, b))
+    return record(out, "sub", (a, b), lambda g: _grads(a, b, lambda: g, lambda: neg(g)))
+
+
+def mul(a, b):
+    out = _wrap(_binary(MUL, a, b))
+    return record(out, "mul", (a, b), lambda g: _grads(a, b, lambda: mul(g, b), lambda: mul(g, a)))
+
+
+def div(a, b):
+    out = _wrap(_binary(DIV, a, b))
+    return record(out, "div", (a, b),
+                  lambda g: _grads(a, b, lambda: div(g, b), lambda: neg(mul(g, div(out, b)))))
+
+
+def pow(a, b):
+    out = _wrap(_binary(POW, a, b))
+    if not needs_grad(a, b):
+        return out
+
+    def backward(g):
+        # d(a^b)/da = b a^(b-1);  d(a^b)/db = a^b log a
+        return _grads(a, b, lambda: mul(g, mul(b, pow(a, sub(b, 1) if isinstance(b, Tensor) else b - 1))),
+                      lambda: mul(g, mul(out, log(a))))
+    return record(out, "pow", (a, b), backward)
+
+
+def _extremum(code, a, b):
+    out = _wrap(_binary(code, a, b))
+    if not needs_grad(a, b):
+        return out
+
+    def backward(g):
+        # The larger (smaller) input takes the gradient; exact ties split it evenly.
+        a_wins = (gt if code == MAXIMUM else lt)(a, b)
+        ties = eq(a, b)
+        if not isinstance(b, Tensor):     # against a constant, a tie counts for the tensor
+            return (where(a_wins | ties, g, 0.0), None)
+        if not isinstance(a, Tensor):
+            return (None, where(a_wins | ties, 0.0, g))
+        half = mul(g, 0.5)
+        ga = where(a_wins, g, where(ties, half, 0.0))
+        gb = where(a_wins, 0.0, where(ties, half, g))
+        return (sum_to(ga, a.shape) if a.requires_grad else None,
+                sum_to(gb, b.shape) if b.requires_grad else None)
+    return record(out, "maximum" if code == MAXIMUM else "minimum", (a, b), backward)
+
+
+def maximum(a, b):
+    return _extremum(MAXIMUM, a, b)
+
+
+def minimum(a, b):
+    return _extremum(MINIMUM, a, b)
+
+
+def _cmp(code):
     def f(a, b):
         return _wrap(_binary(code, a, b))
     f.__name__ = _BINARY_NAMES[code]
     return f
 
 
-add, sub, mul, div, pow, maximum, minimum = (_binop(c) for c in (ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM))
-eq, ne, lt, le, gt, ge = (_binop(c) for c in (EQ, NE, LT, LE, GT, GE))
-logical_and, logical_or = _binop(LOGICAL_AND), _binop(LOGICAL_OR)
+eq, ne, lt, le, gt, ge = (_cmp(c) for c in (EQ, NE, LT, LE, GT, GE))
+logical_and, logical_or = _cmp(LOGICAL_AND), _cmp(LOGICAL_OR)
 true_divide = div
+
+
+def _check_inplace(self, op):
+    if needs_grad(self):
+        raise RuntimeError(f"{op}: in-place operation on a tensor that requires grad "
+                           "(wrap it in dlcore.no_grad() or use the out-of-place op)")
 
 
 def _inplace(code):
     def f(self, other):
+        _check_inplace(self, _BINARY_NAMES[code] + "_")
         res_dt = result_type(self, other)
         if code == DIV and res_dt.category < 2:
             res_dt = float32
@@ -129,20 +215,35 @@ def _inplace(code):
     return f
 
 
-def _uop(code, float_only=True):
+def _unary_op(code, name, float_only, grad_fn):
+    """A unary op; grad_fn(x, out, g) is its backward (None: not differentiable)."""
     def f(x):
-        return _unary(code, x, float_only)
+        out = _unary(code, x, float_only)
+        if grad_fn is None or not needs_grad(x):
+            return out
+        return record(out, name, (x,), lambda g: (grad_fn(x, out, g),))
+    f.__name__ = name
     return f
 
 
-neg, exp, log, sqrt, sigmoid, tanh, reciprocal, sin, cos = (
-    _uop(c) for c in (NEG, EXP, LOG, SQRT, SIGMOID, TANH, RECIPROCAL, SIN, COS))
-neg = _uop(NEG, False)
-abs = _uop(ABS, False)
-relu = _uop(RELU, False)
-sign = _uop(SIGN, False)
-square = _uop(SQUARE, False)
-floor, ceil, round = (_uop(c, False) for c in (FLOOR, CEIL, ROUND))
+neg = _unary_op(NEG, "neg", False, lambda x, y, g: neg(g))
+abs = _unary_op(ABS, "abs", False, lambda x, y, g: mul(g, sign(x)))
+exp = _unary_op(EXP, "exp", True, lambda x, y, g: mul(g, y))
+log = _unary_op(LOG, "log", True, lambda x, y, g: div(g, x))
+sqrt = _unary_op(SQRT, "sqrt", True, lambda x, y, g: div(g, mul(y, 2.0)))
+sigmoid = _unary_op(SIGMOID, "sigmoid", True, lambda x, y, g: mul(g, mul(y, sub(1.0, y))))
+tanh = _unary_op(TANH, "tanh", True, lambda x, y, g: mul(g, sub(1.0, mul(y, y))))
+relu = _unary_op(RELU, "relu", False, lambda x, y, g: where(gt(x, 0), g, 0.0))
+reciprocal = _unary_op(RECIPROCAL, "reciprocal", True, lambda x, y, g: neg(mul(g, mul(y, y))))
+square = _unary_op(SQUARE, "square", False, lambda x, y, g: mul(g, mul(x, 2.0)))
+sin = _unary_op(SIN, "sin", True, lambda x, y, g: mul(g, cos(x)))
+cos = _unary_op(COS, "cos", True, lambda x, y, g: neg(mul(g, sin(x))))
+# Piecewise-constant functions: zero gradient almost everywhere (as in PyTorch).
+_zero_grad = lambda x, y, g: mul(g, 0.0)  # noqa: E731
+sign = _unary_op(SIGN, "sign", False, _zero_grad)
+floor = _unary_op(FLOOR, "floor", False, _zero_grad)
+ceil = _unary_op(CEIL, "ceil", False, _zero_grad)
+round = _unary_op(ROUND, "round", False, _zero_grad)
 negative = neg
 
 
@@ -160,7 +261,9 @@ def where(condition, input, other):
     b = _as_tensor_like(other, ref, dt)
     _check_device("where", condition, a)
     _check_device("where", a, b)
-    return _wrap(_C.where(condition._impl, a._impl, b._impl))
+    out = _wrap(_C.where(condition._impl, a._impl, b._impl))
+    return record(out, "where", (input, other), lambda g: _grads(
+        input, other, lambda: where(condition, g, 0.0), lambda: where(condition, 0.0, g)))
 
 
 def clamp(x, min=None, max=None):
@@ -194,20 +297,31 @@ def _dims(x, dim, op):
 
 def _reduce(code, x, dim, keepdim, op):
     dims = _dims(x, dim, op)
-    if isinstance(dim, (tuple, list)) and len(dim) == 0:
-        dims = []
     xi = x._impl if x.dtype is not bool_ else _C.cast(x._impl, int64.code)
     return _wrap(_C.reduce(code, xi, dims, keepdim))
+
+
+def _expand_back(g, x, dim, keepdim):
+    """A reduced gradient re-expanded (as a broadcast view) to x's shape."""
+    if not keepdim:
+        dims = sorted(_dims(x, dim, "backward")) if dim is not None and dim != () else list(range(x.ndim))
+        for d in dims:
+            g = unsqueeze(g, d)
+    return expand(g, *x.shape)
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x.to(dtype=dtype)
-    return _reduce(R_SUM, x, dim, keepdim, "sum")
+    out = _reduce(R_SUM, x, dim, keepdim, "sum")
+    return record(out, "sum", (x,), lambda g: (_expand_back(g, x, dim, keepdim),))
 
 
 def prod(x, dim=None, keepdim=False):
-    return _reduce(R_PROD, x, dim, keepdim, "prod")
+    out = _reduce(R_PROD, x, dim, keepdim, "prod")
+    # d(prod)/dx_i = prod / x_i (inputs with zeros get no special care).
+    return record(out, "prod", (x,), lambda g: (div(mul(_expand_back(g, x, dim, keepdim),
+                                                          _expand_back(out, x, dim, keepdim)), x),))
 
 
 def _count(x, dim):
@@ -224,10 +338,8 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     if not x.dtype.is_floating_point:
         raise TypeError(f"mean: expected a floating point tensor, got {x.dtype} "
                         "(pass dtype=dlcore.float32 or convert with .float())")
-    s = sum(x, dim, keepdim)
     n = _count(x, dim)
-    return _wrap(_C.binary_scalar(DIV, s._impl, float(n) if n else float("nan"), False, None)) if n else \
-        _wrap(_C.binary_scalar(MUL, s._impl, float("nan"), False, None))
+    return div(sum(x, dim, keepdim), float(n) if n else float("nan"))
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
@@ -248,15 +360,28 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return sqrt(var(x, dim, unbiased, keepdim, correction))
 
 
+def _extreme_values(code, x, dim, keepdim, op):
+    out = _reduce(code, x, dim, keepdim, op)
+    if not needs_grad(x):
+        return out
+
+    def backward(g):
+        # Elements equal to the extreme share the gradient evenly (as torch.amax does).
+        hit = eq(x, _expand_back(out, x, dim, keepdim)).to(dtype=x.dtype)
+        count = sum(hit, dim, keepdim=True) if dim is not None else sum(hit)
+        return (mul(hit, div(_expand_back(g, x, dim, keepdim), count)),)
+    return record(out, op, (x,), backward)
+
+
 def _extreme(code, arg_code, x, dim, keepdim, op):
     if x.numel() == 0 and (dim is None or x.shape[_norm_dim(dim, x.ndim, op)] == 0):
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
     if dim is None:
-        return _reduce(code, x, None, False, op)
+        return _extreme_values(code, x, None, False, op)
     if x.dtype is bool_:
         x = x.to(dtype=int64)
     d = _norm_dim(dim, x.ndim, op)
-    return _ValuesIndices(_reduce(code, x, d, keepdim, op), _reduce(arg_code, x, d, keepdim, op))
+    return _ValuesIndices(_extreme_values(code, x, d, keepdim, op), _reduce(arg_code, x, d, keepdim, op))
 
 
 def max(x, dim=None, keepdim=False):
@@ -272,11 +397,11 @@ def min(x, dim=None, keepdim=False):
 
 
 def amax(x, dim=None, keepdim=False):
-    return _reduce(R_MAX, x, dim, keepdim, "amax")
+    return _extreme_values(R_MAX, x, dim, keepdim, "amax")
 
 
 def amin(x, dim=None, keepdim=False):
-    return _reduce(R_MIN, x, dim, keepdim, "amin")
+    return _extreme_values(R_MIN, x, dim, keepdim, "amin")
 
 
 def _arg(code, x, dim, keepdim, op):
@@ -296,392 +421,27 @@ def argmin(x, dim=None, keepdim=False):
     return _arg(R_ARGMIN, x, dim, keepdim, "argmin")
 
 
-# ---- views ----------------------------------------------------------------------------------
-
-def as_strided(x, size, stride, storage_offset=None):
-    off = x._impl.offset if storage_offset is None else storage_offset
-    return _wrap(x._impl.as_strided(list(size), list(stride), int(off)))
-
-
-def _view_strides(shape, strides, new_shape):
-    """Strides that let `new_shape` view memory laid out as (shape, strides), or None.
-
-    Groups of old dims that are contiguous among themselves can be split and merged freely;
-    a new dim can't straddle two groups (that is when a view is impossible).
-    """
-    old = [(s, st) for s, st in zip(shape, strides) if s != 1]
-    new_strides = []
-    oi = 0
-    ni = 0
-    new = list(new_shape)
-    while ni < len(new):
-        if new[ni] == 1:
-            new_strides.append(1)   # fixed below to a harmless value
-            ni += 1
-            continue
-        if oi >= len(old):
-            return None
-        # Take old dims until the chunk size matches the new dims' product.
-        chunk_old = [old[oi]]
-        oi += 1
-        size_old = chunk_old[0][0]
-        chunk_new = [ni]
-        size_new = new[ni]
-        ni += 1
-        while size_old != size_new:
-            if size_old < size_new:
-                if oi >= len(old):
-                    return None
-                chunk_old.append(old[oi])
-                size_old *= old[oi][0]
-                oi += 1
-            else:
-                while ni < len(new) and new[ni] == 1:
-                    chunk_new.append(ni)
-                    ni += 1
-                if ni >= len(new):
-                    return None
-                chunk_new.append(ni)
-                size_new *= new[ni]
-                ni += 1
-        for k in range(len(chunk_old) - 1):   # old dims of a chunk must be mutually contiguous
-            if chunk_old[k][1] != chunk_old[k + 1][1] * chunk_old[k + 1][0]:
-                return None
-        st = chunk_old[-1][1]
-        sts = {}
-        for j in reversed(chunk_new):
-            sts[j] = st
-            st *= new[j]
-        for j in chunk_new:
-            while len(new_strides) < j:
-                new_strides.append(1)
-            if len(new_strides) == j:
-                new_strides.append(sts[j])
-            else:
-                new_strides[j] = sts[j]
-    if oi != len(old):
-        return None
-    # Size-1 dims: any stride works; use the contiguous-style value for readability.
-    out = list(new_strides[:len(new)])
-    for j in range(len(new) - 1, -1, -1):
-        if new[j] == 1:
-            out[j] = out[j + 1] * new[j + 1] if j + 1 < len(new) else 1
-    return out
-
-
-def _infer_shape(x, shape, op):
-    shape = list(shape)
-    n = x.numel()
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise ValueError(f"{op}: only one dimension can be -1, got {tuple(shape)}")
-    if any(s < -1 for s in shape):
-        raise ValueError(f"{op}: invalid shape {tuple(shape)}")
-    known = 1
-    for s in shape:
-        if s != -1:
-            known *= s
-    if neg:
-        if known == 0 or n % known != 0:
-            raise ValueError(f"{op}: shape {tuple(shape)} is invalid for input of size {n} "
-                             f"(shape {tuple(x.shape)})")
-        shape[neg[0]] = n // known
-    elif known != n:
-        raise ValueError(f"{op}: shape {tuple(shape)} is invalid for input of size {n} (shape {tuple(x.shape)})")
-    return shape
-
-
-def view(x, *shape):
-    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, Size)) and not isinstance(shape[0], numbers.Integral):
-        return x.to(dtype=shape[0])
-    shape = _infer_shape(x, _shape_arg(shape, "view"), "view")
-    st = _view_strides(x.shape, x.stride(), shape) if x.numel() else [1] * len(shape)
-    if st is None:
-        raise RuntimeError(f"view: shape {tuple(shape)} is not compatible with the input's size and strides "
-                           f"(shape {tuple(x.shape)}, strides {x.stride()}); use .reshape() instead")
-    return as_strided(x, shape, st)
-
-
-def reshape(x, *shape):
-    shape = _infer_shape(x, _shape_arg(shape, "reshape"), "reshape")
-    st = _view_strides(x.shape, x.stride(), shape) if x.numel() else None
-    if st is not None:
-        return as_strided(x, shape, st)
-    c = x.contiguous() if x.numel() else _wrap(_C.empty(list(shape), x._impl.dtype, x._impl.device_type, x._impl.device_index))
-    return as_strided(c, shape, _contig_strides(shape))
-
-
-def _contig_strides(shape):
-    st, acc = [], 1
-    for s in reversed(shape):
-        st.append(acc)
-        acc *= builtins.max(s, 1)
-    return st[::-1]
-
-
-def flatten(x, start_dim=0, end_dim=-1):
-    if x.ndim == 0:
-        return reshape(x, 1)
-    s = _norm_dim(start_dim, x.ndim, "flatten")
-    e = _norm_dim(end_dim, x.ndim, "flatten")
-    if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = list(x.shape)
-    return reshape(x, shape[:s] + [-1 if x.numel() else int(np.prod(shape[s:e + 1]))] + shape[e + 1:])
-
-
-def permute(x, *dims):
-    dims = _shape_arg(dims, "permute")
-    if len(dims) != x.ndim:
-        raise ValueError(f"permute: expected {x.ndim} dims for a tensor of shape {tuple(x.shape)}, got {dims}")
-    dims = [_norm_dim(d, x.ndim, "permute") for d in dims]
-    if sorted(dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: {tuple(dims)} is not a permutation of the dims of shape {tuple(x.shape)}")
-    sh, st = x.shape, x.stride()
-    return as_strided(x, [sh[d] for d in dims], [st[d] for d in dims])
-
-
-def transpose(x, dim0, dim1):
-    if x.ndim == 0:
-        return x
-    d0, d1 = _norm_dim(dim0, x.ndim, "transpose"), _norm_dim(dim1, x.ndim, "transpose")
-    order = list(range(x.ndim))
-    order[d0], order[d1] = order[d1], order[d0]
-    return permute(x, *order)
-
-
-def t(x):
-    if x.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
-
-
-def squeeze(x, dim=None):
-    sh, st = list(x.shape), list(x.stride())
-    if dim is None:
-        keep = [i for i, s in enumerate(sh) if s != 1]
-    else:
-        dims = set(_dims(x, dim, "squeeze"))
-        keep = [i for i, s in enumerate(sh) if not (i in dims and s == 1)]
-    return as_strided(x, [sh[i] for i in keep], [st[i] for i in keep])
-
-
-def unsqueeze(x, dim):
-    d = _norm_dim(dim, x.ndim + 1, "unsqueeze")
-    sh, st = list(x.shape), list(x.stride())
-    new_st = st[d] * sh[d] if d < x.ndim else 1
-    return as_strided(x, sh[:d] + [1] + sh[d:], st[:d] + [new_st] + st[d:])
-
-
-def expand(x, *sizes):
-    sizes = list(_shape_arg(sizes, "expand"))
-    if len(sizes) < x.ndim:
-        raise ValueError(f"expand: target {tuple(sizes)} has fewer dims than the input shape {tuple(x.shape)}")
-    lead = len(sizes) - x.ndim
-    sh, st = list(x.shape), list(x.stride())
-    out_sh, out_st = [], []
-    for i, s in enumerate(sizes):
-        if i < lead:
-            if s < 0:
-                raise ValueError(f"expand: -1 is not allowed for a new leading dim, got {tuple(sizes)}")
-            out_sh.append(s)
-            out_st.append(0)
-            continue
-        cur = sh[i - lead]
-        if s == -1 or s == cur:
-            out_sh.append(cur)
-            out_st.append(st[i - lead])
-        elif cur == 1:
-            out_sh.append(s)
-            out_st.append(0)
-        else:
-            raise ValueError(f"expand: can't expand shape {tuple(x.shape)} to {tuple(sizes)} "
-                             f"(dim {i}: {cur} -> {s})")
-    return as_strided(x, out_sh, out_st)
-
-
-def broadcast_to(x, shape):
-    return expand(x, *shape)
-
-
-def expand_as(x, other):
-    return expand(x, *other.shape)
-
-
-def cat(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
-    # PyTorch skips 1-D empty tensors (legacy behaviour) — so do we.
-    ref = next((t for t in tensors if not (t.ndim == 1 and t.numel() == 0)), tensors[0])
-    d = _norm_dim(dim, ref.ndim, "cat")
-    dt = result_type(*tensors) if len(tensors) > 1 else ref.dtype
-    parts = [t for t in tensors if not (t.ndim == 1 and t.numel() == 0 and ref.ndim != 1)]
-    shape = list(ref.shape)
-    total = 0
-    for t in parts:
-        _check_device("cat", ref, t)
-        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
-            raise ValueError(f"cat: tensors must match in every dim but {d}; got shapes "
-                             f"{[tuple(x.shape) for x in tensors]}")
-        total += t.shape[d]
-    shape[d] = total
-    out = _wrap(_C.empty(shape, dt.code, ref._impl.device_type, ref._impl.device_index))
-    pos = 0
-    for t in parts:
-        n = t.shape[d]
-        if n:
-            _C.copy_(narrow(out, d, pos, n)._impl, t._impl)
-        pos += n
-    return out
-
-
-concatenate = cat
-
-
-def stack(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
-    shape0 = tuple(tensors[0].shape)
-    for t in tensors:
-        if tuple(t.shape) != shape0:
-            raise ValueError(f"stack: all tensors must have the same shape, got {[tuple(x.shape) for x in tensors]}")
-    d = _norm_dim(dim, tensors[0].ndim + 1, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], d)
-
-
-def narrow(x, dim, start, length):
-    d = _norm_dim(dim, x.ndim, "narrow")
-    sh, st = list(x.shape), list(x.stride())
-    if start < 0:
-        start += sh[d]
-    if start < 0 or length < 0 or start + length > sh[d]:
-        raise IndexError(f"narrow: range [{start}, {start + length}) out of bounds for dim {d} of size {sh[d]}")
-    sh[d] = length
-    return as_strided(x, sh, st, x._impl.offset + start * st[d])
-
-
-# ---- indexing ---------------------------------------------------------------------------------
-
-def _expand_index(x, idx):
-    if not isinstance(idx, tuple):
-        idx = (idx,)
-    n_ell = builtins.sum(1 for i in idx if i is Ellipsis)
-    if n_ell > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
-    consumed = builtins.sum(1 for i in idx if i is not None and i is not Ellipsis)
-    if consumed > x.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got {consumed})")
-    out = []
-    for i in idx:
-        if i is Ellipsis:
-            out.extend([slice(None)] * (x.ndim - consumed))
-        else:
-            out.append(i)
-    return out
-
-
-def _is_advanced(i):
-    return isinstance(i, (Tensor, list, np.ndarray)) and not isinstance(i, bool)
-
-
-def _basic_view(x, idx):
-    sh, st = list(x.shape), list(x.stride())
-    off = x._impl.offset
-    new_sh, new_st = [], []
-    d = 0
-    for i in idx:
-        if i is None:
-            new_sh.append(1)
-            new_st.append(0)
-        elif isinstance(i, slice):
-            start, stop, step = i.indices(sh[d])
-            if step <= 0:
-                raise ValueError("step must be greater than zero")
-            n = builtins.max(0, (stop - start + step - 1) // step)
-            if n > 0:
-                off += start * st[d]
-            new_sh.append(n)
-            new_st.append(st[d] * step)
-            d += 1
-        elif isinstance(i, (numbers.Integral, np.integer)) and not isinstance(i, bool):
-            k = int(i)
-            if k < -sh[d] or k >= sh[d]:
-                raise IndexError(f"index {k} is out of bounds for dimension {d} with size {sh[d]}")
-            off += (k % sh[d]) * st[d]
-            d += 1
-        else:
-            raise IndexError(f"unsupported index {i!r} (ints, slices, None, ..., int64/bool tensors)")
-    new_sh += sh[d:]
-    new_st += st[d:]
-    return as_strided(x, new_sh, new_st, off)
-
-
-def _advanced_positions(x, idx):
-    """The single advanced index (on dim `d` after basic indexing) as an int64 NumPy array."""
-    adv = [k for k, i in enumerate(idx) if _is_advanced(i)]
-    if len(adv) != 1:
-        raise IndexError("only one integer/bool tensor index per indexing expression is supported")
-    return adv[0]
-
-
-def getitem(x, idx):
-    idx = _expand_index(x, idx)
-    if not builtins.any(_is_advanced(i) for i in idx):
-        return _basic_view(x, idx)
-    k = _advanced_positions(x, idx)
-    sel = idx[k]
-    # Apply the basic part with a full slice in place of the advanced index, then gather.
-    view_ = _basic_view(x, idx[:k] + [slice(None)] + idx[k + 1:])
-    d = builtins.sum(1 for i in idx[:k] if not isinstance(i, (numbers.Integral, np.integer)) or i is None)
-    sel_np = np.asarray(sel.cpu().numpy() if isinstance(sel, Tensor) else sel)
-    if sel_np.dtype == np.bool_:
-        if sel_np.ndim == 1 and sel_np.shape[0] != view_.shape[d]:
-            raise IndexError(f"boolean index of length {sel_np.shape[0]} does not match dim {d} of size {view_.shape[d]}")
-        if sel_np.ndim > 1:   # mask over several dims: flatten them first
-            if tuple(view_.shape[d:d + sel_np.ndim]) != sel_np.shape:
-                raise IndexError(f"boolean mask of shape {sel_np.shape} does not match {tuple(view_.shape)}")
-            view_ = reshape(view_, list(view_.shape[:d]) + [-1] + list(view_.shape[d + sel_np.ndim:]))
-            sel_np = sel_np.reshape(-1)
-        sel_np = np.nonzero(sel_np)[0]
-    if sel_np.dtype.kind not in "iu":
-        raise IndexError(f"tensors used as indices must be int64 or bool, got {sel_np.dtype}")
-    n = view_.shape[d]
-    if sel_np.size and (sel_np.min() < -n or sel_np.max() >= n):
-        raise IndexError(f"index out of range for dim {d} of size {n}")
-    sel_np = np.where(sel_np < 0, sel_np + n, sel_np).astype(np.int64)
-    # Gather along dim d on the host through NumPy, then return to the tensor's device.
-    # (A device-side index_select kernel arrives with the embedding layers.)
-    host = np.asarray(view_)
-    return tensor(np.take(host, sel_np, axis=d), device=x.device)
-
-
-def setitem(x, idx, value):
-    if isinstance(idx, Tensor) and idx.dtype is bool_ and tuple(idx.shape) == tuple(x.shape):
-        v = value if isinstance(value, Tensor) else tensor(value, dtype=x.dtype, device=x.device)
-        _C.copy_(x._impl, where(idx, v.to(dtype=x.dtype), x)._impl)
-        return
-    eidx = _expand_index(x, idx)
-    if builtins.any(_is_advanced(i) for i in eidx):
-        raise IndexError("setitem: assignment through integer/bool tensor indices supports only a full-shape bool mask")
-    target = _basic_view(x, eidx)
-    if isinstance(value, Tensor):
-        _C.copy_(target._impl, value._impl)
-    elif isinstance(value, numbers.Number):
-        if target.numel():
-            _C.fill_(target._impl, float(value))
-    else:
-        _C.copy_(target._impl, tensor(value, dtype=x.dtype)._impl)
-
-
 # ---- matmul -----------------------------------------------------------------------------------
 
 def matmul(a, b):
     from .backends import cuda as _bc
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
-    return _wrap(_C.matmul(a._impl, b._impl, _bc.matmul.allow_tf32 and a.is_cuda))
+    if needs_grad(a, b) and (a.ndim == 1 or b.ndim == 1):
+        # Vectors as (1, K) / (K, 1) matrices, so one backward rule covers every case.
+        a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+        b2 = unsqueeze(b, -1) if b.ndim == 1 else b
+        out = matmul(a2, b2)
+        if b.ndim == 1:
+            out = squeeze(out, -1)
+        if a.ndim == 1:
+            out = squeeze(out, -2 if b.ndim > 1 else -1)
+        return out
+    out = _wrap(_C.matmul(a._impl, b._impl, _bc.matmul.allow_tf32 and a.is_cuda))
+    # dA = dC @ B^T, dB = A^T @ dC; transposes are views the GEMM reads in place.
+    return record(out, "matmul", (a, b), lambda g: (
+        sum_to(matmul(g, b.mT), a.shape) if a.requires_grad else None,
+        sum_to(matmul(a.mT, g), b.shape) if b.requires_grad else None))
 
 
 mm = matmul
@@ -701,6 +461,11 @@ def dot(a, b):
 
 # ---- method installation ----------------------------------------------------------------------
 
+from .views import (view, reshape, flatten, permute, transpose, t, squeeze, unsqueeze, expand,  # noqa: E402
+                    expand_as, broadcast_to, narrow, as_strided, cat, concatenate, stack, getitem,
+                    setitem, contiguous, clone, to)
+
+
 def _install_methods(T):
     def rev(fn):
         return lambda self, other: fn(other, self)
@@ -715,7 +480,7 @@ def _install_methods(T):
         argmax=argmax, argmin=argmin, view=view, reshape=reshape, flatten=flatten, permute=permute,
         transpose=transpose, t=t, squeeze=squeeze, unsqueeze=unsqueeze, expand=expand,
         expand_as=expand_as, broadcast_to=broadcast_to, narrow=narrow, as_strided=as_strided,
-        matmul=matmul, mm=mm, bmm=bmm, dot=dot,
+        matmul=matmul, mm=mm, bmm=bmm, dot=dot, contiguous=contiguous, clone=clone, to=to,
         __add__=add, __radd__=rev(add), __sub__=sub, __rsub__=rev(sub), __mul__=mul, __rmul__=rev(mul),
         __truediv__=div, __rtruediv__=rev(div), __pow__=pow, __rpow__=rev(pow),
         __matmul__=matmul, __rmatmul__=rev(matmul),

@@ -80,7 +80,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> "Tensor":
     t = _wrap(_C.from_numpy(np.array(arr, dtype=dt.numpy, order="C")))   # always a private copy
     if device is not None and as_device(device) != CPU:
         t = t.to(device)
-    t.requires_grad = requires_grad
+    if requires_grad:
+        t.requires_grad_(True)
     return t
 
 
@@ -224,27 +225,6 @@ class Tensor:
             raise TypeError("only one-element integer tensors can be used as an index")
         return int(self.item())
 
-    def to(self, *args, dtype=None, device=None, copy=False):
-        for a in args:
-            if isinstance(a, (str, type(CPU))) and not (isinstance(a, str) and a in ("float32", "float64", "int64", "bool")):
-                device = a
-            elif isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            else:
-                dtype = a
-        out = self
-        if device is not None:
-            dev = as_device(device)
-            if dev != out.device:
-                out = _wrap(_C.to_device(out._impl, dev.code, dev.index or 0), out.requires_grad)
-        if dtype is not None:
-            dt = as_dtype(dtype)
-            if dt is not out.dtype:
-                out = _wrap(_C.cast(out._impl, dt.code))
-        if copy and out is self:
-            out = self.clone()
-        return out
-
     def cpu(self):
         return self.to(device=CPU)
 
@@ -263,24 +243,50 @@ class Tensor:
     def bool(self):
         return self.to(dtype=bool_)
 
-    def clone(self):
-        out = _C.empty(list(self._impl.shape), self._impl.dtype, self._impl.device_type, self._impl.device_index)
-        _C.copy_(out, self._impl)
-        return _wrap(out)
-
     def detach(self):
         return _wrap(self._impl)
 
-    def contiguous(self):
-        return self if self._impl.is_contiguous() else _wrap(_C.contiguous(self._impl))
+    def detach_(self):
+        self._node = None
+        self.requires_grad = False
+        return self
 
-    # ---- in-place writes ---------------------------------------------------------------
+    # ---- autograd ----------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        from .autograd import backward
+        backward(self, gradient, retain_graph)
+
+    def requires_grad_(self, requires_grad=True):
+        if self._node is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: only leaf tensors can stop requiring grad; use detach()")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise TypeError(f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    # ---- in-place writes (not recorded by autograd: use them on leaves under no_grad) ----
+    def _check_write(self, op):
+        from .autograd import is_grad_enabled
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{op}: in-place operation on a tensor that requires grad "
+                               "(wrap it in dlcore.no_grad())")
+
     def copy_(self, src):
+        self._check_write("copy_")
         src = src if isinstance(src, Tensor) else tensor(src, dtype=self.dtype)
         _C.copy_(self._impl, src._impl)
         return self
 
     def fill_(self, value):
+        self._check_write("fill_")
         _C.fill_(self._impl, float(value))
         return self
 

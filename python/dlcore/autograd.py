@@ -1,0 +1,237 @@
+"""Reverse-mode automatic differentiation on a define-by-run tape.
+
+Every differentiable op, after computing its output, calls ``record(out, name, inputs,
+backward_fn)``. When grad mode is on and some input requires grad, the output gets a ``Node``:
+its inputs and a closure mapping the output's gradient to one gradient per input. That closure
+is the op's backward, written beside its forward (see ops.py, views.py, nn/functional.py).
+
+``backward(root)`` orders the graph topologically from ``root``, walks it once in reverse,
+sums the gradients that reach each tensor, and deposits the total in ``.grad`` of the leaves
+(tensors created by the user with requires_grad=True). The closures, and with them the saved
+tensors, are dropped as soon as they ran, unless ``retain_graph=True``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_enabled = [True]
+
+
+def is_grad_enabled() -> bool:
+    return _enabled[0]
+
+
+class _GradMode:
+    mode = True
+
+    def __enter__(self):
+        self._prev = _enabled[0]
+        _enabled[0] = self.mode
+
+    def __exit__(self, *exc):
+        _enabled[0] = self._prev
+        return False
+
+    def __call__(self, fn):          # usable as a decorator too
+        def wrapper(*a, **k):
+            with self.__class__():
+                return fn(*a, **k)
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager / decorator: ops inside record no graph."""
+    mode = False
+
+
+class enable_grad(_GradMode):
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+
+class Node:
+    __slots__ = ("name", "inputs", "backward_fn")
+
+    def __init__(self, name, inputs, backward_fn):
+        self.name = name
+        self.inputs = inputs
+        self.backward_fn = backward_fn
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+def needs_grad(*xs) -> bool:
+    if not _enabled[0]:
+        return False
+    from .tensor import Tensor
+    return any(isinstance(x, Tensor) and x.requires_grad for x in xs)
+
+
+def record(out, name, inputs, backward_fn):
+    """Attach the backward of op `name` to `out` when some tensor in `inputs` requires grad.
+
+    backward_fn(grad_out) returns one gradient (or None) per entry of `inputs`.
+    """
+    if needs_grad(*inputs):
+        out.requires_grad = True
+        out._node = Node(name, tuple(inputs), backward_fn)
+    return out
+
+
+def _topological(root):
+    from .tensor import Tensor
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        node = t._node
+        if node is not None:
+            for x in node.inputs:
+                if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
+                    stack.append((x, False))
+    return order
+
+
+def backward(root, grad=None, retain_graph=False):
+    from .tensor import Tensor
+    from . import creation
+    if not root.requires_grad:
+        raise RuntimeError("backward: tensor does not require grad and has no grad_fn")
+    if grad is None:
+        if root.numel() != 1:
+            raise RuntimeError(f"backward: grad can be implicitly created only for scalar outputs "
+                               f"(got shape {tuple(root.shape)})")
+        grad = creation.ones_like(root)
+    elif not isinstance(grad, Tensor):
+        from .tensor import tensor
+        grad = tensor(grad, dtype=root.dtype, device=root.device)
+    if tuple(grad.shape) != tuple(root.shape):
+        raise ValueError(f"backward: gradient of shape {tuple(grad.shape)} for output of shape {tuple(root.shape)}")
+    grads = {id(root): grad}
+    with no_grad():
+        for t in reversed(_topological(root)):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            node = t._node
+            if node is None:                     # a leaf: accumulate into .grad
+                g = g if g.dtype is t.dtype else g.to(dtype=t.dtype)
+                g = g.contiguous()
+                t.grad = g if t.grad is None else t.grad + g
+                continue
+            if node.backward_fn is None:
+                raise RuntimeError(f"backward: trying to backward through the graph a second time "
+                                   f"(through {node.name}); use backward(retain_graph=True)")
+            in_grads = node.backward_fn(g)
+            if not retain_graph:
+                node.backward_fn = None
+            for x, gx in zip(node.inputs, in_grads):
+                if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
+                    continue
+                if tuple(gx.shape) != tuple(x.shape):
+                    raise RuntimeError(f"backward of {node.name}: gradient shape {tuple(gx.shape)} "
+                                       f"does not match input shape {tuple(x.shape)}")
+                prev = grads.get(id(x))
+                grads[id(x)] = gx if prev is None else prev + gx
+            if not retain_graph:
+                node.inputs = ()
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False):
+    """Gradients of `outputs` w.r.t. `inputs`, returned (not accumulated into .grad)."""
+    inputs = list(inputs)
+    saved = [x.grad for x in inputs]
+    for x in inputs:
+        x.grad = None
+    try:
+        backward(outputs, grad_outputs, retain_graph=retain_graph)
+        return tuple(x.grad for x in inputs)
+    finally:
+        for x, g in zip(inputs, saved):
+            x.grad = g
+
+
+class GradcheckError(AssertionError):
+    pass
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compares the analytical Jacobian of fn (via backward) with central differences.
+
+    inputs: a tensor or tuple of tensors; those with requires_grad are checked. Use float64.
+    fn may return a tensor or a tuple of tensors. Returns True, or raises GradcheckError
+    naming the input, the output and the worst element.
+    """
+    from .tensor import Tensor
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    for i in diff:
+        if inputs[i].dtype.name != "float64":
+            import warnings
+            warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; expect a loose check")
+
+    def outputs():
+        out = fn(*inputs)
+        return out if isinstance(out, (tuple, list)) else (out,)
+
+    outs = [o for o in outputs() if isinstance(o, Tensor)]
+    # Host copies of the inputs' storage so we can perturb one element at a time.
+    for oi, out in enumerate(outs):
+        n_out = out.numel()
+        for i in diff:
+            x = inputs[i]
+            n_in = x.numel()
+            analytic = np.zeros((n_out, n_in))
+            for k in range(n_out):
+                g = np.zeros(n_out)
+                g[k] = 1.0
+                for xx in inputs:
+                    if isinstance(xx, Tensor):
+                        xx.grad = None
+                o = outputs()[oi]
+                if not o.requires_grad:
+                    break
+                from .tensor import tensor
+                o.backward(tensor(g.reshape(tuple(o.shape)), dtype=o.dtype, device=o.device))
+                if x.grad is not None:
+                    analytic[k] = np.asarray(x.grad, dtype=np.float64).reshape(-1)
+            numeric = np.zeros((n_out, n_in))
+            with no_grad():
+                xv = x.detach()
+                flat_idx = list(np.ndindex(*tuple(x.shape))) if x.ndim else [()]
+                for j, idx in enumerate(flat_idx):
+                    orig = float(xv[idx].item()) if x.ndim else float(xv.item())
+                    xv[idx] = orig + eps
+                    plus = np.asarray(outputs()[oi], dtype=np.float64).reshape(-1)
+                    xv[idx] = orig - eps
+                    minus = np.asarray(outputs()[oi], dtype=np.float64).reshape(-1)
+                    xv[idx] = orig
+                    numeric[:, j] = (plus - minus) / (2 * eps)
+            err = np.abs(analytic - numeric)
+            bad = err > atol + rtol * np.abs(numeric)
+            if bad.any():
+                k, j = np.unravel_index(np.argmax(err - (atol + rtol * np.abs(numeric))), err.shape)
+                msg = (f"gradcheck: Jacobian mismatch for output {oi} w.r.t. input {i} "
+                       f"(shape {tuple(x.shape)}): element ({k}, {j}) analytic {analytic[k, j]:.8g} "
+                       f"vs numeric {numeric[k, j]:.8g}; max abs error {err.max():.3g}")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    for xx in inputs:
+        if isinstance(xx, Tensor):
+            xx.grad = None
+    return True

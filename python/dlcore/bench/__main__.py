@@ -1,0 +1,31 @@
+"""Command line: python -m dlcore.bench {gemm,peak} [--threads N] [--quick] [--gpu]."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m dlcore.bench", description=__doc__)
+    p.add_argument("what", choices=["gemm", "peak"], help="which benchmark")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for dlcore, NumPy and PyTorch")
+    p.add_argument("--quick", action="store_true", help="fewer shapes and repetitions (smoke test)")
+    p.add_argument("--gpu", action="store_true", help="also run the CUDA shapes (needs a GPU)")
+    args = p.parse_args(argv)
+
+    # BLAS libraries read their thread count when loaded: re-exec once with it in the env.
+    if args.threads and os.environ.get("DLCORE_BENCH_THREADS") != str(args.threads):
+        env = dict(os.environ, DLCORE_BENCH_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
+                   OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+        os.execve(sys.executable, [sys.executable, "-m", "dlcore.bench"] + (argv or sys.argv[1:]), env)
+
+    from . import gemm
+    if args.what == "gemm":
+        gemm.run(threads=args.threads, quick=args.quick, gpu=args.gpu)
+    elif args.what == "peak":
+        gemm.print_peak(args.threads)
+
+
+if __name__ == "__main__":
+    main()

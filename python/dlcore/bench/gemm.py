@@ -1,0 +1,119 @@
+"""GEMM benchmark: dlcore.matmul against numpy.matmul and torch.mm on the same inputs."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+
+import numpy as np
+
+import dlcore
+from .. import _C
+from .timing import median_time
+
+CPU_SHAPES = [  # (M, K, N)
+    (64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
+    (64, 784, 256), (256, 256, 10), (64, 4096, 4096), (4096, 64, 4096),
+]
+GPU_SHAPES = [(n, n, n) for n in (1024, 2048, 4096, 8192)]
+
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except Exception:
+        return None
+
+
+def machine_line(threads):
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info = dlcore.build_info()
+    return (f"{datetime.date.today()}  {cpu}, {os.cpu_count()} logical CPUs, {threads} threads, "
+            f"dlcore {info['version']} ({info['cpu_path']}), numpy {np.__version__}")
+
+
+def print_peak(threads=None):
+    threads = threads or dlcore.get_num_threads()
+    print(f"measured FMA peak: {_C.measure_peak_gflops(threads):.1f} GFLOP/s float32 on {threads} threads")
+
+
+def run(threads=None, quick=False, gpu=False):
+    threads = threads or dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    peak = _C.measure_peak_gflops(threads)
+    print(machine_line(threads))
+    print(f"FMA peak (measured): {peak:.1f} GFLOP/s float32" + ("" if torch else "   (torch not installed)"))
+    hdr = f"{'M x K x N':>18} {'dlcore':>9} {'numpy':>9} {'x numpy':>8}"
+    if torch is not None:
+        hdr += f" {'torch':>9} {'x torch':>8}"
+    print(hdr + f" {'% peak':>7}   (GFLOP/s, medians)")
+    rng = np.random.default_rng(0)
+    shapes = CPU_SHAPES[:3] + CPU_SHAPES[5:7] if quick else CPU_SHAPES
+    rows = []
+    for (m, k, n) in shapes:
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        da, db = dlcore.from_numpy(a), dlcore.from_numpy(b)
+        flops = 2.0 * m * n * k
+        kw = dict(min_time=0.05 if quick else 0.4)
+        t_dl = median_time(lambda: dlcore.matmul(da, db), **kw)
+        t_np = median_time(lambda: np.matmul(a, b), **kw)
+        g_dl, g_np = flops / t_dl / 1e9, flops / t_np / 1e9
+        line = f"{f'{m}x{k}x{n}':>18} {g_dl:9.1f} {g_np:9.1f} {g_dl / g_np:7.2f}x"
+        row = dict(shape=(m, k, n), dlcore=g_dl, numpy=g_np)
+        if torch is not None:
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            t_t = median_time(lambda: torch.mm(ta, tb), **kw)
+            g_t = flops / t_t / 1e9
+            line += f" {g_t:9.1f} {g_dl / g_t:7.2f}x"
+            row["torch"] = g_t
+        print(line + f" {100 * g_dl / peak:6.1f}%", flush=True)
+        rows.append(row)
+    if gpu:
+        run_gpu(torch)
+    return rows
+
+
+def run_gpu(torch):
+    if not dlcore.cuda.is_available():
+        print("GPU: no CUDA device; skipped")
+        return
+    print(f"GPU: {dlcore.cuda.get_device_name(0)}")
+    print(f"{'n^3':>8} {'dlcore fp32':>12} {'torch fp32':>11} {'ratio':>6} {'dlcore tf32':>12} {'torch tf32':>11} {'ratio':>6}  (TFLOP/s)")
+    for (m, k, n) in GPU_SHAPES:
+        a = dlcore.randn(m, k, device="cuda")
+        b = dlcore.randn(k, n, device="cuda")
+        flops = 2.0 * m * n * k
+        res = {}
+        for tf32 in (False, True):
+            dlcore.backends.cuda.matmul.allow_tf32 = tf32
+
+            def f():
+                dlcore.matmul(a, b)
+                dlcore.cuda.synchronize()
+            res[("dl", tf32)] = flops / median_time(f, min_time=0.5) / 1e12
+            if torch is not None and torch.cuda.is_available():
+                torch.backends.cuda.matmul.allow_tf32 = tf32
+                ta = torch.randn(m, k, device="cuda")
+                tb = torch.randn(k, n, device="cuda")
+
+                def g():
+                    torch.mm(ta, tb)
+                    torch.cuda.synchronize()
+                res[("t", tf32)] = flops / median_time(g, min_time=0.5) / 1e12
+        dlcore.backends.cuda.matmul.allow_tf32 = False
+        t32, tt = res.get(("t", False), float("nan")), res.get(("t", True), float("nan"))
+        print(f"{m:>8} {res[('dl', False)]:12.1f} {t32:11.1f} {res[('dl', False)] / t32:6.2f} "
+              f"{res[('dl', True)]:12.1f} {tt:11.1f} {res[('dl', True)] / tt:6.2f}", flush=True)
