@@ -69,8 +69,10 @@ class Node:
 def needs_grad(*xs) -> bool:
     if not _enabled[0]:
         return False
-    from .tensor import Tensor
-    return any(isinstance(x, Tensor) and x.requires_grad for x in xs)
+    for x in xs:   # hot path: runs once per op; plain attribute probe, no isinstance chain
+        if getattr(x, "requires_grad", False):
+            return True
+    return False
 
 
 def record(out, name, inputs, backward_fn):

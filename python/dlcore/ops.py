@@ -75,8 +75,15 @@ def _unary(code, x, float_only=True, name=""):
 
 
 def _binary(code, a, b, out=None):
-    name = _BINARY_NAMES[code]
     a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is_t and b_is_t:   # fast path: same dtype, same device, no promotion to decide
+        ai, bi = a._impl, b._impl
+        if (ai.dtype == bi.dtype and ai.dtype >= 2 and ai.device_type == bi.device_type
+                and ai.device_index == bi.device_index):
+            return _C.binary(code, ai, bi, None if out is None else out._impl)
+    elif a_is_t and a._impl.dtype >= 2 and isinstance(b, (float, int)) and not isinstance(b, bool):
+        return _C.binary_scalar(code, a._impl, float(b), False, None if out is None else out._impl)
+    name = _BINARY_NAMES[code]
     if not a_is_t and not b_is_t:
         a = tensor(a)
         a_is_t = True

@@ -1,0 +1,213 @@
+"""Transforms: feature standardization fitted on training data, composition, conversions.
+
+Standardize learns per-feature statistics on the *training* set only and then applies those
+same numbers to validation and test data — fitting on everything leaks information from the
+held-out data into the model. The statistics are kept in float64 (a float32 sum over many
+samples loses digits) and applied in the dtype of the input.
+
+Every transform is a callable: it works on a single sample or on a whole batch as long as the
+reduced axes are leading ones (the default, axis 0, reduces over samples, so the fitted mean has
+the shape of one sample and broadcasts over a batch).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor, from_numpy, tensor
+
+
+def _to_array(x, op):
+    """(NumPy array, was_tensor, tensor device or None)."""
+    if isinstance(x, Tensor):
+        dev = x.device if x.is_cuda else None
+        return np.asarray(x.detach().cpu().numpy()), True, dev
+    if isinstance(x, (np.ndarray, list, tuple, numbers.Number)):
+        return np.asarray(x), False, None
+    raise TypeError(f"{op}: expected a Tensor or array-like, got {type(x).__name__}")
+
+
+def _back(a, was_tensor, dev):
+    if not was_tensor:
+        return a
+    t = from_numpy(np.ascontiguousarray(a))
+    return t.to(dev) if dev is not None else t
+
+
+class Standardize:
+    """(x - mean) / std with per-feature statistics fitted on training data.
+
+        sc = Standardize().fit(X_train)          # mean/std over axis 0 (the samples)
+        X_train, X_val = sc.transform(X_train), sc.transform(X_val)
+
+    axis: the axis or axes reduced when fitting (default 0). For images (N, C, H, W) use
+        axis=(0, 2, 3) for per-channel statistics; the fitted mean then has shape (C, 1, 1).
+    eps: a feature whose std is below eps (constant in the training data, e.g. a border pixel
+        that is always 0) is divided by 1 instead, so it maps to 0 rather than to inf/NaN.
+    ddof: 0 (population std, the default, as scikit-learn) or 1.
+
+    Inputs may be dlcore tensors (returned as tensors, same dtype and device) or NumPy arrays
+    (returned as arrays). Integer inputs give float32 results.
+    """
+
+    def __init__(self, axis=0, eps=1e-8, ddof=0):
+        self.axis = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+        self.eps = float(eps)
+        self.ddof = int(ddof)
+        self.mean_ = None
+        self.std_ = None
+
+    def _axes(self, ndim, op):
+        axes = []
+        for a in self.axis:
+            if a < -ndim or a >= ndim:
+                raise ValueError(f"{op}: axis {a} out of range for an input with {ndim} dims")
+            axes.append(a % ndim)
+        return tuple(sorted(set(axes)))
+
+    def fit(self, X):
+        a, _, _ = _to_array(X, "Standardize.fit")
+        if a.ndim == 0:
+            raise ValueError("Standardize.fit: input must have at least one dimension")
+        axes = self._axes(a.ndim, "Standardize.fit")
+        count = int(np.prod([a.shape[i] for i in axes]))
+        if count <= self.ddof:
+            raise ValueError(f"Standardize.fit: need more than {self.ddof} samples along axes {axes}, "
+                             f"got input of shape {a.shape}")
+        a64 = a.astype(np.float64, copy=False)
+        mean = a64.mean(axis=axes, keepdims=True)
+        std = a64.std(axis=axes, keepdims=True, ddof=self.ddof)
+        if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(std)):
+            raise ValueError("Standardize.fit: input contains NaN or infinity")
+        std = np.where(std < self.eps, 1.0, std)
+        # Drop the leading reduced axes so the statistics broadcast over one sample as well
+        # as over a batch: axis 0 on (N, F) -> shape (F,), axes (0, 2, 3) on NCHW -> (C, 1, 1).
+        lead = 0
+        while lead < a.ndim and lead in axes:
+            lead += 1
+        self.mean_ = mean.reshape(mean.shape[lead:])
+        self.std_ = std.reshape(std.shape[lead:])
+        self._fit_ndim = a.ndim
+        return self
+
+    def _check(self, op):
+        if self.mean_ is None:
+            raise RuntimeError(f"Standardize.{op}: call fit() first")
+
+    def _apply(self, X, op, inverse):
+        self._check(op)
+        a, was_tensor, dev = _to_array(X, f"Standardize.{op}")
+        out_dtype = a.dtype if np.issubdtype(a.dtype, np.floating) else np.float32
+        tail = self.mean_.shape
+        try:
+            ok = tuple(np.broadcast_shapes(a.shape, tail)) == tuple(a.shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"Standardize.{op}: input of shape {a.shape} does not match the fitted "
+                             f"feature shape {tail}")
+        mean = self.mean_.astype(out_dtype)
+        std = self.std_.astype(out_dtype)
+        a = a.astype(out_dtype, copy=False)
+        out = a * std + mean if inverse else (a - mean) / std
+        return _back(out.astype(out_dtype, copy=False), was_tensor, dev)
+
+    def transform(self, X):
+        return self._apply(X, "transform", inverse=False)
+
+    def inverse_transform(self, X):
+        return self._apply(X, "inverse_transform", inverse=True)
+
+    def fit_transform(self, X):
+        return self.fit(X).transform(X)
+
+    __call__ = transform
+
+    def state_dict(self):
+        self._check("state_dict")
+        return {"mean": self.mean_.copy(), "std": self.std_.copy(), "axis": self.axis,
+                "eps": self.eps, "ddof": self.ddof}
+
+    def load_state_dict(self, state):
+        self.mean_ = np.asarray(state["mean"], dtype=np.float64)
+        self.std_ = np.asarray(state["std"], dtype=np.float64)
+        self.axis = tuple(state.get("axis", self.axis))
+        self.eps = float(state.get("eps", self.eps))
+        self.ddof = int(state.get("ddof", self.ddof))
+        return self
+
+    def __repr__(self):
+        fitted = f", features={self.mean_.shape}" if self.mean_ is not None else ""
+        return f"Standardize(axis={self.axis}, eps={self.eps}{fitted})"
+
+
+class Compose:
+    """Applies transforms one after another: Compose([ToTensor(), Standardize().fit(X)])."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+        for t in self.transforms:
+            if not callable(t):
+                raise TypeError(f"Compose: {t!r} is not callable")
+
+    def __call__(self, x):
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def __repr__(self):
+        return "Compose([" + ", ".join(repr(t) for t in self.transforms) + "])"
+
+
+class Lambda:
+    """Wraps a function as a transform."""
+
+    def __init__(self, fn):
+        if not callable(fn):
+            raise TypeError("Lambda: fn must be callable")
+        self.fn = fn
+
+    def __call__(self, x):
+        return self.fn(x)
+
+
+class ToTensor:
+    """Array-like -> dlcore tensor of ``dtype`` (default float32), optionally divided by ``scale``.
+
+    ToTensor(scale=255) turns 0..255 image bytes into floats in [0, 1]; ToTensor(dtype=int64)
+    for labels. A tensor input is converted (not copied when nothing changes).
+    """
+
+    def __init__(self, dtype=None, scale=None):
+        from .._dtype import as_dtype, float32
+        self.dtype = as_dtype(dtype) if dtype is not None else float32
+        self.scale = None if scale is None else float(scale)
+        if self.scale is not None and not self.dtype.is_floating_point:
+            raise ValueError("ToTensor: scale needs a floating-point dtype")
+
+    def __call__(self, x):
+        if isinstance(x, Tensor):
+            t = x if x.dtype == self.dtype else x.to(self.dtype)
+        else:
+            t = tensor(np.asarray(x), dtype=self.dtype)
+        return t / self.scale if self.scale is not None else t
+
+    def __repr__(self):
+        return f"ToTensor(dtype={self.dtype}, scale={self.scale})"
+
+
+def one_hot(labels, num_classes=None, dtype=None):
+    """int labels (n,) -> (n, num_classes) float32 one-hot tensor (on the labels' device)."""
+    a, _, dev = _to_array(labels, "one_hot")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"one_hot: labels must be integers, got {a.dtype}")
+    k = int(a.max()) + 1 if num_classes is None and a.size else int(num_classes or 0)
+    if a.size and (a.min() < 0 or a.max() >= k):
+        raise ValueError(f"one_hot: labels must lie in [0, {k}), got range [{a.min()}, {a.max()}]")
+    from .._dtype import as_dtype, float32
+    dt = as_dtype(dtype) if dtype is not None else float32
+    out = np.zeros(a.shape + (k,), dtype=dt.numpy)
+    np.put_along_axis(out, a[..., None].astype(np.int64), 1, axis=-1)
+    t = from_numpy(out)
+    return t.to(dev) if dev is not None else t
