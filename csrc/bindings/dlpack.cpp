@@ -1,6 +1,10 @@
 // dlpack.cpp — zero-copy exchange with NumPy, PyTorch, CuPy... through DLPack capsules.
 #include "dlpack.h"
 
+#include <cstring>
+#include <functional>
+#include <type_traits>
+
 namespace dlcore {
 namespace {
 
@@ -29,18 +33,18 @@ DType from_dl(DLDataType t) {
                    "); dlcore supports float32, float64, int64 and bool");
 }
 
-void delete_managed(DLManagedTensor* self) {
+template <typename Managed>
+void delete_managed(Managed* self) {
   delete (ExportCtx*)self->manager_ctx;
   delete self;
 }
 
-}  // namespace
-
-py::capsule to_dlpack(const Tensor& t) {
+template <typename Managed>
+py::capsule export_capsule(const Tensor& t, const char* name) {
   auto* ctx = new ExportCtx{t, t.sizes, t.strides};
-  auto* m = new DLManagedTensor{};
+  auto* m = new Managed{};
   m->manager_ctx = ctx;
-  m->deleter = &delete_managed;
+  m->deleter = &delete_managed<Managed>;
   DLTensor& d = m->dl_tensor;
   d.data = t.storage->data ? t.data() : nullptr;
   d.device = t.device().is_cuda() ? DLDevice{2, t.device().index} : DLDevice{1, 0};
@@ -49,21 +53,24 @@ py::capsule to_dlpack(const Tensor& t) {
   d.shape = ctx->shape.data();
   d.strides = ctx->strides.data();
   d.byte_offset = 0;
+  if constexpr (std::is_same_v<Managed, DLManagedTensorVersioned>) {
+    m->version = {1, 0};
+    m->flags = 0;
+  }
   // The capsule destructor frees the tensor only if no consumer took it (name unchanged).
-  return py::capsule(m, "dltensor", [](PyObject* cap) {
-    if (PyCapsule_IsValid(cap, "dltensor")) {
-      auto* mt = (DLManagedTensor*)PyCapsule_GetPointer(cap, "dltensor");
+  PyObject* cap = PyCapsule_New(m, name, [](PyObject* c) {
+    const char* nm = PyCapsule_GetName(c);
+    if (nm && (std::strcmp(nm, "dltensor") == 0 || std::strcmp(nm, "dltensor_versioned") == 0)) {
+      auto* mt = (Managed*)PyCapsule_GetPointer(c, nm);
       if (mt && mt->deleter) mt->deleter(mt);
     }
   });
+  if (!cap) throw py::error_already_set();
+  return py::reinterpret_steal<py::capsule>(cap);
 }
 
-Tensor from_dlpack(py::capsule capsule) {
-  PyObject* cap = capsule.ptr();
-  if (!PyCapsule_IsValid(cap, "dltensor"))
-    fail<DTypeError>("from_dlpack", "expected an unconsumed 'dltensor' capsule");
-  auto* mt = (DLManagedTensor*)PyCapsule_GetPointer(cap, "dltensor");
-  const DLTensor& d = mt->dl_tensor;
+// Wraps a producer's DLTensor; `release` hands the memory back to the producer.
+Tensor wrap_dltensor(const DLTensor& d, std::function<void()> release) {
   DType dt = from_dl(d.dtype);
   Device dev;
   if (d.device.device_type == 2) dev = Device{DeviceType::CUDA, d.device.device_id};
@@ -82,18 +89,50 @@ Tensor from_dlpack(py::capsule capsule) {
   st->device = dev;
   st->nbytes = n == 0 ? 0 : (size_t)(hi - lo + 1) * es;
   st->data = n == 0 ? nullptr : (char*)d.data + d.byte_offset + lo * es;
-  st->deleter = [mt](void*) {
-    py::gil_scoped_acquire gil;   // producers such as NumPy drop Python references
-    if (mt->deleter) mt->deleter(mt);
-  };
-  if (n == 0) { if (mt->deleter) mt->deleter(mt); st->deleter = nullptr; }
-  PyCapsule_SetName(cap, "used_dltensor");
+  if (n == 0) {
+    release();
+  } else {
+    st->deleter = [release](void*) {
+      py::gil_scoped_acquire gil;   // producers such as NumPy drop Python references
+      release();
+    };
+  }
   Tensor t;
   t.storage = st;
   t.sizes = sizes;
   t.strides = strides;
   t.offset = -lo;
   t.dtype = dt;
+  return t;
+}
+
+}  // namespace
+
+py::capsule to_dlpack(const Tensor& t, bool versioned) {
+  return versioned ? export_capsule<DLManagedTensorVersioned>(t, "dltensor_versioned")
+                   : export_capsule<DLManagedTensor>(t, "dltensor");
+}
+
+Tensor from_dlpack(py::capsule capsule) {
+  PyObject* cap = capsule.ptr();
+  if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+    auto* mt = (DLManagedTensorVersioned*)PyCapsule_GetPointer(cap, "dltensor_versioned");
+    if (mt->version.major > 1)
+      fail<DTypeError>("from_dlpack", "DLPack version ", mt->version.major, " is newer than supported (1)");
+    Tensor t = wrap_dltensor(mt->dl_tensor, [mt]() { if (mt->deleter) mt->deleter(mt); });
+    PyCapsule_SetName(cap, "used_dltensor_versioned");
+    if (mt->flags & 1) {   // read-only memory: never write through it, take a private copy
+      Tensor copy = empty(t.sizes, t.dtype, t.device());
+      copy_into(copy, t, "from_dlpack");
+      return copy;
+    }
+    return t;
+  }
+  if (!PyCapsule_IsValid(cap, "dltensor"))
+    fail<DTypeError>("from_dlpack", "expected an unconsumed 'dltensor' or 'dltensor_versioned' capsule");
+  auto* mt = (DLManagedTensor*)PyCapsule_GetPointer(cap, "dltensor");
+  Tensor t = wrap_dltensor(mt->dl_tensor, [mt]() { if (mt->deleter) mt->deleter(mt); });
+  PyCapsule_SetName(cap, "used_dltensor");
   return t;
 }
 

@@ -22,12 +22,23 @@ typedef struct DLManagedTensor {
   void* manager_ctx;
   void (*deleter)(struct DLManagedTensor* self);
 } DLManagedTensor;
+// DLPack >= 1.0: versioned, with flags (bit 0: read-only, bit 1: is a copy).
+typedef struct { uint32_t major; uint32_t minor; } DLPackVersion;
+typedef struct DLManagedTensorVersioned {
+  DLPackVersion version;
+  void* manager_ctx;
+  void (*deleter)(struct DLManagedTensorVersioned* self);
+  uint64_t flags;
+  DLTensor dl_tensor;
+} DLManagedTensorVersioned;
 }
 
 namespace dlcore {
 // Returns a "dltensor" PyCapsule that keeps the tensor's storage alive until the consumer
 // calls the deleter (or the capsule dies unconsumed).
-py::capsule to_dlpack(const Tensor& t);
-// Consumes a "dltensor" capsule (renaming it "used_dltensor") into a zero-copy Tensor.
+// versioned: a "dltensor_versioned" capsule (DLPack 1.0, writable) instead of "dltensor".
+py::capsule to_dlpack(const Tensor& t, bool versioned);
+// Consumes a "dltensor" or "dltensor_versioned" capsule (renaming it "used_...") into a
+// zero-copy Tensor; a producer that marks its memory read-only gets a private copy instead.
 Tensor from_dlpack(py::capsule capsule);
 }  // namespace dlcore

@@ -198,7 +198,7 @@ void register_tensor(py::module_& m) {
       copy_into(t, one, "fill_");
     }
   });
-  m.def("to_dlpack", &to_dlpack);
+  m.def("to_dlpack", &to_dlpack, py::arg("t"), py::arg("versioned") = false);
   m.def("from_dlpack", &from_dlpack);
 }
 

@@ -20,6 +20,9 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .views import cat, concatenate, stack, narrow, reshape, flatten, permute, transpose, squeeze, unsqueeze, as_strided, broadcast_to
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state
 from . import cuda, backends, random, autograd
+from . import nn
+from .io import save, load
+from .summary import summary
 
 __version__ = _C.__version__
 
@@ -41,8 +44,10 @@ def from_dlpack(obj) -> Tensor:
     """Zero-copy tensor from any object with ``__dlpack__`` (NumPy, PyTorch, CuPy...) or a capsule."""
     from .tensor import _wrap
     if hasattr(obj, "__dlpack__"):
-        dev = obj.__dlpack_device__() if hasattr(obj, "__dlpack_device__") else (1, 0)
-        capsule = obj.__dlpack__(stream=None) if dev[0] == 2 else obj.__dlpack__()
+        try:   # DLPack 1.0 first (carries the read-only flag), then the legacy protocol
+            capsule = obj.__dlpack__(max_version=(1, 0))
+        except TypeError:
+            capsule = obj.__dlpack__()
     else:
         capsule = obj
     return _wrap(_C.from_dlpack(capsule))

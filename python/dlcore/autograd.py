@@ -218,9 +218,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 for j, idx in enumerate(flat_idx):
                     orig = float(xv[idx].item()) if x.ndim else float(xv.item())
                     xv[idx] = orig + eps
-                    plus = np.asarray(outputs()[oi], dtype=np.float64).reshape(-1)
+                    plus = np.array(outputs()[oi], dtype=np.float64).reshape(-1)   # a copy: outputs may be views of x
                     xv[idx] = orig - eps
-                    minus = np.asarray(outputs()[oi], dtype=np.float64).reshape(-1)
+                    minus = np.array(outputs()[oi], dtype=np.float64).reshape(-1)
                     xv[idx] = orig
                     numeric[:, j] = (plus - minus) / (2 * eps)
             err = np.abs(analytic - numeric)

@@ -200,8 +200,16 @@ class Tensor:
         return _C.to_numpy(self._impl)
 
     def __array__(self, dtype=None, copy=None):
+        # NumPy 2 trusts copy=True to mean a fresh array; copy=False forbids copying.
+        was_cpu = not self.is_cuda
         arr = _C.to_numpy(self.cpu()._impl)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
+        if copy is False and (not was_cpu or (dtype is not None and np.dtype(dtype) != arr.dtype)):
+            raise ValueError("__array__: a copy is needed (CUDA tensor or dtype change) but copy=False")
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=bool(copy))
+        elif copy:
+            arr = arr.copy()
+        return arr
 
     def tolist(self):
         return self.cpu().detach().numpy().tolist()
@@ -297,7 +305,8 @@ class Tensor:
     def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
         if self.is_cuda:
             _C.cuda_synchronize(self._impl.device_index)
-        return _C.to_dlpack(self._impl)
+        versioned = max_version is not None and tuple(max_version)[0] >= 1
+        return _C.to_dlpack(self._impl, versioned)
 
     def __dlpack_device__(self):
         return (2, self._impl.device_index) if self.is_cuda else (1, 0)

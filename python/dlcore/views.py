@@ -391,6 +391,7 @@ def getitem(x, idx):
     sel = idx[k]
     # Apply the basic part with a full slice in place of the advanced index, then gather.
     view_ = _basic_view(x, idx[:k] + [slice(None)] + idx[k + 1:])
+    slot_shape = tuple(view_.shape)      # before a multi-dim mask flattens its dims
     d = builtins.sum(1 for i in idx[:k] if not isinstance(i, (numbers.Integral, np.integer)) or i is None)
     sel_np = np.asarray(sel.cpu().numpy() if isinstance(sel, Tensor) else sel)
     if sel_np.dtype == np.bool_:
@@ -420,6 +421,7 @@ def getitem(x, idx):
         # Scatter-add: repeated indices accumulate (np.add.at), then write into the view's slot.
         acc = np.zeros(tuple(view_.shape), dtype=g.dtype.numpy)
         np.add.at(acc, (slice(None),) * d + (sel_np,), np.asarray(g))
+        acc = acc.reshape(slot_shape)
         return (_scatter_view(tensor(acc, device=x.device), x, lambda z: _basic_view(z, base)),)
     return record(out, "index", (x,), backward)
 

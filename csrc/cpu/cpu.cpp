@@ -1,0 +1,74 @@
+// cpu.cpp — what the CPU can do and how many threads dlcore uses.
+//
+// The wheel is built for baseline x86-64; the AVX2+FMA kernels (*_avx2.cpp) are compiled
+// separately and only called when this file says the CPU *and the OS* support them: AVX
+// state must be enabled in XCR0 (xgetbv), or the first ymm instruction faults even on a
+// CPU whose cpuid advertises AVX2.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels.h"
+
+namespace dlcore::cpu {
+namespace {
+
+bool detect_avx2_fma() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  const bool fma = ecx & (1u << 12), osxsave = ecx & (1u << 27), avx = ecx & (1u << 28);
+  if (!(fma && osxsave && avx)) return false;
+  unsigned xlo = 0, xhi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+  if ((xlo & 0x6u) != 0x6u) return false;          // XMM and YMM state saved by the OS
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  return ebx & (1u << 5);                          // AVX2
+#else
+  return false;
+#endif
+}
+
+std::atomic<int> g_threads{0};                     // 0: not set, use OpenMP's default
+
+}  // namespace
+
+bool has_avx2_fma() {
+  static const bool ok = detect_avx2_fma();
+  return ok;
+}
+
+// Read on every call (cheap) so tests can flip DLCORE_CPU_PATH=generic at run time and
+// check the portable kernels against the AVX2 ones in one process.
+const char* simd_path() {
+  const char* forced = std::getenv("DLCORE_CPU_PATH");
+  if (forced && std::strcmp(forced, "generic") == 0) return "generic";
+  return has_avx2_fma() ? "avx2-fma" : "generic";
+}
+
+int num_threads() {
+  const int n = g_threads.load(std::memory_order_relaxed);
+  if (n > 0) return n;
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+void set_num_threads(int n) {
+  if (n < 1) n = 1;
+  g_threads.store(n, std::memory_order_relaxed);
+#ifdef _OPENMP
+  omp_set_num_threads(n);                          // also governs the other kernels' loops
+#endif
+}
+
+}  // namespace dlcore::cpu

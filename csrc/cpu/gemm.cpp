@@ -1,0 +1,512 @@
+// gemm.cpp — the CPU GEMM: C[b] = act(alpha * A[b] @ B[b] + beta * C[b] + bias).
+//
+// Everything in dlcore that multiplies matrices ends here: Linear (x @ W^T), im2col
+// convolution and its backward passes, transposed convolution, the LSTM gates.
+//
+// Structure (Goto / BLIS, "Anatomy of high-performance matrix multiplication"):
+//
+//   for jc in N step NC:              B block   KC x NC  packed once, lives in L3
+//     for pc in K step KC:
+//       pack B[pc:pc+kc, jc:jc+nc]    -> NR-wide micro-panels  b[k*NR + j]
+//       for ic in M step MC:          A block   MC x KC  packed once, lives in L2
+//         pack A[ic:ic+mc, pc:pc+kc]  -> MR-tall micro-panels  a[k*MR + i]
+//         for jr in nc step NR:       one B micro-panel (KC x NR) stays in L1 ...
+//           for ir in mc step MR:     ... while the A micro-panels stream past it
+//             micro-kernel: MR x NR tile of C held in registers for kc rank-1 updates
+//
+// Packing turns any (row, col) strides of A and B (transposed views included) into the
+// unit-stride streams the micro-kernel wants, and zero-pads the M/N edges so the
+// micro-kernel always does a full tile; only the write-back clips. The epilogue (alpha,
+// beta, bias, activation) is applied while the tile leaves the registers, so C is touched
+// once per kc pass and never in a separate sweep.
+//
+// Threads: one OpenMP team works on each (jc, pc, ic) step together: they split the
+// packing of B and A panels, then split the (jr, ir) micro-tiles of the block, jr-major,
+// so a thread keeps its B micro-panel in L1 and both cores stay busy whether the block is
+// wide (M = 64, N huge) or tall (N = 10). Small problems run on the calling thread only.
+//
+// Micro-kernels: gemm_avx2.cpp (6x16 float, 6x8 double) when the CPU has AVX2+FMA, else
+// the portable ukr_generic below (plain C++, vectorised by the compiler for SSE2).
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "gemm_internal.h"
+#include "kernels.h"
+
+namespace dlcore::cpu {
+namespace gemm_detail {
+
+// ---- epilogue (scalar reference; the AVX2 kernel fuses the common cases) -----------------
+
+template <typename T>
+inline T activate(T x, Activation act) {
+  switch (act) {
+    case Activation::None: return x;
+    case Activation::Relu: return x < T(0) ? T(0) : x;   // NaN stays NaN
+    case Activation::Sigmoid:
+      // Split on the sign so exp never overflows to inf/inf.
+      if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+      else { const T z = std::exp(x); return z / (T(1) + z); }
+    case Activation::Tanh: return std::tanh(x);
+  }
+  return x;
+}
+
+template <typename T>
+inline void store_tile_t(const T* acc, int acc_ld, T* c, int64_t ldc, int mr, int nr,
+                         const TileEpilogue<T>& e) {
+  for (int i = 0; i < mr; ++i) {
+    const T* a = acc + i * acc_ld;
+    T* ci = c + i * ldc;
+    const T rb = (e.bias && e.bias_per_row) ? e.bias[i] : T(0);
+    for (int j = 0; j < nr; ++j) {
+      T v = e.alpha * a[j];
+      if (e.beta != T(0)) v += e.beta * ci[j];           // beta == 0: C is never read
+      if (e.bias) v += e.bias_per_row ? rb : e.bias[j];
+      ci[j] = activate(v, e.act);
+    }
+  }
+}
+
+void store_tile(const float* acc, int acc_ld, float* c, int64_t ldc, int mr, int nr,
+                const TileEpilogue<float>& e) {
+  store_tile_t(acc, acc_ld, c, ldc, mr, nr, e);
+}
+void store_tile(const double* acc, int acc_ld, double* c, int64_t ldc, int mr, int nr,
+                const TileEpilogue<double>& e) {
+  store_tile_t(acc, acc_ld, c, ldc, mr, nr, e);
+}
+
+namespace {
+
+// ---- portable micro-kernel ---------------------------------------------------------------
+// MR x NR accumulators, NR = two 16-byte vectors per row (float 6x8, double 6x4: 12 of the
+// 16 SSE2/NEON registers). GCC/Clang vector extensions say "one 16-byte register" without
+// naming an ISA, which the auto-vectoriser failed to find on its own (it shuffled a
+// stack-resident tile: 8 GFLOP/s instead of ~40). Other compilers get the scalar loop.
+#if defined(__GNUC__)
+template <typename T, int MR, int NR>
+void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
+                 const T* __restrict b, T* c, int64_t ldc, int mr, int nr,
+                 const TileEpilogue<T>& e) {
+  typedef T vec __attribute__((vector_size(16)));
+  constexpr int L = 16 / sizeof(T), NV = NR / L;
+  static_assert(NR % L == 0, "NR must be whole 16-byte vectors");
+  vec acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = vec{} ;
+  for (int64_t k = 0; k < kc; ++k) {
+    vec bv[NV];
+    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + k * NR + v * L, 16);
+    const T* ak = a + k * csa;
+    for (int i = 0; i < MR; ++i) {
+      const T ai = ak[i * rsa];
+      for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];
+    }
+  }
+  T out[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) std::memcpy(out + i * NR + v * L, &acc[i][v], 16);
+  store_tile_t(out, NR, c, ldc, mr, nr, e);
+}
+#else
+template <typename T, int MR, int NR>
+void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
+                 const T* __restrict b, T* c, int64_t ldc, int mr, int nr,
+                 const TileEpilogue<T>& e) {
+  T acc[MR * NR] = {};
+  for (int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i * NR + j] += a[k * csa + i * rsa] * b[k * NR + j];
+  store_tile_t(acc, NR, c, ldc, mr, nr, e);
+}
+#endif
+
+template <typename T>
+using Ukr = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, T* c,
+                     int64_t ldc, int mr, int nr, const TileEpilogue<T>& e);
+template <typename T>
+using PackBRowUnit = void (*)(int64_t kc, int nr, const T* b, int64_t cs, T* dst);
+
+// Register tile, cache blocks and kernels for one dtype on one SIMD path.
+// KC: an A micro-panel (MR x KC) plus a B micro-panel (KC x NR) must sit in the 32 KB L1:
+//     256 x 16 floats = 16 KB of B. MC x KC of A (144 x 256 floats = 144 KB) sits in L2 with
+//     room to spare; KC x NC of B (256 x 4080 floats = 4 MB) sits in L3.
+template <typename T>
+struct Kernel {
+  int MR, NR, MC, KC, NC;
+  Ukr<T> ukr;
+  PackBRowUnit<T> pack_b_rowunit;   // optional fast transpose-pack (nullptr: scalar)
+};
+
+// ---- packing -----------------------------------------------------------------------------
+
+// Pack rows [i0, i0+mr) of the mc x kc block at `a` (strides rs, cs) into an MR panel.
+// MR and NR are template parameters so the copies below compile to fixed-size vector
+// moves; a runtime width turns them into byte-counting scalar loops (measured 1.4x slower
+// end to end for M = 64).
+template <typename T, int MR>
+void pack_a_panel(int mr, int64_t kc, const T* __restrict a, int64_t rs, int64_t cs,
+                  T* __restrict d) {
+  if (cs == 1) {                                   // row-major A: mr streams along k
+    for (int i = 0; i < mr; ++i) {
+      const T* s = a + i * rs;
+      for (int64_t k = 0; k < kc; ++k) d[k * MR + i] = s[k];
+    }
+  } else if (rs == 1 && mr == MR) {                // A^T view: the MR values are adjacent
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(d + k * MR, a + k * cs, MR * sizeof(T));
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int i = 0; i < mr; ++i) d[k * MR + i] = a[i * rs + k * cs];
+  }
+  if (mr < MR)
+    for (int64_t k = 0; k < kc; ++k)
+      for (int i = mr; i < MR; ++i) d[k * MR + i] = T(0);
+}
+
+// Pack the B micro-panels [p0, p1) of the kc x nc block at `b` (strides rs, cs).
+template <typename T, int NR>
+void pack_b_panels(PackBRowUnit<T> rowunit, int64_t p0, int64_t p1, int64_t nc, int64_t kc,
+                   const T* b, int64_t rs, int64_t cs, T* Bp) {
+  if (cs == 1) {
+    // Row-major B: walk k outermost so each row of B is read as one contiguous run (a
+    // panel-at-a-time walk would touch kc rows lda apart for every 64 bytes it copies).
+    const int64_t pfull = std::min(p1, nc / NR);   // panels with all NR columns present
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* s = b + k * rs;
+      for (int64_t p = p0; p < pfull; ++p) {
+        // memcpy of a constant size: vector moves (a loop here is not vectorised, since
+        // GCC cannot prove s and d do not overlap).
+        std::memcpy(Bp + p * NR * kc + k * NR, s + p * NR, NR * sizeof(T));
+      }
+      for (int64_t p = std::max(p0, pfull); p < p1; ++p) {
+        const int nr = (int)(nc - p * NR);
+        T* d = Bp + p * NR * kc + k * NR;
+        for (int j = 0; j < NR; ++j) d[j] = j < nr ? s[p * NR + j] : T(0);
+      }
+    }
+    return;
+  }
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t j0 = p * NR;
+    const int nr = (int)std::min<int64_t>(NR, nc - j0);
+    const T* s = b + j0 * cs;
+    T* d = Bp + p * NR * kc;
+    if (rs == 1 && rowunit) {                      // B^T view (Linear weights)
+      rowunit(kc, nr, s, cs, d);
+      continue;
+    }
+    for (int64_t k = 0; k < kc; ++k) {
+      T* dk = d + k * NR;
+      int j = 0;
+      for (; j < nr; ++j) dk[j] = s[k * rs + j * cs];
+      for (; j < NR; ++j) dk[j] = T(0);
+    }
+  }
+}
+
+// Dispatch on the kernel's register tile (the shapes in kernel_f32/kernel_f64 below).
+template <typename T>
+void pack_a(const Kernel<T>& kr, int mr, int64_t kc, const T* a, int64_t rs, int64_t cs, T* d) {
+  if (kr.MR == 6) pack_a_panel<T, 6>(mr, kc, a, rs, cs, d);
+  else throw std::logic_error("gemm: unsupported MR");
+}
+template <typename T>
+void pack_b(const Kernel<T>& kr, int64_t p0, int64_t p1, int64_t nc, int64_t kc, const T* b,
+            int64_t rs, int64_t cs, T* Bp) {
+  switch (kr.NR) {
+    case 16: pack_b_panels<T, 16>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
+    case 8: pack_b_panels<T, 8>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
+    case 4: pack_b_panels<T, 4>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
+  }
+  throw std::logic_error("gemm: unsupported NR");
+}
+
+// ---- scratch -----------------------------------------------------------------------------
+// Packing buffers are kept per calling thread and only grow, so repeated calls (training
+// loops) neither allocate nor take fresh page faults. Worker threads of the team use the
+// caller's buffers; a gemm called from inside a parallel region uses its own thread's.
+struct Scratch {
+  void* p = nullptr;
+  size_t cap = 0;
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      std::free(p);
+      const size_t sz = (bytes + 63) / 64 * 64;
+      p = std::aligned_alloc(64, sz);
+      if (!p) { cap = 0; throw std::bad_alloc(); }
+      cap = sz;
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch tl_pack_a, tl_pack_b;
+
+// ---- one matrix product ------------------------------------------------------------------
+
+template <typename T>
+struct Mat {
+  int64_t M, N, K;
+  const T* A; int64_t ars, acs;
+  const T* B; int64_t brs, bcs;
+  T* C; int64_t ldc;
+  T alpha, beta;
+  const T* bias; bool bias_per_row;
+  Activation act;
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+// Split `total` into ceil(total/block) equal steps rounded up to `unit`, so that the last
+// block is not a sliver (N = 4096 with NC = 4080 would otherwise leave a 16-wide block).
+inline int64_t even_block(int64_t total, int64_t block, int64_t unit) {
+  return round_up(ceil_div(total, ceil_div(total, block)), unit);
+}
+
+// K == 0 or alpha == 0: the product contributes nothing; C = act(beta*C + bias).
+template <typename T>
+void scale_only(const Mat<T>& m) {
+  for (int64_t i = 0; i < m.M; ++i) {
+    T* ci = m.C + i * m.ldc;
+    for (int64_t j = 0; j < m.N; ++j) {
+      T v = m.beta != T(0) ? m.beta * ci[j] : T(0);
+      if (m.bias) v += m.bias_per_row ? m.bias[i] : m.bias[j];
+      ci[j] = activate(v, m.act);
+    }
+  }
+}
+
+// Only a real team synchronises: with nt == 1 this may run inside someone else's parallel
+// loop (batched path), where an orphaned barrier would bind to that loop's team.
+inline void team_barrier(int nt) {
+  if (nt > 1) {
+#pragma omp barrier
+  }
+}
+
+// The body every thread of the team runs (tid in [0, nt)); with nt == 1 it is the serial
+// algorithm. Ap/Bp are the shared packing buffers.
+template <typename T>
+void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, T* Ap, T* Bp, int tid,
+                  int nt) {
+  const int MR = kr.MR, NR = kr.NR;
+  const int64_t NCb = even_block(m.N, kr.NC, NR);
+  const int64_t KCb = even_block(m.K, kr.KC, 1);
+  const int64_t MCb = even_block(m.M, kr.MC, MR);
+  for (int64_t jc = 0; jc < m.N; jc += NCb) {
+    const int64_t nc = std::min(NCb, m.N - jc);
+    const int64_t npan = ceil_div(nc, NR);
+    for (int64_t pc = 0; pc < m.K; pc += KCb) {
+      const int64_t kc = std::min(KCb, m.K - pc);
+      TileEpilogue<T> ep;
+      ep.alpha = m.alpha;
+      ep.beta = pc == 0 ? m.beta : T(1);
+      ep.bias_per_row = m.bias_per_row;
+      ep.act = pc + kc >= m.K ? m.act : Activation::None;
+      const T* bias = pc == 0 ? m.bias : nullptr;
+
+      // Direct A: full MR-row panels are read in place; only a ragged last panel is
+      // packed (zero-padded) because the kernel always reads MR rows.
+      auto pack_a_block = [&](int64_t ic, int64_t mc, int64_t full) {
+        const int64_t mpan = ceil_div(mc, MR), todo = mpan - full;
+        const int64_t p0 = full + todo * tid / nt, p1 = full + todo * (tid + 1) / nt;
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t i0 = p * MR;
+          const int mr = (int)std::min<int64_t>(MR, mc - i0);
+          pack_a(kr, mr, kc, m.A + (ic + i0) * m.ars + pc * m.acs, m.ars, m.acs,
+                       Ap + p * MR * kc);
+        }
+      };
+      auto tile = [&](int64_t ic, int64_t full, int64_t ir, int64_t jr) {
+        const int64_t i = ic + ir * MR, j = jc + jr * NR;
+        const int mr = (int)std::min<int64_t>(MR, m.M - i);
+        const int nr = (int)std::min<int64_t>(NR, m.N - j);
+        TileEpilogue<T> e = ep;
+        e.bias = bias ? (m.bias_per_row ? bias + i : bias + j) : nullptr;
+        T* c = m.C + i * m.ldc + j;
+        if (ir < full)
+          kr.ukr(kc, m.A + i * m.ars + pc, m.ars, 1, Bp + jr * NR * kc, c, m.ldc, mr, nr, e);
+        else
+          kr.ukr(kc, Ap + ir * MR * kc, 1, MR, Bp + jr * NR * kc, c, m.ldc, mr, nr, e);
+      };
+
+      if (m.M <= MCb && npan >= 2 * nt) {
+        // One A block and enough B panels for every thread: each thread owns a contiguous
+        // run of panels and packs a few of them right before computing all their tiles, so
+        // they are consumed while still in L1/L2 and one core's packing (memory bound)
+        // overlaps the other's FMAs. The only shared data is A: one barrier per kc step.
+        const int64_t full = direct_a ? m.M / MR : 0, mpan = ceil_div(m.M, MR);
+        pack_a_block(0, m.M, full);
+        team_barrier(nt);
+        constexpr int64_t kGroup = 16;             // 16 x 16 floats = 1 KB of each B row
+        const int64_t p0 = npan * tid / nt, p1 = npan * (tid + 1) / nt;
+        for (int64_t g = p0; g < p1; g += kGroup) {
+          const int64_t g1 = std::min(p1, g + kGroup);
+          pack_b(kr, g, g1, nc, kc, m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
+          for (int64_t jr = g; jr < g1; ++jr)
+            for (int64_t ir = 0; ir < mpan; ++ir) tile(0, full, ir, jr);
+        }
+        team_barrier(nt);
+        continue;
+      }
+
+      // General case. Pack B: thread tid takes panels [p0, p1). No barrier yet; the one
+      // after the A packing below covers both.
+      pack_b(kr, npan * tid / nt, npan * (tid + 1) / nt, nc, kc,
+                    m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
+      for (int64_t ic = 0; ic < m.M; ic += MCb) {
+        const int64_t mc = std::min(MCb, m.M - ic);
+        const int64_t mpan = ceil_div(mc, MR);
+        const int64_t full = direct_a ? mc / MR : 0;
+        pack_a_block(ic, mc, full);
+        team_barrier(nt);
+        // Micro-tiles of this block, numbered jr-major; each thread a contiguous range.
+        const int64_t tiles = mpan * npan;
+        const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t jr = t / mpan;
+          tile(ic, full, t - jr * mpan, jr);
+        }
+        // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
+        team_barrier(nt);
+      }
+    }
+  }
+}
+
+// Below this many flops a product runs on one thread: waking the team and the two
+// barriers per block cost more than they save (64^3 = 0.5 MFLOP takes ~5 us on one core).
+constexpr double kParallelFlops = 4.0e5;
+// Each extra thread must get at least this much work.
+constexpr double kFlopsPerThread = 2.0e5;
+
+inline int team_size(double flops) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  if (flops < kParallelFlops) return 1;
+  const int nt = num_threads();
+  return (int)std::max<double>(1, std::min<double>(nt, flops / kFlopsPerThread));
+}
+
+template <typename T>
+void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
+  if (m.M <= 0 || m.N <= 0) return;
+  if (m.K == 0 || m.alpha == T(0)) { scale_only(m); return; }
+  // Largest blocks gemm_blocked will pack (even_block rounds to MR / NR already).
+  const int64_t kcmax = even_block(m.K, kr.KC, 1);
+  const int64_t mcmax = even_block(m.M, kr.MC, kr.MR);
+  const int64_t ncmax = even_block(m.N, kr.NC, kr.NR);
+  T* Ap = static_cast<T*>(tl_pack_a.get(sizeof(T) * mcmax * kcmax));
+  T* Bp = static_cast<T*>(tl_pack_b.get(sizeof(T) * ncmax * kcmax));
+  // A row-major A is read in place when packing it would not pay: when it is small
+  // (L2-resident anyway, and the scalar repack costs about as much as the product for
+  // small or narrow products) or when few B panels would reuse the packed copy. A large A
+  // is packed: its rows lie lda apart and a power-of-two lda makes them collide in L2.
+  const bool direct_a =
+      m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= (1 << 20) || m.N <= 4 * kr.NR);
+  // Never more threads than micro-tiles in the biggest block.
+  const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
+  nt = (int)std::min<int64_t>(nt, tiles);
+  if (nt <= 1) {
+    gemm_blocked(m, kr, direct_a, Ap, Bp, 0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    gemm_blocked(m, kr, direct_a, Ap, Bp, omp_get_thread_num(), omp_get_num_threads());
+#else
+    gemm_blocked(m, kr, direct_a, Ap, Bp, 0, 1);
+#endif
+  }
+}
+
+template <typename T>
+void gemm_batched(const GemmParams& p, const Kernel<T>& kr) {
+  if (p.batch <= 0 || p.M <= 0 || p.N <= 0) return;
+  const T* A = static_cast<const T*>(p.A);
+  const T* B = static_cast<const T*>(p.B);
+  T* C = static_cast<T*>(p.C);
+  auto mat = [&](int64_t b) {
+    Mat<T> m;
+    m.M = p.M; m.N = p.N; m.K = p.K;
+    m.A = A + b * p.a_batch_stride; m.ars = p.a_row_stride; m.acs = p.a_col_stride;
+    m.B = B + b * p.b_batch_stride; m.brs = p.b_row_stride; m.bcs = p.b_col_stride;
+    m.C = C + b * p.c_batch_stride; m.ldc = p.c_row_stride;
+    m.alpha = (T)p.alpha; m.beta = (T)p.beta;
+    m.bias = static_cast<const T*>(p.bias); m.bias_per_row = p.bias_per_row;
+    m.act = p.act;
+    return m;
+  };
+  const double flops = 2.0 * p.M * p.N * std::max<int64_t>(p.K, 1);
+  const int nt_total = team_size(flops * p.batch);
+  // Many small products: one product per thread (each with its own packing buffers) beats
+  // a team squeezing into each small product. Large products: the team works on each.
+  if (p.batch > 1 && nt_total > 1 && flops < 8 * kParallelFlops) {
+    const int nt = (int)std::min<int64_t>(nt_total, p.batch);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t b = 0; b < p.batch; ++b) gemm_one(mat(b), kr, 1);
+    return;
+  }
+  const int nt = team_size(flops);
+  for (int64_t b = 0; b < p.batch; ++b) gemm_one(mat(b), kr, nt);
+}
+
+bool use_avx2() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
+
+const Kernel<float>& kernel_f32() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,
+                                  pack_b_rowunit_f32_avx2};
+  if (use_avx2()) return avx2;
+#endif
+  static const Kernel<float> generic{6, 8, 144, 256, 4080, ukr_generic<float, 6, 8>, nullptr};
+  return generic;
+}
+
+const Kernel<double>& kernel_f64() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr};
+  if (use_avx2()) return avx2;
+#endif
+  static const Kernel<double> generic{6, 4, 144, 256, 2040, ukr_generic<double, 6, 4>,
+                                      nullptr};
+  return generic;
+}
+
+}  // namespace
+}  // namespace gemm_detail
+
+void gemm(const GemmParams& p) {
+  using namespace gemm_detail;
+  if (p.batch < 0 || p.M < 0 || p.N < 0 || p.K < 0)
+    throw std::invalid_argument("gemm: negative size (batch=" + std::to_string(p.batch) +
+                                ", M=" + std::to_string(p.M) + ", N=" + std::to_string(p.N) +
+                                ", K=" + std::to_string(p.K) + ")");
+  if (p.batch == 0 || p.M == 0 || p.N == 0) return;
+  if (!p.C || (p.K > 0 && p.alpha != 0.0 && (!p.A || !p.B)))
+    throw std::invalid_argument("gemm: null operand pointer");
+  if (p.c_row_stride < p.N && p.M > 1)
+    throw std::invalid_argument("gemm: C row stride " + std::to_string(p.c_row_stride) +
+                                " is smaller than N = " + std::to_string(p.N));
+  switch (p.dtype) {
+    case DType::Float32: gemm_batched<float>(p, kernel_f32()); return;
+    case DType::Float64: gemm_batched<double>(p, kernel_f64()); return;
+    default:
+      throw std::invalid_argument(std::string("gemm: unsupported dtype ") +
+                                  dtype_name(p.dtype) + " (expected float32 or float64)");
+  }
+}
+
+}  // namespace dlcore::cpu

@@ -1,0 +1,58 @@
+// gemm_internal.h — private contract between gemm.cpp (driver, baseline x86-64) and
+// gemm_avx2.cpp / peak_avx2.cpp (compiled with -mavx2 -mfma, called only after run-time
+// CPU detection). Nothing here is visible outside csrc/cpu.
+//
+// Packed operand layouts (BLIS): an A micro-panel holds MR rows of A for kc steps of k,
+// stored k-major: a[k*MR + i]. A B micro-panel holds NR columns for kc steps: b[k*NR + j].
+// Panels at the M/N edge are zero-padded to full MR/NR, so a micro-kernel always runs a
+// full MR x NR rank-kc update and only the write-back needs to know the true tile size.
+#pragma once
+#include <cstdint>
+
+#include "../core/ops.h"
+
+namespace dlcore::cpu::gemm_detail {
+
+// What the write-back of one micro-tile does: C = act(alpha*AB + beta*C + bias).
+// When K is split into several kc passes, the driver hands the user's beta and the bias to
+// the first pass and the activation to the last; the middle passes get beta = 1.
+template <typename T>
+struct TileEpilogue {
+  T alpha = 1, beta = 0;        // beta == 0: C is never read
+  const T* bias = nullptr;      // offset to the tile's first row (per_row) or column
+  bool bias_per_row = false;
+  Activation act = Activation::None;
+};
+
+// Scalar write-back of an accumulator tile acc[i*acc_ld + j] (i < mr, j < nr) into C.
+// Defined in gemm.cpp (baseline code) so the AVX2 file can use it for edge tiles and for
+// the transcendental activations without duplicating the epilogue semantics.
+void store_tile(const float* acc, int acc_ld, float* c, int64_t ldc, int mr, int nr,
+                const TileEpilogue<float>& e);
+void store_tile(const double* acc, int acc_ld, double* c, int64_t ldc, int mr, int nr,
+                const TileEpilogue<double>& e);
+
+// AVX2+FMA register tiles. float: 6 rows x 16 columns = 12 ymm accumulators;
+// double: 6 x 8 = 12 ymm accumulators. Two B vectors and one A broadcast complete the 15
+// of 16 ymm registers; each k step issues 12 FMAs against 8 loads, so the two FMA pipes,
+// not the load ports, are the limit.
+constexpr int kAvx2MRf = 6, kAvx2NRf = 16;
+constexpr int kAvx2MRd = 6, kAvx2NRd = 8;
+// A is read at a[i*rsa + k*csa]: (1, MR) for a packed panel, (lda, 1) for a row-major A
+// used in place (small products, where packing A would cost as much as the product).
+void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
+                  float* c, int64_t ldc, int mr, int nr, const TileEpilogue<float>& e);
+void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
+                  double* c, int64_t ldc, int mr, int nr, const TileEpilogue<double>& e);
+
+// Packs B[k0:k0+kc, j0:j0+NR] for a B with unit row stride (B is a transposed view, e.g. the
+// weight of Linear read as W^T) into one float32 micro-panel of width 16, using 8x8
+// in-register transposes. nr <= 16 columns are valid; the rest are zero-filled.
+void pack_b_rowunit_f32_avx2(int64_t kc, int nr, const float* b, int64_t b_col_stride,
+                             float* dst);
+
+// peak_avx2.cpp: runs `iters` steps of 12 independent 8-wide FMA chains; returns a value
+// derived from the accumulators so the loop cannot be optimised away.
+float fma_spin_avx2(int64_t iters);
+
+}  // namespace dlcore::cpu::gemm_detail

@@ -1,0 +1,467 @@
+// gemm.cu — batched GEMM with a fused epilogue (CUDA). Mirror of csrc/cpu/gemm.cpp.
+//
+//   C[b] = act(alpha * A[b] @ B[b] + beta * C[b] + bias)        (core/gemm_params.h)
+//
+// Two kernels:
+//   1. sgemm_simt (float32 and float64): the classic register-blocked SIMT GEMM. A block
+//      computes a BM x BN tile of C; each k-step stages a BM x BK slice of A and a BK x BN slice
+//      of B in shared memory, both stored k-major (As[k][m], Bs[k][n]) so that a thread reads
+//      the 4 consecutive m (or n) values it needs as one 16-byte vector. Each thread owns a
+//      TM x TN micro-tile of accumulators (8x8 for the 128x128 tile: 64 FMAs per 16 shared
+//      loads), split in 4x4 quadrants 64 apart so a warp's vector reads are conflict-free.
+//      The next k-slice is loaded from global memory into registers while the current one is
+//      multiplied (register prefetch), and two shared buffers need one barrier per k-step.
+//      Operands are read through arbitrary strides: the loader picks the thread mapping that
+//      makes the contiguous direction of each operand coalesced (k-contiguous or m/n-
+//      contiguous), with 16-byte loads when the stride and the pointer allow, else scalars.
+//   2. sgemm_tf32 (float32 with allow_tf32, sm_80+): tensor cores through
+//      mma.sync.m16n8k8.tf32 (inline PTX). 128x128x32 block tile, 8 warps of 64x32 each;
+//      global -> shared with cp.async (16-byte copies, zero-fill at the edges), two stages.
+//      Used only when both operands are contiguous in one direction with 16-byte alignment;
+//      anything else falls back to the SIMT kernel.
+//      Not done here: a Hopper wgmma path (sm_90a). It would need a warpgroup-wide (128
+//      thread) consumer issuing wgmma.mma_async.m64nNk8.f32.tf32 from shared-memory matrix
+//      descriptors, which requires the tiles in one of the canonical swizzled layouts (128B
+//      swizzle, K-major for tf32 — so transposed operands would need a transposing load),
+//      loaded by TMA (cp.async.bulk.tensor with a CUtensorMap per operand) into a 3-4 stage
+//      ring of mbarriers, wgmma.fence / commit_group / wait_group around the issue, and
+//      fence.proxy.async before wgmma reads anything written by ordinary stores.
+// Batches run on blockIdx.z (a batch stride of 0 broadcasts that operand).
+#include <algorithm>
+
+#include "common.cuh"
+#include "kernels.h"
+
+namespace dlcore::cuda {
+namespace {
+
+template <typename T>
+struct GemmArgs {
+  int64_t M, N, K;
+  const T* A;
+  int64_t a_bs, a_rs, a_cs;
+  const T* B;
+  int64_t b_bs, b_rs, b_cs;
+  T* C;
+  int64_t c_bs, c_rs;
+  T alpha, beta;
+  const T* bias;
+  bool bias_per_row;
+  Activation act;
+  bool a_vec, b_vec;    // 16-byte loads allowed along the operand's contiguous direction
+  int64_t tiles_n;      // number of tiles along N (the grid is flattened over M x N tiles)
+  int64_t batch_base;   // first batch of this launch (blockIdx.z is added)
+};
+
+// ---- epilogue ----------------------------------------------------------------------------
+template <typename T>
+__device__ __forceinline__ T activate(Activation act, T v) {
+  switch (act) {
+    case Activation::Relu: return v < T(0) ? T(0) : v;  // NaN stays NaN, as on the CPU
+    case Activation::Sigmoid: {  // never exp of a positive argument
+      const T e = std::is_same<T, float>::value ? expf(-fabsf((float)v)) : exp(-fabs((double)v));
+      return v >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    }
+    case Activation::Tanh: return std::is_same<T, float>::value ? (T)tanhf((float)v) : (T)tanh((double)v);
+    default: return v;
+  }
+}
+
+// Writes one element of C. beta == 0 never reads C (it may hold garbage, even NaN).
+template <typename T>
+__device__ __forceinline__ void store_c(const GemmArgs<T>& p, T* Cb, int64_t m, int64_t n, T acc) {
+  if (m >= p.M || n >= p.N) return;
+  T v = p.alpha * acc;
+  T* c = Cb + m * p.c_rs + n;
+  if (p.beta != T(0)) v += p.beta * *c;
+  if (p.bias) v += p.bias_per_row ? p.bias[m] : p.bias[n];
+  *c = activate(p.act, v);
+}
+
+// ---- 4-element vector moves (float4, or two double2 for double) -----------------------------
+__device__ __forceinline__ void ld4(const float* p, float r[4]) {
+  float4 v = *reinterpret_cast<const float4*>(p);
+  r[0] = v.x; r[1] = v.y; r[2] = v.z; r[3] = v.w;
+}
+__device__ __forceinline__ void ld4(const double* p, double r[4]) {
+  double2 v0 = reinterpret_cast<const double2*>(p)[0], v1 = reinterpret_cast<const double2*>(p)[1];
+  r[0] = v0.x; r[1] = v0.y; r[2] = v1.x; r[3] = v1.y;
+}
+__device__ __forceinline__ void st4(float* p, const float r[4]) {
+  *reinterpret_cast<float4*>(p) = make_float4(r[0], r[1], r[2], r[3]);
+}
+__device__ __forceinline__ void st4(double* p, const double r[4]) {
+  reinterpret_cast<double2*>(p)[0] = make_double2(r[0], r[1]);
+  reinterpret_cast<double2*>(p)[1] = make_double2(r[2], r[3]);
+}
+
+// Loads a chunk of 4 consecutive elements of an operand along its "fast" direction: element j
+// is at p + j*step, valid while j < avail (out-of-range elements are 0). The vector path needs
+// step == 1, all 4 valid, and a 16-byte aligned address (guaranteed by `vec`, see host code).
+template <typename T>
+__device__ __forceinline__ void load_chunk(const T* p, int64_t step, int64_t avail, bool vec, T r[4]) {
+  if (vec && avail >= 4) {
+    ld4(p, r);
+  } else {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) r[j] = j < avail ? p[j * step] : T(0);
+  }
+}
+
+// ---- 1. SIMT kernel ------------------------------------------------------------------------
+// 256 threads; BM*BK == BN*BK == 4*256, so every thread moves exactly one 4-element chunk of
+// A and one of B per k-step. A_KC: A is read along k (row-major A); else along m. B_KC: B is
+// read along k (column-major B, e.g. W^T in Linear); else along n.
+constexpr int kSimtThreads = 256;
+
+template <typename T, int BM, int BN, int BK, int TM, int TN, bool A_KC, bool B_KC>
+__global__ void __launch_bounds__(kSimtThreads)
+gemm_simt(const GemmArgs<T> p) {
+  static_assert(BM * BK == 4 * kSimtThreads && BN * BK == 4 * kSimtThreads, "one chunk per thread");
+  static_assert((BM / TM) * (BN / TN) == kSimtThreads, "thread grid");
+  constexpr int SA = BM + 4, SB = BN + 4;  // padded rows: transposed stores hit distinct banks
+  constexpr int GM = TM / 4, GN = TN / 4;  // 4x4 quadrants per thread
+  __shared__ __align__(16) T As[2][BK][SA];
+  __shared__ __align__(16) T Bs[2][BK][SB];
+
+  const int tid = threadIdx.x;
+  const int64_t batch = p.batch_base + blockIdx.z;
+  const int64_t tile_m = blockIdx.x / p.tiles_n, tile_n = blockIdx.x % p.tiles_n;
+  const int64_t m0 = tile_m * BM, n0 = tile_n * BN;
+  const T* Ab = p.A + batch * p.a_bs;
+  const T* Bb = p.B + batch * p.b_bs;
+  T* Cb = p.C + batch * p.c_bs;
+
+  // This thread's chunk coordinates inside the tiles.
+  const int a_r = A_KC ? tid / (BK / 4) : (tid % (BM / 4)) * 4;   // m offset
+  const int a_k = A_KC ? (tid % (BK / 4)) * 4 : tid / (BM / 4);   // k offset
+  const int b_c = B_KC ? tid / (BK / 4) : (tid % (BN / 4)) * 4;   // n offset
+  const int b_k = B_KC ? (tid % (BK / 4)) * 4 : tid / (BN / 4);   // k offset
+
+  T ra[4], rb[4];
+  auto load_tiles = [&](int64_t k0) {
+    const int64_t m = m0 + a_r, ka = k0 + a_k;
+    if (A_KC) {
+      if (m < p.M) load_chunk(Ab + m * p.a_rs + ka * p.a_cs, p.a_cs, p.K - ka, p.a_vec, ra);
+      else { ra[0] = ra[1] = ra[2] = ra[3] = T(0); }
+    } else {
+      if (ka < p.K) load_chunk(Ab + m * p.a_rs + ka * p.a_cs, p.a_rs, p.M - m, p.a_vec, ra);
+      else { ra[0] = ra[1] = ra[2] = ra[3] = T(0); }
+    }
+    const int64_t n = n0 + b_c, kb = k0 + b_k;
+    if (B_KC) {
+      if (n < p.N) load_chunk(Bb + kb * p.b_rs + n * p.b_cs, p.b_rs, p.K - kb, p.b_vec, rb);
+      else { rb[0] = rb[1] = rb[2] = rb[3] = T(0); }
+    } else {
+      if (kb < p.K) load_chunk(Bb + kb * p.b_rs + n * p.b_cs, p.b_cs, p.N - n, p.b_vec, rb);
+      else { rb[0] = rb[1] = rb[2] = rb[3] = T(0); }
+    }
+  };
+  auto store_tiles = [&](int buf) {
+    if (A_KC) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) As[buf][a_k + j][a_r] = ra[j];
+    } else {
+      st4(&As[buf][a_k][a_r], ra);
+    }
+    if (B_KC) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) Bs[buf][b_k + j][b_c] = rb[j];
+    } else {
+      st4(&Bs[buf][b_k][b_c], rb);
+    }
+  };
+
+  const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+  T acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
+
+  const int64_t nk = (p.K + BK - 1) / BK;
+  if (nk > 0) {
+    load_tiles(0);
+    store_tiles(0);
+  }
+  __syncthreads();
+  for (int64_t t = 0; t < nk; ++t) {
+    const int cur = (int)(t & 1);
+    if (t + 1 < nk) load_tiles((t + 1) * BK);  // in flight while we multiply
+#pragma unroll
+    for (int k = 0; k < BK; ++k) {
+      T a[TM], b[TN];
+#pragma unroll
+      for (int g = 0; g < GM; ++g) ld4(&As[cur][k][g * (BM / GM) + ty * 4], &a[g * 4]);
+#pragma unroll
+      for (int h = 0; h < GN; ++h) ld4(&Bs[cur][k][h * (BN / GN) + tx * 4], &b[h * 4]);
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
+    }
+    // The other buffer was last read in step t-1, which every thread finished before the
+    // barrier that ended it, so it can be overwritten now.
+    if (t + 1 < nk) store_tiles(cur ^ 1);
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int g = 0; g < GM; ++g)
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int h = 0; h < GN; ++h)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          store_c(p, Cb, m0 + g * (BM / GM) + ty * 4 + i, n0 + h * (BN / GN) + tx * 4 + j,
+                  acc[g * 4 + i][h * 4 + j]);
+}
+
+// ---- 2. TF32 tensor-core kernel (sm_80+) ----------------------------------------------------
+constexpr int kTcBM = 128, kTcBN = 128, kTcBK = 32, kTcThreads = 256;
+// Shared layouts per operand and stage. k-contiguous: [128 rows][32+4] (row stride 36 words:
+// the fragment reads of lane (g,t) at 36g+t hit 32 distinct banks). m/n-contiguous:
+// [32 k][128+8] (stride 136: reads at 136t+g are conflict-free too). Both rows stay 16-byte
+// aligned for cp.async.
+constexpr int kTcKC = kTcBK + 4, kTcMN = kTcBM + 8;
+constexpr int kTcStageFloats = kTcBM * kTcKC;  // >= kTcBK * kTcMN
+constexpr int kTcSmemBytes = 2 * 2 * kTcStageFloats * (int)sizeof(float);
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
+#endif
+}
+__device__ __forceinline__ uint32_t to_tf32(float x) {
+  uint32_t r = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+#endif
+  return r;
+}
+
+template <bool A_KC, bool B_KC>
+__global__ void __launch_bounds__(kTcThreads, 2)
+gemm_tf32(const GemmArgs<float> p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  extern __shared__ __align__(16) float smem[];
+  float* As = smem;                        // [2][kTcStageFloats]
+  float* Bs = smem + 2 * kTcStageFloats;   // [2][kTcStageFloats]
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const int wm = warp / 4, wn = warp % 4;  // 2 x 4 warps, 64 x 32 each
+  const int64_t batch = p.batch_base + blockIdx.z;
+  const int64_t m0 = (blockIdx.x / p.tiles_n) * kTcBM, n0 = (blockIdx.x % p.tiles_n) * kTcBN;
+  const float* Ab = p.A + batch * p.a_bs;
+  const float* Bb = p.B + batch * p.b_bs;
+  float* Cb = p.C + batch * p.c_bs;
+
+  // 1024 16-byte chunks per operand tile, 4 per thread. Out-of-range bytes are zero-filled
+  // (src_bytes < 16); a fully out-of-range chunk copies nothing from a harmless address.
+  auto load_stage = [&](int buf, int64_t k0) {
+    float* as = As + buf * kTcStageFloats;
+    float* bs = Bs + buf * kTcStageFloats;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int c = tid + j * kTcThreads;
+      if (A_KC) {  // rows m, 8 chunks of k each
+        const int r = c / (kTcBK / 4), kc = (c % (kTcBK / 4)) * 4;
+        const int64_t m = m0 + r, k = k0 + kc;
+        const int64_t left = p.K - k;
+        const int bytes = (m < p.M && left > 0) ? (int)(left >= 4 ? 16 : left * 4) : 0;
+        cp_async16(as + r * kTcKC + kc, bytes ? Ab + m * p.a_rs + k : Ab, bytes);
+      } else {     // rows k, 32 chunks of m each
+        const int kr = c / (kTcBM / 4), mc = (c % (kTcBM / 4)) * 4;
+        const int64_t k = k0 + kr, m = m0 + mc;
+        const int64_t left = p.M - m;
+        const int bytes = (k < p.K && left > 0) ? (int)(left >= 4 ? 16 : left * 4) : 0;
+        cp_async16(as + kr * kTcMN + mc, bytes ? Ab + k * p.a_cs + m : Ab, bytes);
+      }
+      if (B_KC) {  // rows n, chunks of k
+        const int r = c / (kTcBK / 4), kc = (c % (kTcBK / 4)) * 4;
+        const int64_t n = n0 + r, k = k0 + kc;
+        const int64_t left = p.K - k;
+        const int bytes = (n < p.N && left > 0) ? (int)(left >= 4 ? 16 : left * 4) : 0;
+        cp_async16(bs + r * kTcKC + kc, bytes ? Bb + n * p.b_cs + k : Bb, bytes);
+      } else {     // rows k, chunks of n
+        const int kr = c / (kTcBN / 4), nc = (c % (kTcBN / 4)) * 4;
+        const int64_t k = k0 + kr, n = n0 + nc;
+        const int64_t left = p.N - n;
+        const int bytes = (k < p.K && left > 0) ? (int)(left >= 4 ? 16 : left * 4) : 0;
+        cp_async16(bs + kr * kTcMN + nc, bytes ? Bb + k * p.b_rs + n : Bb, bytes);
+      }
+    }
+  };
+  auto a_at = [&](const float* as, int m, int k) { return A_KC ? as[m * kTcKC + k] : as[k * kTcMN + m]; };
+  auto b_at = [&](const float* bs, int k, int n) { return B_KC ? bs[n * kTcKC + k] : bs[k * kTcMN + n]; };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) acc[i][j][q] = 0.f;
+
+  const int64_t nk = (p.K + kTcBK - 1) / kTcBK;
+  if (nk > 0) load_stage(0, 0);
+  asm volatile("cp.async.commit_group;\n" ::);
+  for (int64_t kt = 0; kt < nk; ++kt) {
+    if (kt + 1 < nk) load_stage((int)((kt + 1) & 1), (kt + 1) * kTcBK);
+    asm volatile("cp.async.commit_group;\n" ::);   // possibly empty: keeps the count uniform
+    asm volatile("cp.async.wait_group 1;\n" ::);   // stage kt has landed (for this thread)
+    __syncthreads();                               // ... and for every thread
+    const float* as = As + (kt & 1) * kTcStageFloats;
+    const float* bs = Bs + (kt & 1) * kTcStageFloats;
+#pragma unroll
+    for (int kb = 0; kb < kTcBK; kb += 8) {
+      uint32_t af[4][4], bf[4][2];
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi) {
+        const int r = wm * 64 + mi * 16 + g;
+        af[mi][0] = to_tf32(a_at(as, r, kb + t));
+        af[mi][1] = to_tf32(a_at(as, r + 8, kb + t));
+        af[mi][2] = to_tf32(a_at(as, r, kb + t + 4));
+        af[mi][3] = to_tf32(a_at(as, r + 8, kb + t + 4));
+      }
+#pragma unroll
+      for (int ni = 0; ni < 4; ++ni) {
+        const int c = wn * 32 + ni * 8 + g;
+        bf[ni][0] = to_tf32(b_at(bs, kb + t, c));
+        bf[ni][1] = to_tf32(b_at(bs, kb + t + 4, c));
+      }
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni)
+          asm volatile(
+              "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+              "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+              : "+f"(acc[mi][ni][0]), "+f"(acc[mi][ni][1]), "+f"(acc[mi][ni][2]), "+f"(acc[mi][ni][3])
+              : "r"(af[mi][0]), "r"(af[mi][1]), "r"(af[mi][2]), "r"(af[mi][3]),
+                "r"(bf[ni][0]), "r"(bf[ni][1]));
+    }
+    __syncthreads();  // everyone is done with this stage before it is refilled
+  }
+  asm volatile("cp.async.wait_group 0;\n" ::);
+
+  // Accumulator q of tile (mi, ni) is C[row g + 8*(q/2)][col 2t + q%2] of that 16x8 tile.
+#pragma unroll
+  for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < 4; ++ni)
+#pragma unroll
+      for (int q = 0; q < 4; ++q)
+        store_c(p, Cb, m0 + wm * 64 + mi * 16 + g + (q >> 1) * 8, n0 + wn * 32 + ni * 8 + 2 * t + (q & 1),
+                acc[mi][ni][q]);
+#endif
+}
+
+// ---- host side ------------------------------------------------------------------------------
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Runs `launch(grid_z, batch_base)` over the batch in chunks of at most 65535 (gridDim.z).
+template <typename F>
+void over_batches(int64_t batch, F launch) {
+  for (int64_t b0 = 0; b0 < batch; b0 += 65535) launch((unsigned)std::min<int64_t>(65535, batch - b0), b0);
+}
+
+template <typename T, int BM, int BN, int BK, int TM, int TN>
+void launch_simt(GemmArgs<T> a, int64_t batch, bool a_kc, bool b_kc, cudaStream_t s) {
+  a.tiles_n = ceil_div(a.N, BN);
+  const int64_t tiles = ceil_div(a.M, BM) * a.tiles_n;
+  if (tiles > 0x7fffffff) throw std::runtime_error("gemm: matrix too large");
+  over_batches(batch, [&](unsigned z, int64_t b0) {
+    a.batch_base = b0;
+    dim3 grid((unsigned)tiles, 1, z);
+    if (a_kc && b_kc) gemm_simt<T, BM, BN, BK, TM, TN, true, true><<<grid, kSimtThreads, 0, s>>>(a);
+    else if (a_kc) gemm_simt<T, BM, BN, BK, TM, TN, true, false><<<grid, kSimtThreads, 0, s>>>(a);
+    else if (b_kc) gemm_simt<T, BM, BN, BK, TM, TN, false, true><<<grid, kSimtThreads, 0, s>>>(a);
+    else gemm_simt<T, BM, BN, BK, TM, TN, false, false><<<grid, kSimtThreads, 0, s>>>(a);
+    DLCORE_LAUNCH_CHECK("gemm_simt");
+  });
+}
+
+template <bool A_KC, bool B_KC>
+void launch_tf32_kernel(const GemmArgs<float>& a, dim3 grid, cudaStream_t s) {
+  // More than 48 KB of dynamic shared memory must be opted into, once per device.
+  static std::atomic<uint64_t> configured{0};
+  const int dev = current_device_id();
+  const uint64_t bit = uint64_t(1) << (dev & 63);
+  if (!(configured.load() & bit)) {
+    DLCORE_CUDA_CHECK(cudaFuncSetAttribute(gemm_tf32<A_KC, B_KC>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, kTcSmemBytes));
+    configured.fetch_or(bit);
+  }
+  gemm_tf32<A_KC, B_KC><<<grid, kTcThreads, kTcSmemBytes, s>>>(a);
+  DLCORE_LAUNCH_CHECK("gemm_tf32");
+}
+
+void launch_tf32(GemmArgs<float> a, int64_t batch, bool a_kc, bool b_kc, cudaStream_t s) {
+  a.tiles_n = ceil_div(a.N, kTcBN);
+  const int64_t tiles = ceil_div(a.M, kTcBM) * a.tiles_n;
+  if (tiles > 0x7fffffff) throw std::runtime_error("gemm: matrix too large");
+  over_batches(batch, [&](unsigned z, int64_t b0) {
+    a.batch_base = b0;
+    dim3 grid((unsigned)tiles, 1, z);
+    if (a_kc && b_kc) launch_tf32_kernel<true, true>(a, grid, s);
+    else if (a_kc) launch_tf32_kernel<true, false>(a, grid, s);
+    else if (b_kc) launch_tf32_kernel<false, true>(a, grid, s);
+    else launch_tf32_kernel<false, false>(a, grid, s);
+  });
+}
+
+// 16-byte vector loads of 4 elements along the contiguous direction are safe when the base
+// (every batch), and the start of every row/column chunk, are 16-byte aligned.
+template <typename T>
+bool vec_ok(const T* base, int64_t batch_stride, int64_t other_stride) {
+  return aligned_to(base, 16) && batch_stride % 4 == 0 && other_stride % 4 == 0;
+}
+
+template <typename T>
+void run_gemm(const GemmParams& p, cudaStream_t s) {
+  GemmArgs<T> a{};
+  a.M = p.M; a.N = p.N; a.K = p.K;
+  a.A = static_cast<const T*>(p.A); a.a_bs = p.a_batch_stride; a.a_rs = p.a_row_stride; a.a_cs = p.a_col_stride;
+  a.B = static_cast<const T*>(p.B); a.b_bs = p.b_batch_stride; a.b_rs = p.b_row_stride; a.b_cs = p.b_col_stride;
+  a.C = static_cast<T*>(p.C); a.c_bs = p.c_batch_stride; a.c_rs = p.c_row_stride;
+  a.alpha = (T)p.alpha; a.beta = (T)p.beta;
+  a.bias = static_cast<const T*>(p.bias); a.bias_per_row = p.bias_per_row; a.act = p.act;
+
+  // Which direction each operand is read along: k when that is its unit stride.
+  const bool a_kc = p.a_col_stride == 1 && p.K > 1;
+  const bool b_kc = p.b_row_stride == 1 && p.b_col_stride != 1;
+  a.a_vec = a_kc ? vec_ok(a.A, p.a_batch_stride, p.a_row_stride)
+                 : (p.a_row_stride == 1 && vec_ok(a.A, p.a_batch_stride, p.a_col_stride));
+  a.b_vec = b_kc ? vec_ok(a.B, p.b_batch_stride, p.b_col_stride)
+                 : (p.b_col_stride == 1 && vec_ok(a.B, p.b_batch_stride, p.b_row_stride));
+
+  if constexpr (std::is_same<T, float>::value) {
+    if (p.allow_tf32 && a.a_vec && a.b_vec && compute_major() >= 8) {
+      launch_tf32(a, p.batch, a_kc, b_kc, s);
+      return;
+    }
+    // Big tiles when they fill the GPU; 64x64 tiles (4x more blocks) otherwise.
+    const int64_t big_tiles = ceil_div(p.M, 128) * ceil_div(p.N, 128) * p.batch;
+    if (big_tiles >= sm_count()) launch_simt<float, 128, 128, 8, 8, 8>(a, p.batch, a_kc, b_kc, s);
+    else launch_simt<float, 64, 64, 16, 4, 4>(a, p.batch, a_kc, b_kc, s);
+  } else {
+    // float64: 64x64 tiles, 4x4 per thread (an 8x8 double micro-tile would spill registers).
+    launch_simt<double, 64, 64, 16, 4, 4>(a, p.batch, a_kc, b_kc, s);
+  }
+}
+
+}  // namespace
+
+void gemm(const GemmParams& p, void* stream) {
+  if (p.M < 0 || p.N < 0 || p.K < 0 || p.batch < 0) throw std::runtime_error("gemm: negative size");
+  if (p.M == 0 || p.N == 0 || p.batch == 0) return;
+  if (p.C == nullptr || (p.K > 0 && (p.A == nullptr || p.B == nullptr)))
+    throw std::runtime_error("gemm: null operand pointer");
+  DLCORE_DISPATCH_FLOAT(p.dtype, T, "gemm", run_gemm<T>(p, as_stream(stream)));
+}
+
+}  // namespace dlcore::cuda

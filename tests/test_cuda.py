@@ -1,0 +1,269 @@
+# test_cuda.py — CUDA paths agree with the CPU paths (and with float64 NumPy).
+#
+# Every test here except the first two carries the `cuda` marker and is skipped, with the
+# reason, on a machine without a GPU. The first two check exactly that machine: the library
+# imports, says "no CUDA", and refuses .cuda() with a clear RuntimeError.
+import numpy as np
+import pytest
+
+import dlcore
+from conftest import CUDA_AVAILABLE, assert_close, make_array, requires_cuda, to_numpy
+
+
+@pytest.mark.skipif(CUDA_AVAILABLE, reason="this machine has a GPU")
+def test_no_gpu_machine_reports_and_refuses():
+    assert dlcore.cuda.is_available() is False
+    assert dlcore.cuda.device_count() == 0
+    assert dlcore.build_info()["cuda_device_count"] == 0
+    t = dlcore.ones(3)
+    for attempt in (lambda: t.cuda(), lambda: t.to("cuda"), lambda: t.to(dlcore.device("cuda:0")),
+                    lambda: dlcore.zeros(3, device="cuda"), lambda: dlcore.tensor([1.0], device="cuda")):
+        with pytest.raises(RuntimeError) as ei:
+            attempt()
+        msg = str(ei.value).lower()
+        assert "cuda" in msg and len(msg) > 15, msg
+    assert t.tolist() == [1.0, 1.0, 1.0]  # the failed calls left the tensor alone
+
+
+def test_tf32_flag_default_false():
+    assert dlcore.backends.cuda.matmul.allow_tf32 is False
+
+
+def _pair(rng, shape, dtype="float32", low=-1.0, high=1.0):
+    a = make_array(rng, shape, dtype, low, high)
+    return dlcore.tensor(a), dlcore.tensor(a, device="cuda"), a
+
+
+def _agree(cpu, gpu, dtype="float32", rtol=None, atol=None, scale=None):
+    """CUDA result matches the CPU result within float32 rounding."""
+    assert gpu.is_cuda and not cpu.is_cuda
+    assert gpu.dtype == cpu.dtype
+    assert_close(gpu, to_numpy(cpu).astype(np.float64) if dtype not in ("int64", "bool") else to_numpy(cpu),
+                 dtype, rtol=rtol, atol=atol, scale=scale)
+
+
+@requires_cuda
+def test_round_trip(rng):
+    for dtype in ("float32", "float64", "int64", "bool"):
+        a = make_array(rng, (31, 5), dtype, -100, 100)
+        g = dlcore.tensor(a).cuda()
+        assert g.is_cuda and g.device.type == "cuda" and str(g.device) == "cuda:0"
+        assert g.dtype == getattr(dlcore, dtype)
+        np.testing.assert_array_equal(g.cpu().numpy(), a)
+        np.testing.assert_array_equal(np.asarray(g), a)          # __array__ copies from the GPU
+        np.testing.assert_array_equal(g.to("cpu").numpy(), a)
+        assert g.tolist() == a.tolist()
+    g = dlcore.tensor(make_array(rng, (6, 7), "float32")).cuda()
+    np.testing.assert_array_equal(g.T.cpu().numpy(), to_numpy(g).T)     # non-contiguous download
+    assert g.to("cuda", dlcore.float64).dtype == dlcore.float64
+    assert dlcore.zeros(3, device="cuda:0").is_cuda
+    assert g[0, 0].item() == to_numpy(g)[0, 0]
+    with pytest.raises(TypeError) as ei:
+        g.numpy()
+    assert "cpu()" in str(ei.value)
+    dlcore.cuda.synchronize()
+
+
+UNARY = ["neg", "abs", "exp", "log", "sqrt", "sigmoid", "tanh", "relu", "sign", "reciprocal",
+         "square", "sin", "cos", "floor", "ceil", "round"]
+
+
+@requires_cuda
+@pytest.mark.parametrize("name", UNARY)
+@pytest.mark.parametrize("n", [1, 7, 257, 1000, 100_003])
+def test_unary_cpu_cuda_agree(name, n, rng):
+    low, high = (0.01, 10.0) if name in ("log", "sqrt", "reciprocal") else (-10.0, 10.0)
+    c, g, _ = _pair(rng, (n,), "float32", low, high)
+    _agree(getattr(c, name)(), getattr(g, name)(), rtol=2e-6 if name not in ("sin", "cos") else 1e-5)
+
+
+@requires_cuda
+@pytest.mark.parametrize("sa,sb", [((1000,), (1000,)), ((31, 5), (5,)), ((3, 1, 5), (4, 1)),
+                                   ((0,), (0,)), ((257, 129), (257, 1))], ids=str)
+def test_binary_cpu_cuda_agree(sa, sb, rng):
+    ca, ga, _ = _pair(rng, sa, "float32", 0.5, 2.0)
+    cb, gb, _ = _pair(rng, sb, "float32", 0.5, 2.0)
+    for op in (lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y, lambda x, y: x / y,
+               lambda x, y: x ** y, dlcore.maximum, dlcore.minimum, lambda x, y: 2.5 - x * y):
+        _agree(op(ca, cb), op(ga, gb), rtol=2e-6)
+    for op in (lambda x, y: x < y, lambda x, y: x == y, lambda x, y: x >= y):
+        _agree(op(ca, cb), op(ga, gb), "bool")
+    _agree(dlcore.where(ca > 1, ca, cb), dlcore.where(ga > 1, ga, gb))
+    _agree(ca.clamp(0.7, 1.2), ga.clamp(0.7, 1.2))
+
+
+@requires_cuda
+def test_elementwise_non_contiguous_and_inplace_cuda(rng):
+    c, g, _ = _pair(rng, (65, 33))
+    _agree(c.T * 2 + c.T.exp(), g.T * 2 + g.T.exp())
+    _agree(c[::2, 1::3].tanh(), g[::2, 1::3].tanh())
+    c.T.add_(1.0)
+    g.T.add_(1.0)
+    c[1:5].mul_(3)
+    g[1:5].mul_(3)
+    _agree(c, g)
+    ci, gi, _ = _pair(rng, (257,), "int64", -50, 50)
+    _agree(ci * 3 - ci.abs(), gi * 3 - gi.abs(), "int64")
+    _agree(ci / 7, gi / 7)
+
+
+@requires_cuda
+@pytest.mark.parametrize("shape", [(1,), (7,), (257,), (1000,), (1_000_003,), (31, 257), (5, 7, 6), (0, 4)], ids=str)
+def test_reduce_cpu_cuda_agree(shape, rng):
+    c, g, x = _pair(rng, shape)
+    dims = [None] + list(range(len(shape)))
+    for dim in dims:
+        kw = {} if dim is None else {"dim": dim}
+        sc = float(np.max(np.sum(np.abs(x.astype(np.float64)), axis=dim), initial=1.0))
+        _agree(c.sum(**kw), g.sum(**kw), scale=sc)
+        if x.size:
+            _agree(c.mean(**kw), g.mean(**kw))
+            if (x.size > 1) if dim is None else shape[dim] > 1:
+                _agree(c.var(**kw), g.var(**kw), rtol=1e-4)
+                _agree(c.std(**kw), g.std(**kw), rtol=1e-4)
+            if dim is None:
+                _agree(c.max(), g.max())
+                _agree(c.min(), g.min())
+                assert c.argmax().item() == g.argmax().item()
+                assert c.argmin().item() == g.argmin().item()
+            elif shape[dim] > 0:
+                _agree(c.max(dim=dim).values, g.max(dim=dim).values)
+                _agree(c.min(dim=dim).indices, g.min(dim=dim).indices, "int64")
+                _agree(c.argmax(dim=dim), g.argmax(dim=dim), "int64")
+    if len(shape) >= 2:
+        _agree(c.sum(dim=(0, -1)), g.sum(dim=(0, -1)), scale=float(np.sum(np.abs(x))))
+        _agree(c.transpose(0, -1).sum(dim=0), g.transpose(0, -1).sum(dim=0), scale=float(np.max(np.sum(np.abs(x), axis=-1), initial=1)))
+
+
+@requires_cuda
+def test_reduce_ties_int_bool_nan_cuda(rng):
+    a = rng.integers(0, 3, size=(64, 1000)).astype(np.float32)
+    g = dlcore.tensor(a, device="cuda")
+    np.testing.assert_array_equal(to_numpy(g.argmax(dim=1)), np.argmax(a, axis=1))
+    np.testing.assert_array_equal(to_numpy(g.argmin(dim=0)), np.argmin(a, axis=0))
+    assert g.argmax().item() == int(np.argmax(a))
+    i = rng.integers(-2**40, 2**40, size=(100_003,), dtype=np.int64)
+    assert dlcore.tensor(i, device="cuda").sum().item() == int(i.sum())
+    b = rng.integers(0, 2, size=(100_003,)).astype(bool)
+    assert dlcore.tensor(b, device="cuda").sum().item() == int(b.sum())
+    n = np.zeros(100_003, np.float32)
+    n[77_777] = np.nan
+    assert np.isnan(dlcore.tensor(n, device="cuda").max().item())
+
+
+MATMUL_SHAPES = [((1, 1), (1, 1)), ((7, 31), (31, 64)), ((257, 1000), (1000, 31)), ((1000, 64), (64, 1000)),
+                 ((64, 64), (64, 64)), ((129, 257), (257, 65)), ((0, 5), (5, 3)), ((4, 0), (0, 3)),
+                 ((3, 33, 17), (3, 17, 9)), ((2, 1, 65, 31), (4, 31, 7)), ((31,), (31, 5)), ((31,), (31,))]
+
+
+@requires_cuda
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_cuda_vs_float64(sa, sb, dtype, rng):
+    a = make_array(rng, sa, dtype)
+    b = make_array(rng, sb, dtype)
+    out = dlcore.tensor(a, device="cuda") @ dlcore.tensor(b, device="cuda")
+    assert out.is_cuda
+    ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    mag = np.matmul(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
+    coef = 1e-5 if dtype == "float32" else 1e-13
+    got = to_numpy(out).astype(np.float64)
+    assert got.shape == ref.shape
+    assert np.all(np.abs(got - ref) <= coef * mag + 1e-5 * np.abs(ref) + 1e-30)
+
+
+@requires_cuda
+def test_matmul_cuda_transposed_and_sliced(rng):
+    a = make_array(rng, (300, 200), "float32")
+    b = make_array(rng, (250, 300), "float32")
+    ca, ga = dlcore.tensor(a), dlcore.tensor(a, device="cuda")
+    cb, gb = dlcore.tensor(b), dlcore.tensor(b, device="cuda")
+    mag_scale = 200.0
+    _agree(ca.T @ cb.T, ga.T @ gb.T, rtol=1e-5, atol=1e-5, scale=mag_scale)
+    _agree(ca[::2, 10:110] @ cb[:100, ::3], ga[::2, 10:110] @ gb[:100, ::3], rtol=1e-5, atol=1e-5, scale=mag_scale)
+    _agree(ca[:, :250] @ cb, ga[:, :250] @ gb, rtol=1e-5, atol=1e-5, scale=mag_scale)
+
+
+@requires_cuda
+def test_tf32_flag_path(rng):
+    a = make_array(rng, (257, 513), "float32")
+    b = make_array(rng, (513, 129), "float32")
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    ga, gb = dlcore.tensor(a, device="cuda"), dlcore.tensor(b, device="cuda")
+    assert dlcore.backends.cuda.matmul.allow_tf32 is False
+    try:
+        dlcore.backends.cuda.matmul.allow_tf32 = True
+        assert dlcore.backends.cuda.matmul.allow_tf32 is True
+        got = to_numpy(ga @ gb).astype(np.float64)
+        rel = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+        assert rel < 1e-2, rel
+    finally:
+        dlcore.backends.cuda.matmul.allow_tf32 = False
+    assert dlcore.backends.cuda.matmul.allow_tf32 is False
+    strict = to_numpy(ga @ gb).astype(np.float64)          # back to full float32 accuracy
+    mag = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
+    assert np.all(np.abs(strict - ref) <= 1e-5 * mag + 1e-5 * np.abs(ref))
+
+
+@requires_cuda
+def test_caching_allocator_reuse(rng):
+    # Allocate, fill with garbage, free, and allocate again many times in mixed sizes: a reused
+    # block must never leak old contents into zeros(), and live tensors must not be clobbered.
+    keep = dlcore.tensor(np.arange(1000, dtype=np.float32), device="cuda")
+    for it in range(30):
+        n = int(rng.integers(1, 200_000))
+        junk = dlcore.full((n,), 123.0, device="cuda")
+        del junk
+        z = dlcore.zeros(n, device="cuda")
+        assert to_numpy(z.sum()).item() == 0.0
+        o = dlcore.ones(n, device="cuda") * 2
+        assert o.sum().item() == 2.0 * n
+        del z, o
+    np.testing.assert_array_equal(to_numpy(keep), np.arange(1000, dtype=np.float32))
+    a = make_array(rng, (128, 128), "float32")
+    first = to_numpy(dlcore.tensor(a, device="cuda") @ dlcore.tensor(a, device="cuda"))
+    for _ in range(5):
+        again = to_numpy(dlcore.tensor(a, device="cuda") @ dlcore.tensor(a, device="cuda"))
+        np.testing.assert_array_equal(first, again)     # deterministic across reused buffers
+    dlcore.cuda.synchronize()
+
+
+@requires_cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rand_same_on_cpu_and_cuda(dtype):
+    dt = getattr(dlcore, dtype)
+    for seed in (0, 1, 12345):
+        dlcore.manual_seed(seed)
+        gu = dlcore.rand(1003, dtype=dt, device="cuda")
+        gn = dlcore.randn(1003, dtype=dt, device="cuda")
+        dlcore.manual_seed(seed)
+        cu = dlcore.rand(1003, dtype=dt)
+        cn = dlcore.randn(1003, dtype=dt)
+        np.testing.assert_array_equal(to_numpy(gu), to_numpy(cu))       # same bits: no maths
+        np.testing.assert_allclose(to_numpy(gn), to_numpy(cn), rtol=1e-5, atol=1e-6)
+
+
+@requires_cuda
+def test_device_mismatch_raises():
+    c = dlcore.ones(3)
+    g = dlcore.ones(3, device="cuda")
+    for op in (lambda: c + g, lambda: g * c, lambda: dlcore.maximum(c, g),
+               lambda: dlcore.ones(3, 3) @ dlcore.ones(3, 3, device="cuda"),
+               lambda: dlcore.cat([c, g]), lambda: dlcore.where(c > 0, c, g)):
+        with pytest.raises(RuntimeError) as ei:
+            op()
+        msg = str(ei.value)
+        assert "cpu" in msg and "cuda" in msg, msg
+
+
+@requires_cuda
+def test_cuda_views_and_indexing(rng):
+    c, g, x = _pair(rng, (6, 8, 5))
+    for f in (lambda t: t.permute(2, 0, 1).reshape(5, -1), lambda t: t[1:, ::2, -1],
+              lambda t: t[None, ..., 2], lambda t: t.transpose(0, 1).contiguous(),
+              lambda t: dlcore.cat([t, t * 2], dim=1), lambda t: dlcore.stack([t, t], dim=-1),
+              lambda t: t[dlcore.tensor([3, 0, 0], device=t.device)]):
+        _agree(f(c), f(g))
+    g[1:3, :, 0] = 7.0
+    c[1:3, :, 0] = 7.0
+    _agree(c, g)
