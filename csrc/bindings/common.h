@@ -67,5 +67,7 @@ void register_elementwise(py::module_& m);
 void register_reduce(py::module_& m);
 void register_random(py::module_& m);
 void register_gemm(py::module_& m);
+void register_optim(py::module_& m);
+void register_nn(py::module_& m);
 
 }  // namespace dlcore

@@ -73,4 +73,6 @@ PYBIND11_MODULE(_C, m) {
   register_reduce(m);
   register_random(m);
   register_gemm(m);
+  register_optim(m);
+  register_nn(m);
 }

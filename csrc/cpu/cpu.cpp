@@ -36,6 +36,23 @@ bool detect_avx2_fma() {
 #endif
 }
 
+// AVX-512 F/BW/DQ/VL (what gemm_avx512.cpp is compiled for) and the OS saving the opmask
+// and zmm state: XCR0 bits 1-2 (XMM, YMM) and 5-7 (opmask, ZMM_Hi256, Hi16_ZMM).
+bool detect_avx512() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (!detect_avx2_fma()) return false;
+  unsigned xlo = 0, xhi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+  if ((xlo & 0xE6u) != 0xE6u) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);   // F DQ BW VL
+  return (ebx & need) == need;
+#else
+  return false;
+#endif
+}
+
 std::atomic<int> g_threads{0};                     // 0: not set, use OpenMP's default
 
 }  // namespace
@@ -45,12 +62,29 @@ bool has_avx2_fma() {
   return ok;
 }
 
+bool has_avx512() {
+  static const bool ok = detect_avx512();
+  return ok;
+}
+
 // Read on every call (cheap) so tests can flip DLCORE_CPU_PATH=generic at run time and
 // check the portable kernels against the AVX2 ones in one process.
 const char* simd_path() {
   const char* forced = std::getenv("DLCORE_CPU_PATH");
   if (forced && std::strcmp(forced, "generic") == 0) return "generic";
   return has_avx2_fma() ? "avx2-fma" : "generic";
+}
+
+// The GEMM has one more level: "avx512" when the CPU and OS support it, unless
+// DLCORE_CPU_PATH=avx2 or =generic forces a lower path (to test those kernels here).
+// simd_path() keeps answering "avx2-fma" on such a CPU because the other kernel families
+// (activation, softmax, peak) select their AVX2 code by comparing with that string.
+const char* gemm_simd_path() {
+  const char* base = simd_path();
+  if (std::strcmp(base, "avx2-fma") != 0) return base;
+  const char* forced = std::getenv("DLCORE_CPU_PATH");
+  if (forced && std::strcmp(forced, "avx2") == 0) return base;
+  return has_avx512() ? "avx512" : base;
 }
 
 int num_threads() {

@@ -96,7 +96,7 @@ namespace {
 #if defined(__GNUC__)
 template <typename T, int MR, int NR>
 void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
-                 const T* __restrict b, T* c, int64_t ldc, int mr, int nr,
+                 const T* __restrict b, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
                  const TileEpilogue<T>& e) {
   typedef T vec __attribute__((vector_size(16)));
   constexpr int L = 16 / sizeof(T), NV = NR / L;
@@ -106,7 +106,7 @@ void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
     for (int v = 0; v < NV; ++v) acc[i][v] = vec{} ;
   for (int64_t k = 0; k < kc; ++k) {
     vec bv[NV];
-    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + k * NR + v * L, 16);
+    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + k * ldb + v * L, 16);
     const T* ak = a + k * csa;
     for (int i = 0; i < MR; ++i) {
       const T ai = ak[i * rsa];
@@ -121,19 +121,19 @@ void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
 #else
 template <typename T, int MR, int NR>
 void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
-                 const T* __restrict b, T* c, int64_t ldc, int mr, int nr,
+                 const T* __restrict b, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
                  const TileEpilogue<T>& e) {
   T acc[MR * NR] = {};
   for (int64_t k = 0; k < kc; ++k)
     for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i * NR + j] += a[k * csa + i * rsa] * b[k * NR + j];
+      for (int j = 0; j < NR; ++j) acc[i * NR + j] += a[k * csa + i * rsa] * b[k * ldb + j];
   store_tile_t(acc, NR, c, ldc, mr, nr, e);
 }
 #endif
 
 template <typename T>
-using Ukr = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, T* c,
-                     int64_t ldc, int mr, int nr, const TileEpilogue<T>& e);
+using Ukr = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
+                     int64_t ldb, T* c, int64_t ldc, int mr, int nr, const TileEpilogue<T>& e);
 template <typename T>
 using PackBRowUnit = void (*)(int64_t kc, int nr, const T* b, int64_t cs, T* dst);
 
@@ -146,6 +146,7 @@ struct Kernel {
   int MR, NR, MC, KC, NC;
   Ukr<T> ukr;
   PackBRowUnit<T> pack_b_rowunit;   // optional fast transpose-pack (nullptr: scalar)
+  bool direct_b;                    // ukr may read a row-major B in place (masked edges)
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -218,12 +219,14 @@ void pack_b_panels(PackBRowUnit<T> rowunit, int64_t p0, int64_t p1, int64_t nc, 
 template <typename T>
 void pack_a(const Kernel<T>& kr, int mr, int64_t kc, const T* a, int64_t rs, int64_t cs, T* d) {
   if (kr.MR == 6) pack_a_panel<T, 6>(mr, kc, a, rs, cs, d);
+  else if (kr.MR == 12) pack_a_panel<T, 12>(mr, kc, a, rs, cs, d);
   else throw std::logic_error("gemm: unsupported MR");
 }
 template <typename T>
 void pack_b(const Kernel<T>& kr, int64_t p0, int64_t p1, int64_t nc, int64_t kc, const T* b,
             int64_t rs, int64_t cs, T* Bp) {
   switch (kr.NR) {
+    case 32: pack_b_panels<T, 32>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
     case 16: pack_b_panels<T, 16>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
     case 8: pack_b_panels<T, 8>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
     case 4: pack_b_panels<T, 4>(kr.pack_b_rowunit, p0, p1, nc, kc, b, rs, cs, Bp); return;
@@ -297,8 +300,8 @@ inline void team_barrier(int nt) {
 // The body every thread of the team runs (tid in [0, nt)); with nt == 1 it is the serial
 // algorithm. Ap/Bp are the shared packing buffers.
 template <typename T>
-void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, T* Ap, T* Bp, int tid,
-                  int nt) {
+void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool direct_b, T* Ap,
+                  T* Bp, int tid, int nt) {
   const int MR = kr.MR, NR = kr.NR;
   const int64_t NCb = even_block(m.N, kr.NC, NR);
   const int64_t KCb = even_block(m.K, kr.KC, 1);
@@ -334,10 +337,12 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, T* Ap, T*
         TileEpilogue<T> e = ep;
         e.bias = bias ? (m.bias_per_row ? bias + i : bias + j) : nullptr;
         T* c = m.C + i * m.ldc + j;
+        const T* b = direct_b ? m.B + pc * m.brs + j : Bp + jr * NR * kc;
+        const int64_t ldb = direct_b ? m.brs : NR;
         if (ir < full)
-          kr.ukr(kc, m.A + i * m.ars + pc, m.ars, 1, Bp + jr * NR * kc, c, m.ldc, mr, nr, e);
+          kr.ukr(kc, m.A + i * m.ars + pc, m.ars, 1, b, ldb, c, m.ldc, mr, nr, e);
         else
-          kr.ukr(kc, Ap + ir * MR * kc, 1, MR, Bp + jr * NR * kc, c, m.ldc, mr, nr, e);
+          kr.ukr(kc, Ap + ir * MR * kc, 1, MR, b, ldb, c, m.ldc, mr, nr, e);
       };
 
       if (m.M <= MCb && npan >= 2 * nt) {
@@ -352,7 +357,8 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, T* Ap, T*
         const int64_t p0 = npan * tid / nt, p1 = npan * (tid + 1) / nt;
         for (int64_t g = p0; g < p1; g += kGroup) {
           const int64_t g1 = std::min(p1, g + kGroup);
-          pack_b(kr, g, g1, nc, kc, m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
+          if (!direct_b)
+            pack_b(kr, g, g1, nc, kc, m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
           for (int64_t jr = g; jr < g1; ++jr)
             for (int64_t ir = 0; ir < mpan; ++ir) tile(0, full, ir, jr);
         }
@@ -362,8 +368,9 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, T* Ap, T*
 
       // General case. Pack B: thread tid takes panels [p0, p1). No barrier yet; the one
       // after the A packing below covers both.
-      pack_b(kr, npan * tid / nt, npan * (tid + 1) / nt, nc, kc,
-                    m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
+      if (!direct_b)
+        pack_b(kr, npan * tid / nt, npan * (tid + 1) / nt, nc, kc,
+               m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
       for (int64_t ic = 0; ic < m.M; ic += MCb) {
         const int64_t mc = std::min(MCb, m.M - ic);
         const int64_t mpan = ceil_div(mc, MR);
@@ -415,19 +422,25 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // is packed: its rows lie lda apart and a power-of-two lda makes them collide in L2.
   const bool direct_a =
       m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= (1 << 20) || m.N <= 4 * kr.NR);
+  // A row-major B is read in place (kernels with masked edges only) when few row panels
+  // reuse each B strip, so packing it would cost about what the product costs, or when B
+  // is so small that it stays in L1 anyway.
+  const bool direct_b = kr.direct_b && m.bcs == 1 &&
+                        (m.M <= 8 * kr.MR || (double)m.K * m.N * sizeof(T) <= 32 * 1024);
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
   if (nt <= 1) {
-    gemm_blocked(m, kr, direct_a, Ap, Bp, 0, 1);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, Bp, 0, 1);
     return;
   }
 #pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
-    gemm_blocked(m, kr, direct_a, Ap, Bp, omp_get_thread_num(), omp_get_num_threads());
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, Bp, omp_get_thread_num(),
+                 omp_get_num_threads());
 #else
-    gemm_blocked(m, kr, direct_a, Ap, Bp, 0, 1);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, Bp, 0, 1);
 #endif
   }
 }
@@ -463,25 +476,34 @@ void gemm_batched(const GemmParams& p, const Kernel<T>& kr) {
   for (int64_t b = 0; b < p.batch; ++b) gemm_one(mat(b), kr, nt);
 }
 
-bool use_avx2() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
+bool use_avx2() { return std::strcmp(gemm_simd_path(), "avx2-fma") == 0; }
+bool use_avx512() { return std::strcmp(gemm_simd_path(), "avx512") == 0; }
 
 const Kernel<float>& kernel_f32() {
 #if defined(__x86_64__) || defined(__i386__)
+  static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, getenv("MC")?atoi(getenv("MC")):144, getenv("KC")?atoi(getenv("KC")):256, getenv("NC")?atoi(getenv("NC")):4096, ukr_f32_avx512,
+                                    pack_b_rowunit_f32_avx512, true};
+  if (use_avx512()) return avx512;
   static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,
-                                  pack_b_rowunit_f32_avx2};
+                                  pack_b_rowunit_f32_avx2, false};
   if (use_avx2()) return avx2;
 #endif
-  static const Kernel<float> generic{6, 8, 144, 256, 4080, ukr_generic<float, 6, 8>, nullptr};
+  static const Kernel<float> generic{6, 8, 144, 256, 4080, ukr_generic<float, 6, 8>, nullptr,
+                                     false};
   return generic;
 }
 
 const Kernel<double>& kernel_f64() {
 #if defined(__x86_64__) || defined(__i386__)
-  static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr};
+  static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 144, 256, 2048, ukr_f64_avx512,
+                                     nullptr, true};
+  if (use_avx512()) return avx512;
+  static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr,
+                                   false};
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<double> generic{6, 4, 144, 256, 2040, ukr_generic<double, 6, 4>,
-                                      nullptr};
+                                      nullptr, false};
   return generic;
 }
 

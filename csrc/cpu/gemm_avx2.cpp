@@ -55,7 +55,7 @@ constexpr int MR = 6;
 
 template <typename T>
 inline void ukr_6x2v(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
-                     const T* __restrict b, T* c, int64_t ldc, int mr, int nr,
+                     const T* __restrict b, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
                      const TileEpilogue<T>& e) {
   using X = V<T>;
   using R = typename X::R;
@@ -93,7 +93,7 @@ inline void ukr_6x2v(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa
     c40 = X::fma(av, b0, c40); c41 = X::fma(av, b1, c41);                     \
     av = X::bcast(a3 + 2 * rsa);                                              \
     c50 = X::fma(av, b0, c50); c51 = X::fma(av, b1, c51);                     \
-    a += csa; a3 += csa; b += NR;                                             \
+    a += csa; a3 += csa; b += ldb;                                            \
     __asm__("" : "+r"(a), "+r"(a3), "+r"(b));                                  \
   }
 
@@ -101,7 +101,7 @@ inline void ukr_6x2v(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa
   // ahead into L1 (it streams from L2 once per micro-tile column sweep).
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * ldb), _MM_HINT_T0);
     DLCORE_UKR_STEP DLCORE_UKR_STEP DLCORE_UKR_STEP DLCORE_UKR_STEP
   }
   for (; k < kc; ++k) DLCORE_UKR_STEP
@@ -168,13 +168,15 @@ inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r
 }  // namespace
 
 void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
-                  float* c, int64_t ldc, int mr, int nr, const TileEpilogue<float>& e) {
-  ukr_6x2v<float>(kc, a, rsa, csa, b, c, ldc, mr, nr, e);
+                  int64_t ldb, float* c, int64_t ldc, int mr, int nr,
+                  const TileEpilogue<float>& e) {
+  ukr_6x2v<float>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
 }
 
 void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
-                  double* c, int64_t ldc, int mr, int nr, const TileEpilogue<double>& e) {
-  ukr_6x2v<double>(kc, a, rsa, csa, b, c, ldc, mr, nr, e);
+                  int64_t ldb, double* c, int64_t ldc, int mr, int nr,
+                  const TileEpilogue<double>& e) {
+  ukr_6x2v<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
 }
 
 // B with unit row stride: column j of B is contiguous along k (B[k, j] = b[k + j*cs]).

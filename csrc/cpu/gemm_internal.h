@@ -1,6 +1,7 @@
 // gemm_internal.h — private contract between gemm.cpp (driver, baseline x86-64) and
-// gemm_avx2.cpp / peak_avx2.cpp (compiled with -mavx2 -mfma, called only after run-time
-// CPU detection). Nothing here is visible outside csrc/cpu.
+// gemm_avx2.cpp / peak_avx2.cpp (compiled with -mavx2 -mfma) and gemm_avx512.cpp (compiled
+// with -mavx512f/bw/dq/vl), called only after run-time CPU detection. Nothing here is
+// visible outside csrc/cpu.
 //
 // Packed operand layouts (BLIS): an A micro-panel holds MR rows of A for kc steps of k,
 // stored k-major: a[k*MR + i]. A B micro-panel holds NR columns for kc steps: b[k*NR + j].
@@ -40,16 +41,37 @@ constexpr int kAvx2MRf = 6, kAvx2NRf = 16;
 constexpr int kAvx2MRd = 6, kAvx2NRd = 8;
 // A is read at a[i*rsa + k*csa]: (1, MR) for a packed panel, (lda, 1) for a row-major A
 // used in place (small products, where packing A would cost as much as the product).
+// B row k starts at b + k*ldb: ldb = NR for a packed panel. (Only the AVX-512 kernels also
+// accept a row-major B read in place, ldb = its row stride: their masked loads never touch
+// columns past nr. The AVX2 and generic kernels always get packed panels.)
 void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
-                  float* c, int64_t ldc, int mr, int nr, const TileEpilogue<float>& e);
+                  int64_t ldb, float* c, int64_t ldc, int mr, int nr,
+                  const TileEpilogue<float>& e);
 void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
-                  double* c, int64_t ldc, int mr, int nr, const TileEpilogue<double>& e);
+                  int64_t ldb, double* c, int64_t ldc, int mr, int nr,
+                  const TileEpilogue<double>& e);
 
 // Packs B[k0:k0+kc, j0:j0+NR] for a B with unit row stride (B is a transposed view, e.g. the
 // weight of Linear read as W^T) into one float32 micro-panel of width 16, using 8x8
 // in-register transposes. nr <= 16 columns are valid; the rest are zero-filled.
 void pack_b_rowunit_f32_avx2(int64_t kc, int nr, const float* b, int64_t b_col_stride,
                              float* dst);
+
+// AVX-512 register tiles (gemm_avx512.cpp): 12 rows x 2 zmm (float 12x32, double 12x16) =
+// 24 of the 32 zmm registers as accumulators. The kernel is instantiated for every row
+// count 1..12 and for one or two column vectors, so an edge tile runs only the rows and
+// vectors it needs (no zero-padded FMAs), and masked loads/stores clip the last vector.
+// A packed A panel has rsa = 1, csa = kAvx512MR (any mr); a direct A has csa = 1.
+constexpr int kAvx512MR = 12, kAvx512NRf = 32, kAvx512NRd = 16;
+void ukr_f32_avx512(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
+                    int64_t ldb, float* c, int64_t ldc, int mr, int nr,
+                    const TileEpilogue<float>& e);
+void ukr_f64_avx512(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
+                    int64_t ldb, double* c, int64_t ldc, int mr, int nr,
+                    const TileEpilogue<double>& e);
+// Transpose-pack for a B with unit row stride into a 32-wide float panel (see the AVX2 one).
+void pack_b_rowunit_f32_avx512(int64_t kc, int nr, const float* b, int64_t b_col_stride,
+                               float* dst);
 
 // peak_avx2.cpp: runs `iters` steps of 12 independent 8-wide FMA chains; returns a value
 // derived from the accumulators so the loop cannot be optimised away.

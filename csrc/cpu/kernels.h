@@ -53,7 +53,103 @@ double measure_peak_gflops(int threads);
 // Which SIMD path the runtime dispatcher chose: "avx2-fma" or "generic".
 const char* simd_path();
 bool has_avx2_fma();
+// The GEMM's path: "avx512" (CPU + OS support zmm; DLCORE_CPU_PATH=avx2 forces "avx2-fma")
+// or simd_path(). simd_path() itself never says "avx512" (other kernels compare with it).
+const char* gemm_simd_path();
+bool has_avx512();
 int num_threads();
 void set_num_threads(int n);
+
+// ---- optim.cpp -------------------------------------------------------------------------
+// Fused optimizer steps: one pass over n contiguous elements reading param/grad/state and
+// writing param/state in place, following torch.optim's update rules. dtype is Float32 or
+// Float64; every state pointer has n elements of that dtype. `step` is the 1-based step count
+// after this update. maximize negates the gradient. Optional state pointers may be nullptr:
+// SGD momentum_buffer (nullptr = no momentum; first_step: buffer := grad), Adam max_exp_avg_sq
+// (non-null = amsgrad), RMSprop grad_avg (non-null = centered) and momentum_buffer.
+void sgd_step(DType dtype, void* param, const void* grad, void* momentum_buffer, int64_t n,
+              double lr, double momentum, double dampening, double weight_decay, bool nesterov,
+              bool maximize, bool first_step);
+// Adam (decoupled_weight_decay=false) and AdamW (true: p *= 1 - lr*weight_decay first).
+void adam_step(DType dtype, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
+               void* max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2, double eps,
+               double weight_decay, bool decoupled_weight_decay, bool maximize, int64_t step);
+void adagrad_step(DType dtype, void* param, const void* grad, void* sum, int64_t n, double lr,
+                  double lr_decay, double weight_decay, double eps, bool maximize, int64_t step);
+void rmsprop_step(DType dtype, void* param, const void* grad, void* square_avg, void* grad_avg,
+                  void* momentum_buffer, int64_t n, double lr, double alpha, double eps,
+                  double weight_decay, double momentum, bool maximize);
+void adadelta_step(DType dtype, void* param, const void* grad, void* square_avg, void* acc_delta,
+                   int64_t n, double lr, double rho, double eps, double weight_decay,
+                   bool maximize);
+void adamax_step(DType dtype, void* param, const void* grad, void* exp_avg, void* exp_inf,
+                 int64_t n, double lr, double beta1, double beta2, double eps,
+                 double weight_decay, bool maximize, int64_t step);
+// mu_product: the product of mu_1..mu_{step-1} (1 before the first step); returns it times
+// mu_step, which the caller keeps for the next step.
+double nadam_step(DType dtype, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
+                  int64_t n, double lr, double beta1, double beta2, double eps,
+                  double weight_decay, double momentum_decay, bool decoupled_weight_decay,
+                  bool maximize, int64_t step, double mu_product);
+
+// NAdam's per-step scalars (host side; the CUDA kernel uses the same function).
+// mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)). PyTorch keeps mu_product in a float32
+// tensor, so the product is rounded to float32 each step; the coefficients are then double.
+struct NadamScalars {
+  double mu_product;        // prod mu_1..mu_t (float32-rounded)
+  double bias_correction2;  // 1 - beta2^t
+  double coef_grad;         // -lr * (1 - mu_t) / (1 - mu_product)
+  double coef_exp_avg;      // -lr * mu_{t+1} / (1 - mu_product * mu_{t+1})
+};
+NadamScalars nadam_scalars(double lr, double beta1, double beta2, double momentum_decay,
+                           int64_t step, double mu_product_prev);
+
+// ---- activation.cpp / activation_avx2.cpp ----------------------------------------------
+// Elementwise activations over n contiguous float32/float64 elements, forward and backward.
+// Parameters: LeakyRelu a = negative_slope; Elu a = alpha; Softplus a = beta, b = threshold
+// (beta*x > threshold gives x). The backward reads whichever of the input x / output y the
+// derivative is cheapest from — y for Relu, Sigmoid, Tanh; x and y for Elu; x for the others —
+// so the unused pointer may be null (Relu from y is what a GEMM epilogue's output allows).
+enum class ActOp : int { Relu, LeakyRelu, Elu, Softplus, Sigmoid, Tanh, Gelu, GeluTanh, Silu };
+void activation_forward(ActOp op, DType dtype, const void* x, void* y, int64_t n, double a,
+                        double b);
+void activation_backward(ActOp op, DType dtype, const void* grad, const void* x, const void* y,
+                         void* grad_in, int64_t n, double a, double b);
+
+// ---- softmax.cpp -----------------------------------------------------------------------
+// Row-wise softmax (log=false) or log_softmax (log=true) of a contiguous [rows, cols] block.
+void softmax_forward(DType dtype, const void* x, void* y, int64_t rows, int64_t cols, bool log);
+// From the forward output y: softmax  gx = y * (g - sum_j g_j y_j);
+//                            log_softmax gx = g - exp(y) * sum_j g_j.
+void softmax_backward(DType dtype, const void* grad, const void* y, void* grad_in, int64_t rows,
+                      int64_t cols, bool log);
+// Fused log-softmax + NLL over [rows, cols] logits x and int64 targets t, one pass per row:
+//   loss_i = (1-eps) w[t_i] (lse_i - x[i,t_i]) + eps/cols * sum_c w[c] (lse_i - x[i,c])
+// w = weight (cols entries, nullable = ones), eps = label_smoothing; rows with t_i ==
+// ignore_index contribute 0. log_input (nll_loss): x already holds log-probabilities, lse = 0.
+// reduction 0 (none): loss has rows entries; 1 (mean): loss[0] = sum_i loss_i / sum_i w[t_i]
+// over counted rows, norm[0] = that weight sum (the backward divides by it); 2 (sum).
+// lse (rows entries) is kept for the backward. scratch: 2*rows+1 slots of 8 bytes (per-row
+// loss/weight, summed in row order so the result does not depend on the thread count).
+// Returns -1, or the first row whose target is neither ignore_index nor in [0, cols).
+int64_t cross_entropy_forward(DType dtype, const void* x, const int64_t* target,
+                              const void* weight, int64_t rows, int64_t cols,
+                              int64_t ignore_index, double label_smoothing, bool log_input,
+                              int reduction, void* loss, void* lse, void* scratch, void* norm);
+// gx[i,j] = s_i (p_ij ((1-eps) w[t_i] + eps W/cols) - (1-eps) w[t_i] [j==t_i] - eps w[j]/cols),
+// p = exp(x - lse) (no p terms for log_input), W = sum_c w[c]; s_i = grad[i] (none),
+// grad[0] / norm[0] (mean), grad[0] (sum); ignored rows get 0. grad/norm are device scalars.
+void cross_entropy_backward(DType dtype, const void* x, const int64_t* target,
+                            const void* weight, const void* lse, const void* grad,
+                            const void* norm, int64_t rows, int64_t cols, int64_t ignore_index,
+                            double label_smoothing, bool log_input, int reduction,
+                            void* grad_x);
+
+// ---- dropout.cpp -----------------------------------------------------------------------
+// Inverted dropout: y_i = keep_i ? x_i / (1-p) : 0 with keep_i = philox_uniform<float>(seed,
+// offset + i) >= p, identical on CPU and CUDA. The backward is the same call on the gradient
+// with the same (seed, offset): the mask is regenerated, never stored. 0 <= p < 1.
+void dropout(DType dtype, const void* x, void* y, int64_t n, double p, uint64_t seed,
+             uint64_t offset);
 
 }  // namespace dlcore::cpu

@@ -46,4 +46,82 @@ void normal(DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset, d
 // ---- gemm.cu ---------------------------------------------------------------------------
 void gemm(const GemmParams& p, void* stream);
 
+// ---- optim.cu --------------------------------------------------------------------------
+// Fused optimizer steps, same contract as dlcore::cpu::*_step (csrc/cpu/kernels.h): one
+// grid-stride kernel per call, param/grad/state are device pointers of n elements.
+void sgd_step(DType dtype, void* param, const void* grad, void* momentum_buffer, int64_t n,
+              double lr, double momentum, double dampening, double weight_decay, bool nesterov,
+              bool maximize, bool first_step, void* stream);
+void adam_step(DType dtype, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
+               void* max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2, double eps,
+               double weight_decay, bool decoupled_weight_decay, bool maximize, int64_t step,
+               void* stream);
+void adagrad_step(DType dtype, void* param, const void* grad, void* sum, int64_t n, double lr,
+                  double lr_decay, double weight_decay, double eps, bool maximize, int64_t step,
+                  void* stream);
+void rmsprop_step(DType dtype, void* param, const void* grad, void* square_avg, void* grad_avg,
+                  void* momentum_buffer, int64_t n, double lr, double alpha, double eps,
+                  double weight_decay, double momentum, bool maximize, void* stream);
+void adadelta_step(DType dtype, void* param, const void* grad, void* square_avg, void* acc_delta,
+                   int64_t n, double lr, double rho, double eps, double weight_decay,
+                   bool maximize, void* stream);
+void adamax_step(DType dtype, void* param, const void* grad, void* exp_avg, void* exp_inf,
+                 int64_t n, double lr, double beta1, double beta2, double eps,
+                 double weight_decay, bool maximize, int64_t step, void* stream);
+double nadam_step(DType dtype, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
+                  int64_t n, double lr, double beta1, double beta2, double eps,
+                  double weight_decay, double momentum_decay, bool decoupled_weight_decay,
+                  bool maximize, int64_t step, double mu_product, void* stream);
+
+// ---- activation.cu ---------------------------------------------------------------------
+// Elementwise activations over n contiguous float32/float64 elements, forward and backward.
+// Parameters: LeakyRelu a = negative_slope; Elu a = alpha; Softplus a = beta, b = threshold
+// (beta*x > threshold gives x). The backward reads whichever of the input x / output y the
+// derivative is cheapest from — y for Relu, Sigmoid, Tanh; x and y for Elu; x for the others —
+// so the unused pointer may be null (Relu from y is what a GEMM epilogue's output allows).
+enum class ActOp : int { Relu, LeakyRelu, Elu, Softplus, Sigmoid, Tanh, Gelu, GeluTanh, Silu };
+void activation_forward(ActOp op, DType dtype, const void* x, void* y, int64_t n, double a,
+                        double b, void* stream);
+void activation_backward(ActOp op, DType dtype, const void* grad, const void* x, const void* y,
+                         void* grad_in, int64_t n, double a, double b, void* stream);
+
+// ---- softmax.cu -----------------------------------------------------------------------
+// Row-wise softmax (log=false) or log_softmax (log=true) of a contiguous [rows, cols] block.
+void softmax_forward(DType dtype, const void* x, void* y, int64_t rows, int64_t cols, bool log,
+                     void* stream);
+// From the forward output y: softmax  gx = y * (g - sum_j g_j y_j);
+//                            log_softmax gx = g - exp(y) * sum_j g_j.
+void softmax_backward(DType dtype, const void* grad, const void* y, void* grad_in, int64_t rows,
+                      int64_t cols, bool log, void* stream);
+// Fused log-softmax + NLL over [rows, cols] logits x and int64 targets t, one pass per row:
+//   loss_i = (1-eps) w[t_i] (lse_i - x[i,t_i]) + eps/cols * sum_c w[c] (lse_i - x[i,c])
+// w = weight (cols entries, nullable = ones), eps = label_smoothing; rows with t_i ==
+// ignore_index contribute 0. log_input (nll_loss): x already holds log-probabilities, lse = 0.
+// reduction 0 (none): loss has rows entries; 1 (mean): loss[0] = sum_i loss_i / sum_i w[t_i]
+// over counted rows, norm[0] = that weight sum (the backward divides by it); 2 (sum).
+// lse (rows entries) is kept for the backward. scratch: 2*rows+1 slots of 8 bytes (per-row
+// loss/weight, summed in row order so the result does not depend on the thread count).
+// Returns -1, or the first row whose target is neither ignore_index nor in [0, cols) (reading
+// that check back synchronizes the stream).
+int64_t cross_entropy_forward(DType dtype, const void* x, const int64_t* target,
+                              const void* weight, int64_t rows, int64_t cols,
+                              int64_t ignore_index, double label_smoothing, bool log_input,
+                              int reduction, void* loss, void* lse, void* scratch, void* norm,
+                              void* stream);
+// gx[i,j] = s_i (p_ij ((1-eps) w[t_i] + eps W/cols) - (1-eps) w[t_i] [j==t_i] - eps w[j]/cols),
+// p = exp(x - lse) (no p terms for log_input), W = sum_c w[c]; s_i = grad[i] (none),
+// grad[0] / norm[0] (mean), grad[0] (sum); ignored rows get 0. grad/norm are device scalars.
+void cross_entropy_backward(DType dtype, const void* x, const int64_t* target,
+                            const void* weight, const void* lse, const void* grad,
+                            const void* norm, int64_t rows, int64_t cols, int64_t ignore_index,
+                            double label_smoothing, bool log_input, int reduction,
+                            void* grad_x, void* stream);
+
+// ---- dropout.cu -----------------------------------------------------------------------
+// Inverted dropout: y_i = keep_i ? x_i / (1-p) : 0 with keep_i = philox_uniform<float>(seed,
+// offset + i) >= p, identical on CPU and CUDA. The backward is the same call on the gradient
+// with the same (seed, offset): the mask is regenerated, never stored. 0 <= p < 1.
+void dropout(DType dtype, const void* x, void* y, int64_t n, double p, uint64_t seed,
+             uint64_t offset, void* stream);
+
 }  // namespace dlcore::cuda

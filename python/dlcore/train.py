@@ -349,8 +349,8 @@ class ProgressBar(Callback):
             return
         self._last = now
         if self._nb:
-            done = int(self.width * (batch + 1) / self._nb)
-            bar = "=" * max(done - 1, 0) + (">" if done < self.width else "=") + " " * (self.width - done)
+            done = min(int(self.width * (batch + 1) / self._nb), self.width)
+            bar = "=" * self.width if done == self.width else "=" * done + ">" + " " * (self.width - done - 1)
             where = f"[{bar}] {batch + 1}/{self._nb}"
         else:
             where = f"{batch + 1} batches"

@@ -1,0 +1,188 @@
+// activation_avx2.cpp — float32 activations 8 lanes at a time (compiled with -mavx2 -mfma;
+// activation.cpp calls these only after has_avx2_fma() / simd_path() said yes).
+//
+// The point is exp: std::exp is a scalar library call, so sigmoid, tanh, silu and elu would
+// run one element at a time. exp8() below is the classic Cody–Waite reduction
+//   x = n ln2 + r, |r| <= ln2/2,   e^x = 2^n * P(r)
+// with a degree-6 minimax polynomial for e^r (Cephes' expf coefficients, ~1 ulp), and 2^n
+// built by adding n to the exponent bits. Inputs past the float range give exactly 0 / inf,
+// so sigmoid saturates like the scalar path instead of returning garbage.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels.h"
+
+namespace dlcore::cpu {
+namespace {
+
+inline __m256 exp8(__m256 x) {
+  const __m256 hi = _mm256_set1_ps(88.3762626647949f);   // 2^127 * P(r) stays finite
+  const __m256 lo = _mm256_set1_ps(-86.6f);   // keeps 2^n * P(r) normal; below: 0 (< 3e-38)
+  const __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // r = x - n ln2, with ln2 split in two so n*ln2_hi is exact.
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 r2 = _mm256_mul_ps(r, r);
+  p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+  __m256 y = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), under);
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), over);
+  // NaN input: the comparisons above are false and the clamps return `lo`; restore the NaN.
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+inline __m256 sigmoid8(__m256 x) {
+  // 1 / (1 + e^-x): e^-x = inf for very negative x gives exactly 0, tiny gives 1.
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+  return _mm256_div_ps(one, _mm256_add_ps(one, e));
+}
+
+inline __m256 tanh8(__m256 x) {
+  // |x| < 0.625: odd polynomial (Cephes tanhf) — 1 - 2/(e^2x + 1) would cancel there.
+  // Otherwise tanh|x| = 1 - 2 / (e^{2|x|} + 1), sign restored at the end.
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 ax = _mm256_andnot_ps(sign_mask, x);
+  __m256 s = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(-3.33332819422e-1f));
+  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, s), x, x);
+  __m256 e = exp8(_mm256_add_ps(ax, ax));
+  __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+  big = _mm256_or_ps(big, _mm256_and_ps(x, sign_mask));
+  return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+}
+
+inline __m256 expm1_8(__m256 x) {
+  // e^x - 1 loses all relative accuracy near 0; a Taylor series to x^7 is exact to float
+  // precision for |x| < 0.35, and e^x - 1 is fine beyond.
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(0.5f));
+  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, x), x, x);
+  __m256 big = _mm256_sub_ps(exp8(x), _mm256_set1_ps(1.0f));
+  __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.35f), _CMP_LT_OQ));
+}
+
+// Applies f to full vectors, then to a zero-padded copy of the tail (no scalar remainder
+// loop with a different rounding behaviour).
+template <typename F>
+inline void map8(const float* x, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    alignas(32) float tx[8] = {0}, ty[8];
+    for (int64_t k = 0; k < n - i; ++k) tx[k] = x[i + k];
+    _mm256_store_ps(ty, f(_mm256_load_ps(tx)));
+    for (int64_t k = 0; k < n - i; ++k) y[i + k] = ty[k];
+  }
+}
+
+template <typename F>
+inline void map8_2(const float* a, const float* b, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  if (i < n) {
+    alignas(32) float ta[8] = {0}, tb[8] = {0}, ty[8];
+    for (int64_t k = 0; k < n - i; ++k) { ta[k] = a[i + k]; tb[k] = b[i + k]; }
+    _mm256_store_ps(ty, f(_mm256_load_ps(ta), _mm256_load_ps(tb)));
+    for (int64_t k = 0; k < n - i; ++k) y[i + k] = ty[k];
+  }
+}
+
+}  // namespace
+
+bool activation_forward_f32_avx2(ActOp op, const float* x, float* y, int64_t n, float a) {
+  const __m256 zero = _mm256_setzero_ps();
+  switch (op) {
+    case ActOp::Sigmoid:
+      map8(x, y, n, [](__m256 v) { return sigmoid8(v); });
+      return true;
+    case ActOp::Tanh:
+      map8(x, y, n, [](__m256 v) { return tanh8(v); });
+      return true;
+    case ActOp::Silu:
+      map8(x, y, n, [](__m256 v) { return _mm256_mul_ps(v, sigmoid8(v)); });
+      return true;
+    case ActOp::Elu: {
+      const __m256 va = _mm256_set1_ps(a);
+      map8(x, y, n, [&](__m256 v) {
+        __m256 neg = _mm256_mul_ps(va, expm1_8(_mm256_min_ps(v, zero)));
+        return _mm256_blendv_ps(neg, v, _mm256_cmp_ps(v, zero, _CMP_GT_OQ));
+      });
+      return true;
+    }
+    default:
+      return false;   // relu / leaky relu vectorize as plain C++; softplus / gelu stay scalar
+  }
+}
+
+bool activation_backward_f32_avx2(ActOp op, const float* g, const float* x, const float* y,
+                                  float* gx, int64_t n, float a) {
+  (void)y; (void)a;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  switch (op) {
+    case ActOp::Silu:   // g * s * (1 + x (1 - s))
+      map8_2(g, x, gx, n, [&](__m256 vg, __m256 vx) {
+        __m256 s = sigmoid8(vx);
+        __m256 d = _mm256_fmadd_ps(vx, _mm256_sub_ps(one, s), one);
+        return _mm256_mul_ps(vg, _mm256_mul_ps(s, d));
+      });
+      return true;
+    default:
+      return false;
+  }
+}
+
+// y = exp(x - shift) (y may alias x, or be null to only sum); returns the sum of the exps.
+// softmax.cpp's row loops use it: the exp is all of a softmax's arithmetic.
+float exp_shift_sum_f32_avx2(const float* x, float* y, int64_t n, float shift) {
+  const __m256 vs = _mm256_set1_ps(shift);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {   // two independent chains hide the add latency
+    __m256 e0 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+    __m256 e1 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vs));
+    if (y) { _mm256_storeu_ps(y + i, e0); _mm256_storeu_ps(y + i + 8, e1); }
+    acc0 = _mm256_add_ps(acc0, e0);
+    acc1 = _mm256_add_ps(acc1, e1);
+  }
+  for (; i + 8 <= n; i += 8) {
+    __m256 e0 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+    if (y) _mm256_storeu_ps(y + i, e0);
+    acc0 = _mm256_add_ps(acc0, e0);
+  }
+  if (i < n) {   // tail through a padded copy; padding lanes are masked out of the sum
+    alignas(32) float tx[8], ty[8];
+    for (int k = 0; k < 8; ++k) tx[k] = i + k < n ? x[i + k] - shift : -__builtin_inff();
+    _mm256_store_ps(ty, exp8(_mm256_load_ps(tx)));
+    for (int64_t k = 0; k < n - i; ++k) if (y) y[i + k] = ty[k];
+    acc1 = _mm256_add_ps(acc1, _mm256_load_ps(ty));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(acc0, acc1));
+  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+}
+
+}  // namespace dlcore::cpu

@@ -1,0 +1,292 @@
+// gemm_avx512.cpp — the AVX-512 micro-kernels of the CPU GEMM (compiled with -mavx512f/bw/
+// dq/vl; gemm.cpp calls them only after has_avx512() said the CPU and the OS support zmm).
+//
+// One micro-kernel computes an MR x (NV vectors) tile of C, W = lanes per zmm register
+// (16 floats, 8 doubles), MR <= 12, NV <= 2:
+//
+//   for k:  b[v] = B row k, vector v          (NV loads; the last one masked to nr columns)
+//           for i < MR:  a = broadcast(A[i,k]);  c[i][v] += a * b[v]
+//
+// Why these tiles. With 32 zmm registers a 12 x 2 tile keeps 24 accumulators + 2 B vectors
+// + 1 broadcast live. Zen4 executes a 512-bit FMA as two 256-bit halves, so the peak flop
+// rate equals AVX2's; the gain is in everything around the FMAs: per k step 24 FMAs need
+// 2 B loads + 12 broadcasts (AVX2 6x16: 12 FMAs for 8 loads), half the instructions per
+// flop, and edges cost nothing extra:
+//   * MR is a template parameter instantiated for every row count 1..12, so the last row
+//     panel runs exactly the rows it has (the AVX2 kernel runs all 6 on zero padding);
+//   * NV = 1 is used when the tile has <= W columns, and the last vector's loads and stores
+//     are masked. Masked loads never touch memory past column nr, so B may also be read
+//     in place (row-major, ldb = its row stride) instead of from a packed panel: for a
+//     short A (M = 64) each B element is used only M times and packing B would cost about
+//     as much memory traffic as the product itself.
+//
+// A is either a packed panel (a[k*12 + i], any mr) or a row-major A read in place
+// (a[i*lda + k]). The epilogue C = act(alpha*AB + beta*C + bias) is fused for none/ReLU
+// (masked loads and stores of C); sigmoid/tanh spill the tile and use the scalar
+// store_tile() of gemm.cpp, whose cost is small next to kc rank-1 updates.
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include <utility>
+#include <cstdlib>
+
+#include "gemm_internal.h"
+
+// GCC 12's avx512fintrin.h builds unmasked ops on an intentionally undefined pass-through
+// register, which -Wmaybe-uninitialized reports once per instantiation. Not a real read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace dlcore::cpu::gemm_detail {
+namespace {
+
+template <typename T> struct Z;
+template <> struct Z<float> {
+  using R = __m512;
+  using M = __mmask16;
+  static constexpr int W = 16;
+  static M mask(int n) { return n >= W ? (M)0xFFFF : (M)((1u << n) - 1u); }
+  static R load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, M m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+  static void store_all(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static R bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static R set1(float x) { return _mm512_set1_ps(x); }
+  static R zero() { return _mm512_setzero_ps(); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  // c += a*b written as asm: the destination is tied to the accumulator's register (with
+  // the intrinsic GCC let the last FMA of a step write into a dead B register, so the
+  // accumulators wandered between registers and were shuffled and spilled at the loop end).
+  static void acc(R& c, R a, R b) { __asm__("vfmadd231ps %2, %1, %0" : "+v"(c) : "v"(a), "v"(b)); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  // max(0, x) with 0 first: a NaN in x is returned as NaN (maxps returns the 2nd operand).
+  static R relu(R x) { return _mm512_max_ps(_mm512_setzero_ps(), x); }
+};
+template <> struct Z<double> {
+  using R = __m512d;
+  using M = __mmask8;
+  static constexpr int W = 8;
+  static M mask(int n) { return n >= W ? (M)0xFF : (M)((1u << n) - 1u); }
+  static R load(M m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static void store(double* p, M m, R v) { _mm512_mask_storeu_pd(p, m, v); }
+  static void store_all(double* p, R v) { _mm512_storeu_pd(p, v); }
+  static R bcast(const double* p) { return _mm512_set1_pd(*p); }
+  static R set1(double x) { return _mm512_set1_pd(x); }
+  static R zero() { return _mm512_setzero_pd(); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static void acc(R& c, R a, R b) { __asm__("vfmadd231pd %2, %1, %0" : "+v"(c) : "v"(a), "v"(b)); }
+  static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
+  static R relu(R x) { return _mm512_max_pd(_mm512_setzero_pd(), x); }
+};
+
+constexpr int kPanel = kAvx512MR;   // row stride of a packed A panel
+
+// PACKED: A is a packed panel (rsa = 1, csa = kPanel known at compile time, so each row is a
+// constant displacement). Otherwise rows lie rsa apart: four base pointers, one per group
+// of three rows, reach them as p, p + rsa, p + 2*rsa (scaled-index addressing).
+template <typename T, int MR, int NV, bool PACKED>
+void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+         int64_t ldc, int nr, const TileEpilogue<T>& e) {
+  using X = Z<T>;
+  using R = typename X::R;
+  constexpr int W = X::W;
+  const typename X::M mlast = X::mask(nr - (NV - 1) * W);
+  // The tile of C is needed only after the k loop; start fetching it now (C is re-read on
+  // every kc pass when beta != 0).
+  if (getenv("NOPF")==nullptr) for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + nr - 1), _MM_HINT_T0);
+  }
+  // 24 named accumulators (rows >= MR and the second column vector when NV == 1 are dead
+  // and vanish). An array R acc[MR][NV] is too big for GCC's scalar replacement: it stayed
+  // in memory and was stored back every iteration.
+  R c0_0 = X::zero(), c0_1 = X::zero(), c1_0 = X::zero(), c1_1 = X::zero();
+  R c2_0 = X::zero(), c2_1 = X::zero(), c3_0 = X::zero(), c3_1 = X::zero();
+  R c4_0 = X::zero(), c4_1 = X::zero(), c5_0 = X::zero(), c5_1 = X::zero();
+  R c6_0 = X::zero(), c6_1 = X::zero(), c7_0 = X::zero(), c7_1 = X::zero();
+  R c8_0 = X::zero(), c8_1 = X::zero(), c9_0 = X::zero(), c9_1 = X::zero();
+  R c10_0 = X::zero(), c10_1 = X::zero(), c11_0 = X::zero(), c11_1 = X::zero();
+
+  const T* p0 = a;
+  const T* p1 = a + 3 * rsa;
+  const T* p2 = a + 6 * rsa;
+  const T* p3 = a + 9 * rsa;
+  const typename X::M mall = (typename X::M)~0u;
+  // Row i of A: a constant displacement from p0 in a packed panel; else one of four group
+  // pointers plus 0, 1 or 2 times rsa (scaled-index addressing, no per-row registers).
+#define DLCORE_AROW(i) \
+  (PACKED ? p0 + (i) : ((i) < 3 ? p0 : (i) < 6 ? p1 : (i) < 9 ? p2 : p3) + ((i) % 3) * rsa)
+#define DLCORE_FMA_ROW(i)                                              \
+  if constexpr ((i) < MR) {                                            \
+    const R av = X::bcast(DLCORE_AROW(i));                             \
+    X::acc(c##i##_0, av, b0);                                          \
+    if constexpr (NV == 2) X::acc(c##i##_1, av, b1);                   \
+  }
+  // One k step. The empty asm keeps GCC from turning unrolled steps into dozens of
+  // precomputed addresses that spill (it would fold k*csa into each row).
+#define DLCORE_STEP                                                                  \
+  {                                                                                  \
+    const R b0 = X::load(NV == 1 ? mlast : mall, b);                                 \
+    const R b1 = NV == 2 ? X::load(mlast, b + W) : X::zero();                        \
+    DLCORE_FMA_ROW(0) DLCORE_FMA_ROW(1) DLCORE_FMA_ROW(2) DLCORE_FMA_ROW(3)          \
+    DLCORE_FMA_ROW(4) DLCORE_FMA_ROW(5) DLCORE_FMA_ROW(6) DLCORE_FMA_ROW(7)          \
+    DLCORE_FMA_ROW(8) DLCORE_FMA_ROW(9) DLCORE_FMA_ROW(10) DLCORE_FMA_ROW(11)        \
+    if (PACKED) {                                                                    \
+      p0 += kPanel;                                                                  \
+      __asm__("" : "+r"(p0));                                                        \
+    } else {                                                                         \
+      p0 += csa; p1 += csa; p2 += csa; p3 += csa;                                    \
+      __asm__("" : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(p3));                          \
+    }                                                                                \
+    b += ldb;                                                                        \
+    __asm__("" : "+r"(b));                                                           \
+  }
+  // Unrolled by 4. The prefetch pulls B ~16 k-steps ahead: a packed panel streams from
+  // L2, a B read in place has rows ldb apart that the hardware prefetcher does not follow.
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+#define DLCORE_PF                                                                     \
+  _mm_prefetch(reinterpret_cast<const char*>(b + 16 * ldb), _MM_HINT_T0);            \
+  if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(b + 16 * ldb + W), _MM_HINT_T0);
+    DLCORE_PF DLCORE_STEP DLCORE_PF DLCORE_STEP DLCORE_PF DLCORE_STEP DLCORE_PF DLCORE_STEP
+#undef DLCORE_PF
+  }
+  for (; k < kc; ++k) DLCORE_STEP
+#undef DLCORE_STEP
+#undef DLCORE_FMA_ROW
+#undef DLCORE_AROW
+
+  if (e.act != Activation::None && e.act != Activation::Relu) {
+    alignas(64) T buf[MR * 2 * W];
+#define DLCORE_SPILL(i)                                                    \
+  if constexpr ((i) < MR) {                                                \
+    X::store_all(buf + (i) * 2 * W, c##i##_0);                             \
+    X::store_all(buf + (i) * 2 * W + W, c##i##_1);                         \
+  }
+    DLCORE_SPILL(0) DLCORE_SPILL(1) DLCORE_SPILL(2) DLCORE_SPILL(3) DLCORE_SPILL(4)
+    DLCORE_SPILL(5) DLCORE_SPILL(6) DLCORE_SPILL(7) DLCORE_SPILL(8) DLCORE_SPILL(9)
+    DLCORE_SPILL(10) DLCORE_SPILL(11)
+#undef DLCORE_SPILL
+    store_tile(buf, 2 * W, c, ldc, MR, nr, e);
+    return;
+  }
+  const R alpha = X::set1(e.alpha), beta = X::set1(e.beta);
+  const bool scale = e.alpha != T(1), read_c = e.beta != T(0), relu = e.act == Activation::Relu;
+  const bool col_bias = e.bias && !e.bias_per_row;
+  const typename X::M m0 = NV == 1 ? mlast : mall;
+  const R bias0 = col_bias ? X::load(m0, e.bias) : X::zero();
+  const R bias1 = col_bias && NV == 2 ? X::load(mlast, e.bias + W) : X::zero();
+  // C row i = act(alpha*acc + beta*C + bias); beta == 0: C is never read.
+  auto out = [&](int i, R r, const R& bias_v, T* p, typename X::M m) {
+    if (scale) r = X::mul(r, alpha);
+    if (read_c) r = X::fma(beta, X::load(m, p), r);
+    if (col_bias) r = X::add(r, bias_v);
+    else if (e.bias) r = X::add(r, X::set1(e.bias[i]));
+    if (relu) r = X::relu(r);
+    X::store(p, m, r);
+  };
+#define DLCORE_OUT(i)                                            \
+  if constexpr ((i) < MR) {                                      \
+    out(i, c##i##_0, bias0, c + (i) * ldc, m0);                  \
+    if constexpr (NV == 2) out(i, c##i##_1, bias1, c + (i) * ldc + W, mlast); \
+  }
+  DLCORE_OUT(0) DLCORE_OUT(1) DLCORE_OUT(2) DLCORE_OUT(3) DLCORE_OUT(4) DLCORE_OUT(5)
+  DLCORE_OUT(6) DLCORE_OUT(7) DLCORE_OUT(8) DLCORE_OUT(9) DLCORE_OUT(10) DLCORE_OUT(11)
+#undef DLCORE_OUT
+}
+
+template <typename T>
+using UkrFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, int,
+                       const TileEpilogue<T>&);
+
+// table[packed][nv-1][mr-1]: every instantiation the driver can ask for.
+template <typename T, int NV, bool PACKED, int... I>
+constexpr void fill(UkrFn<T>* row, std::integer_sequence<int, I...>) {
+  ((row[I] = &ukr<T, I + 1, NV, PACKED>), ...);
+}
+template <typename T>
+struct Table {
+  UkrFn<T> f[2][2][kAvx512MR];
+  Table() {
+    fill<T, 1, false>(f[0][0], std::make_integer_sequence<int, kAvx512MR>{});
+    fill<T, 2, false>(f[0][1], std::make_integer_sequence<int, kAvx512MR>{});
+    fill<T, 1, true>(f[1][0], std::make_integer_sequence<int, kAvx512MR>{});
+    fill<T, 2, true>(f[1][1], std::make_integer_sequence<int, kAvx512MR>{});
+  }
+};
+
+template <typename T>
+inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb,
+                     T* c, int64_t ldc, int mr, int nr, const TileEpilogue<T>& e) {
+  static const Table<T> table;
+  if (mr <= 0 || nr <= 0) return;
+  const bool packed = rsa == 1 && csa == kPanel;
+  const int nv = nr > Z<T>::W ? 2 : 1;
+  table.f[packed][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+}
+
+// Transpose an 8x8 block of floats held in 8 ymm registers (rows in, columns out).
+inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5,
+                       __m256& r6, __m256& r7) {
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r0 = _mm256_permute2f128_ps(s0, s4, 0x20); r1 = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r2 = _mm256_permute2f128_ps(s2, s6, 0x20); r3 = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r4 = _mm256_permute2f128_ps(s0, s4, 0x31); r5 = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r6 = _mm256_permute2f128_ps(s2, s6, 0x31); r7 = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+}  // namespace
+
+void ukr_f32_avx512(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
+                    int64_t ldb, float* c, int64_t ldc, int mr, int nr,
+                    const TileEpilogue<float>& e) {
+  dispatch<float>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+void ukr_f64_avx512(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
+                    int64_t ldb, double* c, int64_t ldc, int mr, int nr,
+                    const TileEpilogue<double>& e) {
+  dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+// B with unit row stride (B[k, j] = b[k + j*cs], e.g. Linear's W read as W^T): the panel
+// wants 32 columns per k row, i.e. a transpose, done as four 8x8 in-register transposes
+// per 8 k steps (8 loads, 24 shuffles, 8 stores per 64 elements instead of 64 gathers).
+void pack_b_rowunit_f32_avx512(int64_t kc, int nr, const float* b, int64_t cs, float* dst) {
+  constexpr int NR = kAvx512NRf;
+  int64_t k = 0;
+  if (nr == NR) {
+    for (; k + 8 <= kc; k += 8) {
+      for (int h = 0; h < NR / 8; ++h) {
+        const float* s = b + (int64_t)(h * 8) * cs + k;
+        __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + cs);
+        __m256 r2 = _mm256_loadu_ps(s + 2 * cs), r3 = _mm256_loadu_ps(s + 3 * cs);
+        __m256 r4 = _mm256_loadu_ps(s + 4 * cs), r5 = _mm256_loadu_ps(s + 5 * cs);
+        __m256 r6 = _mm256_loadu_ps(s + 6 * cs), r7 = _mm256_loadu_ps(s + 7 * cs);
+        transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+        float* d = dst + k * NR + h * 8;
+        _mm256_storeu_ps(d + 0 * NR, r0); _mm256_storeu_ps(d + 1 * NR, r1);
+        _mm256_storeu_ps(d + 2 * NR, r2); _mm256_storeu_ps(d + 3 * NR, r3);
+        _mm256_storeu_ps(d + 4 * NR, r4); _mm256_storeu_ps(d + 5 * NR, r5);
+        _mm256_storeu_ps(d + 6 * NR, r6); _mm256_storeu_ps(d + 7 * NR, r7);
+      }
+    }
+  }
+  // Remaining k steps and partial panels: plain gather with zero padding.
+  for (; k < kc; ++k) {
+    float* d = dst + k * NR;
+    int j = 0;
+    for (; j < nr; ++j) d[j] = b[k + j * cs];
+    for (; j < NR; ++j) d[j] = 0.f;
+  }
+}
+
+}  // namespace dlcore::cpu::gemm_detail
+#endif  // x86

@@ -1,0 +1,19 @@
+"""dlcore.nn: modules (layers, containers, losses), nn.functional and nn.init.
+
+    import dlcore.nn as nn
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    loss = nn.CrossEntropyLoss()(model(x), y)
+"""
+import importlib.util as _ilu
+
+from . import functional
+from . import init
+from .module import Module, Parameter, RemovableHandle
+from .containers import Sequential, ModuleList, ModuleDict
+from .linear import Linear, Identity, Flatten, Unflatten
+from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, Maxout
+from .dropout import Dropout
+from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+
+if _ilu.find_spec(__name__ + ".utils") is not None:     # clip_grad_norm_ & co., when present
+    from . import utils

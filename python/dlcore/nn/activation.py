@@ -1,0 +1,118 @@
+"""Activation modules: thin wrappers holding the hyper-parameters of nn.functional's activations."""
+from __future__ import annotations
+
+from .module import Module
+from . import functional as F
+
+
+class ReLU(Module):
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace      # accepted for torch compatibility; the result is always a new tensor
+
+    def forward(self, x):
+        return F.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta; linear above beta x > threshold for numerical stability."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+def _softmax_dim(ndim):
+    # torch's legacy rule when dim is not given: 0 for 0-D, 1-D and 3-D inputs, else 1
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, self.dim if self.dim is not None else _softmax_dim(x.ndim))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim if self.dim is not None else _softmax_dim(x.ndim))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Maxout(Module):
+    """Maxout (Goodfellow et al. 2013): the max over groups of pool_size consecutive channels.
+
+    Input (N, C, *) -> output (N, C // pool_size, *); C must be divisible by pool_size.
+    Put a Linear(in, k * out) before Maxout(k) for the classic maxout unit.
+    """
+
+    def __init__(self, pool_size: int, dim: int = 1):
+        super().__init__()
+        if pool_size < 1:
+            raise ValueError(f"Maxout: pool_size must be >= 1, got {pool_size}")
+        self.pool_size = int(pool_size)
+        self.dim = dim
+
+    def forward(self, x):
+        return F.maxout(x, self.pool_size, self.dim)
+
+    def extra_repr(self):
+        return f"pool_size={self.pool_size}" + (f", dim={self.dim}" if self.dim != 1 else "")

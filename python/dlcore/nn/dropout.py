@@ -1,0 +1,22 @@
+"""Dropout: zeroes each element with probability p in training and scales the rest by 1/(1-p)."""
+from __future__ import annotations
+
+from .module import Module
+from . import functional as F
+
+
+class Dropout(Module):
+    """Identity in eval mode; the mask comes from the seeded generator (dlcore.manual_seed)."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = float(p)
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"

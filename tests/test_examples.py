@@ -1,0 +1,54 @@
+"""Each example in examples/ runs in its fast form and reaches its result."""
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_perceptron_and_or_converge_xor_does_not(capsys):
+    r = _load("perceptron").main(fast=True)
+    assert r["AND"]["converged"] and r["AND"]["accuracy"] == 1.0
+    assert r["OR"]["converged"] and r["OR"]["accuracy"] == 1.0
+    assert not r["XOR"]["converged"] and r["XOR"]["accuracy"] < 1.0
+    assert all(e > 0 for e in r["XOR"]["errors"])          # a mistake in every single epoch
+    assert "did NOT converge" in capsys.readouterr().out
+
+
+def test_adaline_reaches_least_squares():
+    r = _load("adaline").main(fast=True)
+    for gate in ("AND", "OR"):
+        assert r[gate]["accuracy"] == 1.0
+        assert r[gate]["mse"][-1] == pytest.approx(0.25, abs=0.01)   # the least-squares optimum
+        assert r[gate]["dist_to_lstsq"] < 0.05
+        assert r[gate]["mse"][-1] < r[gate]["mse"][0]
+    assert r["XOR"]["mse"][-1] == pytest.approx(1.0, abs=0.02)      # no linear fit beats mse 1
+
+
+def test_mlp_sin_fits():
+    r = _load("mlp_sin").main(fast=True)
+    assert r["mse"] < 5e-3
+    assert r["history"]["loss"][-1] < r["history"]["loss"][0] / 10
+
+
+def test_mlp_xor_solves_xor():
+    r = _load("mlp_xor").main(fast=True, max_tries=1)   # the default seed works on its own
+    assert r["solved"]
+    p = r["probs"]
+    assert p[0] < 0.5 and p[1] > 0.5 and p[2] > 0.5 and p[3] < 0.5
+
+
+def test_digits_mlp_fast():
+    r = _load("digits_mlp").main(fast=True, progress=False)
+    assert r["test_accuracy"] >= 0.95
+    assert r["samples_per_s"] > 0
+    cm = r["confusion_matrix"]
+    assert tuple(cm.shape) == (10, 10) and cm.sum().item() == 359
