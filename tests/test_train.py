@@ -250,3 +250,10 @@ def test_history_plot(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert h.best("val_loss") == (3, pytest.approx(0.3))
     assert h.best("val_accuracy")[0] == 3
+
+
+def test_train_mlp_benchmark_smoke():
+    from dlcore.bench import train_mlp
+    res, _ = train_mlp.measure(batch_sizes=(256,), epochs=1, threads=1, with_torch=False)
+    r = res[256]
+    assert r["step"]["dlcore"] > 0 and r["loader"]["dlcore"] > 0 and np.isfinite(r["loss"]["dlcore"])

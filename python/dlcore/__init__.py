@@ -14,12 +14,12 @@ from .creation import (zeros, ones, empty, full, arange, linspace, eye, rand, ra
 from .ops import (add, sub, mul, div, true_divide, floor_divide, pow, neg, negative, abs, exp, log, sqrt,
                   sigmoid, tanh, relu, sign, reciprocal, square, sin, cos, floor, ceil, round, maximum,
                   minimum, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_not, where, clamp, clip,
-                  sum, prod, mean, var, std, max, min, amax, amin, argmax, argmin, matmul, mm,
+                  sum, prod, mean, var, std, max, min, amax, amin, argmax, argmin, all, any, matmul, mm,
                   bmm, dot, result_type)
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .views import cat, concatenate, stack, narrow, reshape, flatten, permute, transpose, squeeze, unsqueeze, as_strided, broadcast_to
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state
-from . import cuda, backends, random, autograd
+from . import cuda, backends, random, autograd, metrics, train
 from . import nn
 from .io import save, load
 from .summary import summary

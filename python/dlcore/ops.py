@@ -420,6 +420,16 @@ def _arg(code, x, dim, keepdim, op):
     return _reduce(code, x, _norm_dim(dim, x.ndim, op), keepdim, op)
 
 
+def all(x, dim=None, keepdim=False):
+    """True where every element (along dim) is nonzero: no element equals zero."""
+    return eq(_reduce(R_SUM, eq(x, 0), dim, keepdim, "all"), 0)
+
+
+def any(x, dim=None, keepdim=False):
+    """True where some element (along dim) is nonzero."""
+    return gt(_reduce(R_SUM, ne(x, 0), dim, keepdim, "any"), 0)
+
+
 def argmax(x, dim=None, keepdim=False):
     return _arg(R_ARGMAX, x, dim, keepdim, "argmax")
 
@@ -484,7 +494,7 @@ def _install_methods(T):
         sigmoid=sigmoid, tanh=tanh, relu=relu, sign=sign, reciprocal=reciprocal, square=square,
         sin=sin, cos=cos, floor=floor, ceil=ceil, round=round, clamp=clamp, clip=clamp,
         sum=sum, prod=prod, mean=mean, var=var, std=std, max=max, min=min, amax=amax, amin=amin,
-        argmax=argmax, argmin=argmin, view=view, reshape=reshape, flatten=flatten, permute=permute,
+        argmax=argmax, argmin=argmin, all=all, any=any, view=view, reshape=reshape, flatten=flatten, permute=permute,
         transpose=transpose, t=t, squeeze=squeeze, unsqueeze=unsqueeze, expand=expand,
         expand_as=expand_as, broadcast_to=broadcast_to, narrow=narrow, as_strided=as_strided,
         matmul=matmul, mm=mm, bmm=bmm, dot=dot, contiguous=contiguous, clone=clone, to=to,

@@ -14,8 +14,9 @@ the same process. Two loops are timed for each library:
           both libraries: the per-step cost of the framework alone (autograd, kernels,
           optimizer), with the data pipeline taken out.
 
-Epochs alternate between the libraries (so a frequency drift or a noisy neighbour hits both
-alike); after one warm-up epoch each, the median epoch gives the samples/s. The last training
+Each epoch is timed in four pieces, alternating between the libraries piece by piece (so a
+frequency drift or a noisy neighbour hits both alike); after one warm-up epoch each, the
+median piece gives the samples/s. The last training
 losses of the step loop are printed side by side: equal weights and data give equal losses,
 which shows both libraries compute the same thing.
 
@@ -25,6 +26,7 @@ falls short.
 """
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 
@@ -36,6 +38,7 @@ SIZES = (784, 256, 128, 10)
 FLOORS = {64: 1.5, 256: 1.1}        # required dlcore / torch ratio
 N_SAMPLES = 8192
 LR, MOMENTUM = 0.01, 0.9
+CHUNKS = 4                          # timed pieces per epoch (see measure)
 
 
 def _torch():
@@ -94,19 +97,8 @@ class _Runner:
             self.wrap = torch.from_numpy
         self.model.train()
 
-    def loader_epoch(self, loader):
-        """One pass through the library's own DataLoader; returns seconds."""
-        model, loss_fn, opt = self.model, self.loss_fn, self.opt
-        t0 = time.perf_counter()
-        for xb, yb in loader:
-            loss = loss_fn(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss.item()
-        return time.perf_counter() - t0
-
     def loader(self, bs, seed):
+        """The library's own DataLoader over a TensorDataset, reshuffled every epoch."""
         if self.lib == "dlcore":
             from dlcore.data import DataLoader, TensorDataset
             return DataLoader(TensorDataset(dlcore.from_numpy(self.X), dlcore.from_numpy(self.y)),
@@ -117,43 +109,68 @@ class _Runner:
             torch.utils.data.TensorDataset(torch.from_numpy(self.X), torch.from_numpy(self.y)),
             batch_size=bs, shuffle=True, drop_last=True, generator=g)
 
-    def epoch(self, bs, order, profile=None):
-        """One pass in the order given; returns (seconds, mean loss)."""
+    def gathered(self, order, bs):
+        """Batches in ``order``, gathered with NumPy and wrapped zero-copy (the 'step' loop)."""
+        X, y, wrap = self.X, self.y, self.wrap
+        for s in range(0, (len(order) // bs) * bs, bs):
+            j = order[s:s + bs]
+            yield wrap(X.take(j, axis=0)), wrap(y.take(j))
+
+    def run(self, batches):
+        """Trains on every batch of the iterable; returns (seconds, samples, mean loss)."""
+        model, loss_fn, opt = self.model, self.loss_fn, self.opt
+        total, n, nb = 0.0, 0, 0
+        t0 = time.perf_counter()
+        for xb, yb in batches:
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            n += xb.shape[0]
+            nb += 1
+        return time.perf_counter() - t0, n, total / max(nb, 1)
+
+    def profile(self, order, bs, out):
+        """One pass of the step loop recording each phase's seconds into out[phase]."""
         X, y, wrap = self.X, self.y, self.wrap
         model, loss_fn, opt = self.model, self.loss_fn, self.opt
-        n = (len(order) // bs) * bs
-        total = 0.0
-        t0 = time.perf_counter()
-        if profile is None:
-            for s in range(0, n, bs):
-                j = order[s:s + bs]
-                xb, yb = wrap(X.take(j, axis=0)), wrap(y.take(j))
-                loss = loss_fn(model(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += loss.item()
-        else:
-            pc = time.perf_counter
-            for s in range(0, n, bs):
-                t_a = pc()
-                j = order[s:s + bs]
-                xb, yb = wrap(X.take(j, axis=0)), wrap(y.take(j))
-                t_b = pc()
-                out = model(xb)
-                t_c = pc()
-                loss = loss_fn(out, yb)
-                t_d = pc()
-                opt.zero_grad()
-                loss.backward()
-                t_e = pc()
-                opt.step()
-                t_f = pc()
-                total += loss.item()
-                for k, v in zip(("data", "forward", "loss", "backward", "step"),
-                                (t_b - t_a, t_c - t_b, t_d - t_c, t_e - t_d, t_f - t_e)):
-                    profile.setdefault(k, []).append(v)
-        return time.perf_counter() - t0, total / (n // bs)
+        pc = time.perf_counter
+        for s in range(0, (len(order) // bs) * bs, bs):
+            t_a = pc()
+            j = order[s:s + bs]
+            xb, yb = wrap(X.take(j, axis=0)), wrap(y.take(j))
+            t_b = pc()
+            out_ = model(xb)
+            t_c = pc()
+            loss = loss_fn(out_, yb)
+            t_d = pc()
+            opt.zero_grad()
+            loss.backward()
+            t_e = pc()
+            opt.step()
+            loss.item()
+            t_f = pc()
+            for k, v in zip(("data", "forward", "loss", "backward", "step"),
+                            (t_b - t_a, t_c - t_b, t_d - t_c, t_e - t_d, t_f - t_e)):
+                out.setdefault(k, []).append(v)
+
+
+class _Chunks:
+    """Endless stream of batches from a per-epoch iterable factory, served in fixed-size chunks."""
+
+    def __init__(self, make_epoch):
+        self.make_epoch, self.it = make_epoch, iter(make_epoch())
+
+    def take(self, k):
+        """A lazy generator of the next k batches: the loader's work happens inside the timing."""
+        got = 0
+        while got < k:
+            for b in itertools.islice(self.it, k - got):
+                got += 1
+                yield b
+            if got < k:                                 # epoch boundary: start the next one
+                self.it = iter(self.make_epoch())
 
 
 def _init_state(seed):
@@ -168,7 +185,12 @@ def _init_state(seed):
 
 
 def measure(batch_sizes=(64, 256), epochs=5, threads=2, with_torch=True, profile=False, seed=0):
-    """{bs: {"loader": {lib: samples/s}, "step": {lib: samples/s}, "loss": {lib: last loss}}}, profile."""
+    """{bs: {"loader": {lib: samples/s}, "step": {lib: samples/s}, "loss": {lib: mean loss}}}, profile.
+
+    Each epoch's batches are timed in CHUNKS pieces, alternating libraries piece by piece:
+    the finer interleaving pairs the two libraries' samples closely in time, so a neighbour's
+    burst of CPU use skews both alike; the median piece gives the rate.
+    """
     X, y = make_data(seed=seed)
     torch = _torch() if with_torch else None
     dlcore.set_num_threads(threads)
@@ -177,33 +199,33 @@ def measure(batch_sizes=(64, 256), epochs=5, threads=2, with_torch=True, profile
     libs = ["dlcore"] + (["torch"] if torch is not None else [])
     results, prof = {}, {}
     for bs in batch_sizes:
-        n = (len(X) // bs) * bs
+        per_chunk = max(1, len(X) // bs // CHUNKS)
         init = _init_state(seed + bs)
         runners = {lib: _Runner(lib, X, y, init) for lib in libs}
-        step = {lib: [] for lib in libs}
+        rates = {mode: {lib: [] for lib in libs} for mode in ("loader", "step")}
         losses = {lib: [] for lib in libs}
-        order_rng = np.random.default_rng(seed)
-        for e in range(epochs + 1):                      # epoch 0 is the warm-up
-            order = order_rng.permutation(len(X))
+        for mode in ("step", "loader"):
+            streams = {}
             for lib in libs:
-                dt, loss = runners[lib].epoch(bs, order)
-                losses[lib].append(loss)
-                if e > 0:
-                    step[lib].append(n / dt)
-        loaders = {lib: runners[lib].loader(bs, seed) for lib in libs}
-        full = {lib: [] for lib in libs}
-        for e in range(epochs + 1):
-            for lib in libs:
-                dt = runners[lib].loader_epoch(loaders[lib])
-                if e > 0:
-                    full[lib].append(n / dt)
+                r = runners[lib]
+                if mode == "step":
+                    orders = np.random.default_rng(seed)        # the same orders for both libraries
+                    streams[lib] = _Chunks(lambda r=r, o=orders: r.gathered(o.permutation(len(X)), bs))
+                else:
+                    streams[lib] = _Chunks(lambda ld=r.loader(bs, seed): ld)
+            for c in range((epochs + 1) * CHUNKS):          # the first epoch's chunks are the warm-up
+                for lib in libs:
+                    dt, n, loss = runners[lib].run(streams[lib].take(per_chunk))
+                    if c >= CHUNKS:
+                        rates[mode][lib].append(n / dt)
+                    if mode == "step":
+                        losses[lib].append(loss)
         if profile:
             p = {}
-            runners["dlcore"].epoch(bs, order_rng.permutation(len(X)), profile=p)
+            runners["dlcore"].profile(np.random.default_rng(seed + 1).permutation(len(X)), bs, p)
             prof[bs] = {k: statistics.median(v) * 1e6 for k, v in p.items()}
-        results[bs] = {"loader": {lib: statistics.median(full[lib]) for lib in libs},
-                       "step": {lib: statistics.median(step[lib]) for lib in libs},
-                       "loss": {lib: losses[lib][-1] for lib in libs}}
+        results[bs] = {mode: {lib: statistics.median(rates[mode][lib]) for lib in libs} for mode in rates}
+        results[bs]["loss"] = {lib: float(np.mean(losses[lib][-CHUNKS:])) for lib in libs}
     return results, prof
 
 
