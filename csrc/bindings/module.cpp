@@ -22,6 +22,7 @@ void register_runtime(py::module_& m) {
     d["cuda_compiled"] = cudart::compiled_with_cuda();
     d["cuda_architectures"] = std::string(DLCORE_CUDA_ARCHS);
     d["cpu_path"] = std::string(cpu::simd_path());
+    d["gemm_path"] = std::string(cpu::gemm_simd_path());
     d["omp_threads"] = cpu::num_threads();
     d["cuda_device_count"] = cudart::device_count();
     return d;

@@ -25,8 +25,12 @@
 // so a thread keeps its B micro-panel in L1 and both cores stay busy whether the block is
 // wide (M = 64, N huge) or tall (N = 10). Small problems run on the calling thread only.
 //
-// Micro-kernels: gemm_avx2.cpp (6x16 float, 6x8 double) when the CPU has AVX2+FMA, else
-// the portable ukr_generic below (plain C++, vectorised by the compiler for SSE2).
+// Micro-kernels: gemm_avx512.cpp (12x32 float, 12x16 double, exact edge tiles with masks)
+// when the CPU and OS support AVX-512; else gemm_avx2.cpp (6x16 float, 6x8 double) when the
+// CPU has AVX2+FMA; else the portable ukr_generic below (plain C++, vectorised for SSE2).
+// DLCORE_CPU_PATH=avx2 / =generic force the lower paths (tests compare them here).
+// The AVX-512 kernels' masked loads also let the driver read a row-major B in place
+// (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -165,6 +169,14 @@ void pack_a_panel(int mr, int64_t kc, const T* __restrict a, int64_t rs, int64_t
     }
   } else if (rs == 1 && mr == MR) {                // A^T view: the MR values are adjacent
     for (int64_t k = 0; k < kc; ++k) std::memcpy(d + k * MR, a + k * cs, MR * sizeof(T));
+    return;
+  } else if (rs == 1) {                            // ... a partial panel (C^T path: B^T)
+    for (int64_t k = 0; k < kc; ++k) {
+      T* dk = d + k * MR;
+      for (int i = 0; i < mr; ++i) dk[i] = a[k * cs + i];
+      for (int i = mr; i < MR; ++i) dk[i] = T(0);
+    }
+    return;
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int i = 0; i < mr; ++i) d[k * MR + i] = a[i * rs + k * cs];
@@ -253,7 +265,7 @@ struct Scratch {
   }
   ~Scratch() { std::free(p); }
 };
-thread_local Scratch tl_pack_a, tl_pack_b;
+thread_local Scratch tl_pack_a, tl_pack_b, tl_tmp_ct;
 
 // ---- one matrix product ------------------------------------------------------------------
 
@@ -353,7 +365,9 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         const int64_t full = direct_a ? m.M / MR : 0, mpan = ceil_div(m.M, MR);
         pack_a_block(0, m.M, full);
         team_barrier(nt);
-        constexpr int64_t kGroup = 16;             // 16 x 16 floats = 1 KB of each B row
+        // Panels packed per group: ~256 KB of packed B (16 AVX2 panels of 16 x 256 floats),
+        // so a group is still in L2 when its tiles run.
+        const int64_t kGroup = std::max<int64_t>(1, (256 << 10) / (NR * kc * (int64_t)sizeof(T)));
         const int64_t p0 = npan * tid / nt, p1 = npan * (tid + 1) / nt;
         for (int64_t g = p0; g < p1; g += kGroup) {
           const int64_t g1 = std::min(p1, g + kGroup);
@@ -410,6 +424,37 @@ template <typename T>
 void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   if (m.M <= 0 || m.N <= 0) return;
   if (m.K == 0 || m.alpha == T(0)) { scale_only(m); return; }
+  // A narrow C (N = 10 classes) leaves most lanes of a 16-wide vector idle. With the
+  // AVX-512 kernels (exact row counts, masked columns) compute C^T = B^T A^T instead: the N
+  // columns become the kernel's rows, M runs along full vectors. B^T is read as an A panel
+  // (a few rows), A^T is transpose-packed like a Linear weight. The product lands in a
+  // scratch C^T (alpha = 1, beta = 0); the epilogue is applied while transposing it back.
+  if (kr.direct_b && m.N <= kr.MR && m.M >= 32 && m.K >= 16) {
+    T* ct = static_cast<T*>(tl_tmp_ct.get(sizeof(T) * m.M * m.N));
+    Mat<T> t;
+    t.M = m.N; t.N = m.M; t.K = m.K;
+    t.A = m.B; t.ars = m.bcs; t.acs = m.brs;
+    t.B = m.A; t.brs = m.acs; t.bcs = m.ars;
+    t.C = ct; t.ldc = m.M;
+    t.alpha = T(1); t.beta = T(0); t.bias = nullptr; t.bias_per_row = false;
+    t.act = Activation::None;
+    gemm_one(t, kr, nt);
+    if (m.beta == T(0) && !m.bias && m.act == Activation::None) {   // the common case, no
+      for (int64_t i = 0; i < m.M; ++i)                             // per-element branches
+        for (int64_t j = 0; j < m.N; ++j) m.C[i * m.ldc + j] = m.alpha * ct[j * m.M + i];
+      return;
+    }
+    for (int64_t i = 0; i < m.M; ++i) {
+      T* ci = m.C + i * m.ldc;
+      for (int64_t j = 0; j < m.N; ++j) {
+        T v = m.alpha * ct[j * m.M + i];
+        if (m.beta != T(0)) v += m.beta * ci[j];
+        if (m.bias) v += m.bias_per_row ? m.bias[i] : m.bias[j];
+        ci[j] = activate(v, m.act);
+      }
+    }
+    return;
+  }
   // Largest blocks gemm_blocked will pack (even_block rounds to MR / NR already).
   const int64_t kcmax = even_block(m.K, kr.KC, 1);
   const int64_t mcmax = even_block(m.M, kr.MC, kr.MR);
@@ -420,13 +465,19 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // (L2-resident anyway, and the scalar repack costs about as much as the product for
   // small or narrow products) or when few B panels would reuse the packed copy. A large A
   // is packed: its rows lie lda apart and a power-of-two lda makes them collide in L2.
+  // (The AVX-512 tile has 12 rows: more than L1's 8 ways when lda is a multiple of 4 KB,
+  // so it reads only a small A in place: 64x4096x4096 +5%, 4096x64x4096 +6% packed.)
+  const double a_lim = kr.direct_b ? (1 << 18) : (1 << 20);
   const bool direct_a =
-      m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= (1 << 20) || m.N <= 4 * kr.NR);
+      m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= a_lim || m.N <= 4 * kr.NR);
   // A row-major B is read in place (kernels with masked edges only) when few row panels
   // reuse each B strip, so packing it would cost about what the product costs, or when B
   // is so small that it stays in L1 anyway.
+  // (A big B with M small is still packed: its rows, a large power of two apart, collide
+  // in L1/L2 and the re-reads by the next row panels went to L3: 0.8x of packing it.)
+  const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
-                        (m.M <= 8 * kr.MR || (double)m.K * m.N * sizeof(T) <= 32 * 1024);
+                        ((m.M <= 8 * kr.MR && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
@@ -481,7 +532,11 @@ bool use_avx512() { return std::strcmp(gemm_simd_path(), "avx512") == 0; }
 
 const Kernel<float>& kernel_f32() {
 #if defined(__x86_64__) || defined(__i386__)
-  static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, getenv("MC")?atoi(getenv("MC")):144, getenv("KC")?atoi(getenv("KC")):256, getenv("NC")?atoi(getenv("NC")):4096, ukr_f32_avx512,
+  // KC = 512 (not 256 as for AVX2): the C tile is loaded and stored once per kc pass, and
+  // its 12 rows, a power of two apart for 1024^2 or 2048^2 matrices, share one L1 set;
+  // halving the passes measured +8% at 1024^3 and 2048^3. The 64 KB B micro-panel then
+  // streams from L2 (the 24-FMA steps leave the load ports idle half the time).
+  static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
                                     pack_b_rowunit_f32_avx512, true};
   if (use_avx512()) return avx512;
   static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,

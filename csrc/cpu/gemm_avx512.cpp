@@ -28,7 +28,6 @@
 #include <immintrin.h>
 
 #include <utility>
-#include <cstdlib>
 
 #include "gemm_internal.h"
 
@@ -93,7 +92,7 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
   const typename X::M mlast = X::mask(nr - (NV - 1) * W);
   // The tile of C is needed only after the k loop; start fetching it now (C is re-read on
   // every kc pass when beta != 0).
-  if (getenv("NOPF")==nullptr) for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < MR; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + nr - 1), _MM_HINT_T0);
   }

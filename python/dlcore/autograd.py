@@ -87,22 +87,19 @@ def record(out, name, inputs, backward_fn):
 
 
 def _topological(root):
-    from .tensor import Tensor
-    order, seen, stack = [], set(), [(root, False)]
+    """Tensors reachable from root through nodes, each after all of its inputs."""
+    order, seen, stack = [], {id(root)}, [(root, iter(root._node.inputs if root._node else ()))]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
+        t, inputs = stack[-1]
+        for x in inputs:
+            if getattr(x, "requires_grad", False) and id(x) not in seen:
+                seen.add(id(x))
+                node = x._node
+                stack.append((x, iter(node.inputs if node is not None else ())))
+                break
+        else:
+            stack.pop()
             order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        node = t._node
-        if node is not None:
-            for x in node.inputs:
-                if isinstance(x, Tensor) and x.requires_grad and id(x) not in seen:
-                    stack.append((x, False))
     return order
 
 
@@ -140,9 +137,9 @@ def backward(root, grad=None, retain_graph=False):
             if not retain_graph:
                 node.backward_fn = None
             for x, gx in zip(node.inputs, in_grads):
-                if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
+                if gx is None or not getattr(x, "requires_grad", False):
                     continue
-                if tuple(gx.shape) != tuple(x.shape):
+                if gx._impl.shape != x._impl.shape:
                     raise RuntimeError(f"backward of {node.name}: gradient shape {tuple(gx.shape)} "
                                        f"does not match input shape {tuple(x.shape)}")
                 prev = grads.get(id(x))
