@@ -26,8 +26,29 @@ void run_gemm(GemmParams p, Device dev) {
   DLCORE_ON_DEVICE(dev, cpu::gemm(p), cuda::gemm(p, stream));
 }
 
+// The common case, (M,K) @ (K,N), without the batch machinery: small products are dominated
+// by per-call overhead, so this path allocates nothing but the output.
+Tensor matmul_2d(const Tensor& a, const Tensor& b, bool allow_tf32) {
+  const int64_t M = a.sizes[0], K = a.sizes[1], N = b.sizes[1];
+  if (K != b.sizes[0])
+    fail<ShapeError>("matmul", "shapes ", shape_str(a.sizes), " and ", shape_str(b.sizes),
+                     " cannot be multiplied (", K, " != ", b.sizes[0], ")");
+  Tensor c = empty({M, N}, a.dtype, a.device());
+  if (M == 0 || N == 0) return c;
+  GemmParams p;
+  p.dtype = a.dtype;
+  p.M = M; p.N = N; p.K = K;
+  p.A = a.data(); p.a_row_stride = a.strides[0]; p.a_col_stride = a.strides[1];
+  p.B = b.data(); p.b_row_stride = b.strides[0]; p.b_col_stride = b.strides[1];
+  p.C = c.data(); p.c_row_stride = N;
+  p.allow_tf32 = allow_tf32;
+  run_gemm(p, a.device());
+  return c;
+}
+
 Tensor matmul(const Tensor& a_in, const Tensor& b_in, bool allow_tf32) {
   check_operands("matmul", a_in, b_in);
+  if (a_in.dim() == 2 && b_in.dim() == 2) return matmul_2d(a_in, b_in, allow_tf32);
   if (a_in.dim() == 0 || b_in.dim() == 0)
     fail<ShapeError>("matmul", "both arguments need at least 1 dimension, got shapes ",
                      shape_str(a_in.sizes), " and ", shape_str(b_in.sizes));

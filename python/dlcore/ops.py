@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from . import _C
+from . import backends as _backends
 from ._dtype import as_device, as_dtype, bool_, float32, float64, int64, CPU
 from .autograd import record, needs_grad
 from .tensor import Tensor, Size, _wrap, _norm_dim, _shape_arg, tensor
@@ -441,10 +442,13 @@ def argmin(x, dim=None, keepdim=False):
 # ---- matmul -----------------------------------------------------------------------------------
 
 def matmul(a, b):
-    from .backends import cuda as _bc
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
-    if needs_grad(a, b) and (a.ndim == 1 or b.ndim == 1):
+    ai, bi = a._impl, b._impl
+    tf32 = _backends.cuda.matmul.allow_tf32 and ai.device_type == 1
+    if not needs_grad(a, b):
+        return _wrap(_C.matmul(ai, bi, tf32))
+    if a.ndim == 1 or b.ndim == 1:
         # Vectors as (1, K) / (K, 1) matrices, so one backward rule covers every case.
         a2 = unsqueeze(a, 0) if a.ndim == 1 else a
         b2 = unsqueeze(b, -1) if b.ndim == 1 else b
@@ -454,7 +458,7 @@ def matmul(a, b):
         if a.ndim == 1:
             out = squeeze(out, -2 if b.ndim > 1 else -1)
         return out
-    out = _wrap(_C.matmul(a._impl, b._impl, _bc.matmul.allow_tf32 and a.is_cuda))
+    out = _wrap(_C.matmul(ai, bi, tf32))
     # dA = dC @ B^T, dB = A^T @ dC; transposes are views the GEMM reads in place.
     return record(out, "matmul", (a, b), lambda g: (
         sum_to(matmul(g, b.mT), a.shape) if a.requires_grad else None,

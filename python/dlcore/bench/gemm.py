@@ -38,7 +38,7 @@ def machine_line(threads):
         pass
     info = dlcore.build_info()
     return (f"{datetime.date.today()}  {cpu}, {os.cpu_count()} logical CPUs, {threads} threads, "
-            f"dlcore {info['version']} ({info['cpu_path']}), numpy {np.__version__}")
+            f"dlcore {info['version']} (gemm {info.get('gemm_path')}, elementwise {info['cpu_path']}), numpy {np.__version__}")
 
 
 def print_peak(threads=None):
