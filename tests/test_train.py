@@ -257,3 +257,24 @@ def test_train_mlp_benchmark_smoke():
     res, _ = train_mlp.measure(batch_sizes=(256,), epochs=1, threads=1, with_torch=False)
     r = res[256]
     assert r["step"]["dlcore"] > 0 and r["loader"]["dlcore"] > 0 and np.isfinite(r["loss"]["dlcore"])
+
+
+def test_seeded_training_runs_are_identical():
+    """One seed fixes initialisation, shuffling and dropout masks: two runs match exactly."""
+    from dlcore import nn, optim
+    from dlcore.data import DataLoader, TensorDataset, make_moons
+
+    def run():
+        dlcore.manual_seed(123)
+        X, y = make_moons(256, noise=0.2, seed=0)
+        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))
+        loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        hist = dlcore.train.fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=3, progress=False)
+        return hist["loss"], [p.detach().numpy().copy() for p in model.parameters()]
+
+    loss_a, params_a = run()
+    loss_b, params_b = run()
+    assert loss_a == loss_b
+    for a, b in zip(params_a, params_b):
+        np.testing.assert_array_equal(a, b)

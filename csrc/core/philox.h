@@ -62,6 +62,15 @@ DLCORE_HD T philox_uniform(uint64_t seed, uint64_t counter) {
   return (T)philox_to_double(w[0], w[1]);
 }
 
+// Streams that need one float per element (dropout masks) take all four words of a block:
+// counter c reads word (c & 3) of block (c >> 2). A loop over consecutive counters then runs
+// Philox once per four elements, and any element can still be drawn on its own.
+DLCORE_HD float philox_word_uniform(uint64_t seed, uint64_t counter) {
+  uint32_t w[4];
+  Philox4x32::generate(seed, counter >> 2, w);
+  return philox_to_float(w[counter & 3]);
+}
+
 template <typename T>
 DLCORE_HD T philox_normal(uint64_t seed, uint64_t counter) {
   uint32_t w[4];

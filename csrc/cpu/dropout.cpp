@@ -4,8 +4,9 @@
 // expected activation is unchanged and evaluation is the identity (no rescaling at test time).
 //
 // The keep/drop decision of element i is a pure function of (seed, offset + i) through the
-// counter-based Philox generator (core/philox.h): any thread, and the CUDA kernel, draws the
-// same number for the same element. That makes the mask free to *regenerate*: the backward
+// counter-based Philox generator (core/philox.h, philox_word_uniform: one Philox block serves
+// four consecutive elements): any thread, and the CUDA kernel, draws the same number for the
+// same element. That makes the mask free to *regenerate*: the backward
 // (gx = g * keep / (1-p)) is this same function applied to the gradient, and no n-byte mask
 // is kept alive between forward and backward.
 #include <cstdint>
@@ -21,10 +22,18 @@ template <typename T>
 void dropout_typed(const T* x, T* y, int64_t n, double p, uint64_t seed, uint64_t offset) {
   const float pf = (float)p;           // the draw is a float in [0, 1) on both devices
   const T scale = (T)(1.0 / (1.0 - p));
-  // Philox costs ~10 multiply rounds per element: a small grain already pays for threads.
+  // Philox costs ~10 multiply rounds per block of four elements: a small grain already pays
+  // for threads. Each block's four words are drawn once and used for four elements.
   parallel_for(n, kParallelGrain / 8, [&](int64_t lo, int64_t hi) {
+    uint32_t w[4];
+    uint64_t block = ~uint64_t(0);
     for (int64_t i = lo; i < hi; ++i) {
-      const bool keep = philox_uniform<float>(seed, offset + (uint64_t)i) >= pf;
+      const uint64_t c = offset + (uint64_t)i;
+      if ((c >> 2) != block) {
+        block = c >> 2;
+        Philox4x32::generate(seed, block, w);
+      }
+      const bool keep = philox_to_float(w[c & 3]) >= pf;
       y[i] = keep ? x[i] * scale : T(0);
     }
   });

@@ -30,7 +30,8 @@
 // CPU has AVX2+FMA; else the portable ukr_generic below (plain C++, vectorised for SSE2).
 // DLCORE_CPU_PATH=avx2 / =generic force the lower paths (tests compare them here).
 // The AVX-512 kernels' masked loads also let the driver read a row-major B in place
-// (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one.
+// (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one. A narrow C
+// with a row-major A goes to the AVX-512 dot-product kernel instead (vectors along k).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -139,6 +140,9 @@ template <typename T>
 using Ukr = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
                      int64_t ldb, T* c, int64_t ldc, int mr, int nr, const TileEpilogue<T>& e);
 template <typename T>
+using Dot = void (*)(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt,
+                     int64_t ldbt, T* c, int64_t ldc, const TileEpilogue<T>& e);
+template <typename T>
 using PackBRowUnit = void (*)(int64_t kc, int nr, const T* b, int64_t cs, T* dst);
 
 // Register tile, cache blocks and kernels for one dtype on one SIMD path.
@@ -151,6 +155,7 @@ struct Kernel {
   Ukr<T> ukr;
   PackBRowUnit<T> pack_b_rowunit;   // optional fast transpose-pack (nullptr: scalar)
   bool direct_b;                    // ukr may read a row-major B in place (masked edges)
+  Dot<T> dot;                       // narrow-C kernel, vectors along k (nullptr: none)
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -194,8 +199,14 @@ void pack_b_panels(PackBRowUnit<T> rowunit, int64_t p0, int64_t p1, int64_t nc, 
     // Row-major B: walk k outermost so each row of B is read as one contiguous run (a
     // panel-at-a-time walk would touch kc rows lda apart for every 64 bytes it copies).
     const int64_t pfull = std::min(p1, nc / NR);   // panels with all NR columns present
+    // Consecutive rows of a wide B lie pages apart, where the hardware prefetcher stops:
+    // fetch the row kPf steps ahead by hand (64x4096x4096: B packing is ~1/3 of the time).
+    constexpr int64_t kPf = 8, kLine = 64 / sizeof(T);
     for (int64_t k = 0; k < kc; ++k) {
       const T* s = b + k * rs;
+      if (k + kPf < kc)
+        for (int64_t j = p0 * NR; j < std::min(p1 * NR, nc); j += kLine)
+          __builtin_prefetch(s + kPf * rs + j);
       for (int64_t p = p0; p < pfull; ++p) {
         // memcpy of a constant size: vector moves (a loop here is not vectorised, since
         // GCC cannot prove s and d do not overlap).
@@ -315,6 +326,7 @@ template <typename T>
 void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool direct_b, T* Ap,
                   T* Bp, int tid, int nt) {
   const int MR = kr.MR, NR = kr.NR;
+  const bool exact = kr.direct_b;
   const int64_t NCb = even_block(m.N, kr.NC, NR);
   const int64_t KCb = even_block(m.K, kr.KC, 1);
   const int64_t MCb = even_block(m.M, kr.MC, MR);
@@ -330,8 +342,9 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
       ep.act = pc + kc >= m.K ? m.act : Activation::None;
       const T* bias = pc == 0 ? m.bias : nullptr;
 
-      // Direct A: full MR-row panels are read in place; only a ragged last panel is
-      // packed (zero-padded) because the kernel always reads MR rows.
+      // Direct A: full MR-row panels are read in place; a ragged last panel is packed
+      // (zero-padded) for the kernels that always read MR rows, read in place for the
+      // AVX-512 ones (exact row counts, `exact`).
       auto pack_a_block = [&](int64_t ic, int64_t mc, int64_t full) {
         const int64_t mpan = ceil_div(mc, MR), todo = mpan - full;
         const int64_t p0 = full + todo * tid / nt, p1 = full + todo * (tid + 1) / nt;
@@ -362,9 +375,10 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         // run of panels and packs a few of them right before computing all their tiles, so
         // they are consumed while still in L1/L2 and one core's packing (memory bound)
         // overlaps the other's FMAs. The only shared data is A: one barrier per kc step.
-        const int64_t full = direct_a ? m.M / MR : 0, mpan = ceil_div(m.M, MR);
+        const int64_t mpan = ceil_div(m.M, MR), full = direct_a ? (exact ? mpan : m.M / MR) : 0;
+        const bool shared = full < mpan;   // B panels are private to their thread
         pack_a_block(0, m.M, full);
-        team_barrier(nt);
+        if (shared) team_barrier(nt);
         // Panels packed per group: ~256 KB of packed B (16 AVX2 panels of 16 x 256 floats),
         // so a group is still in L2 when its tiles run.
         const int64_t kGroup = std::max<int64_t>(1, (256 << 10) / (NR * kc * (int64_t)sizeof(T)));
@@ -376,7 +390,7 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
           for (int64_t jr = g; jr < g1; ++jr)
             for (int64_t ir = 0; ir < mpan; ++ir) tile(0, full, ir, jr);
         }
-        team_barrier(nt);
+        if (shared) team_barrier(nt);
         continue;
       }
 
@@ -388,9 +402,12 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
       for (int64_t ic = 0; ic < m.M; ic += MCb) {
         const int64_t mc = std::min(MCb, m.M - ic);
         const int64_t mpan = ceil_div(mc, MR);
-        const int64_t full = direct_a ? mc / MR : 0;
+        const int64_t full = direct_a ? (exact ? mpan : mc / MR) : 0;
+        // Nothing packed at all (A and B read in place): no barriers, the threads' tiles
+        // are independent (64^3 on two threads: the two barriers cost as much as the work).
+        const bool shared = full < mpan || !direct_b;
         pack_a_block(ic, mc, full);
-        team_barrier(nt);
+        if (shared) team_barrier(nt);
         // Micro-tiles of this block, numbered jr-major; each thread a contiguous range.
         const int64_t tiles = mpan * npan;
         const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
@@ -399,7 +416,7 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
           tile(ic, full, t - jr * mpan, jr);
         }
         // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
-        team_barrier(nt);
+        if (shared) team_barrier(nt);
       }
     }
   }
@@ -408,23 +425,78 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
 // Below this many flops a product runs on one thread: waking the team and the two
 // barriers per block cost more than they save. Measured on Zen4 (2 cores): 64^3 takes 6.6 us
 // on one thread and 10.9 us on two; 96^3 18.3 vs 19.4 us; 128^3 (4.2 MFLOP) breaks even.
+// A product that packs nothing (A and B read in place, exact-row AVX-512 tiles, or the
+// narrow-C dot kernel) needs no barrier, only the team's start and join, so it uses the
+// team from kParallelFlopsInPlace: 64^3 then runs at 100-130 GFLOP/s against ~97 on one
+// thread, 256x256x10 at ~110 against ~75.
 constexpr double kParallelFlops = 4.0e6;
+constexpr double kParallelFlopsInPlace = 2.5e5;
 // Each extra thread must get at least this much work.
 constexpr double kFlopsPerThread = 2.0e5;
 
+// The team a product may use (gemm_one cuts it to 1 below kParallelFlops unless the product
+// packs nothing).
 inline int team_size(double flops) {
 #ifdef _OPENMP
   if (omp_in_parallel()) return 1;
 #endif
-  if (flops < kParallelFlops) return 1;
+  if (flops < kParallelFlopsInPlace) return 1;
   const int nt = num_threads();
   return (int)std::max<double>(1, std::min<double>(nt, flops / kFlopsPerThread));
 }
+
+// B^T for the dot kernels by AVX-512 gathers (float, row-major B whose gather indices fit
+// 32 bits; the driver only takes the dot path on the AVX-512 kernels); false: copy scalar.
+inline bool pack_bt_fast(int64_t K, int N, const float* b, int64_t rs, int64_t cs, float* bt) {
+  if (cs != 1 || rs >= (int64_t(1) << 26)) return false;
+  pack_bt_f32_avx512(K, N, b, rs, bt);
+  return true;
+}
+inline bool pack_bt_fast(int64_t, int, const double*, int64_t, int64_t, double*) { return false; }
 
 template <typename T>
 void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   if (m.M <= 0 || m.N <= 0) return;
   if (m.K == 0 || m.alpha == T(0)) { scale_only(m); return; }
+  // A narrow C (N = 10 classes) with a row-major A: dot products along k (see dot_rows in
+  // gemm_avx512.cpp), no transposes; B^T (N x K, tiny) is packed unless B is a B^T view.
+  if (kr.dot && m.N <= 12 && m.acs == 1 && m.M >= 8 && m.K >= 16) {
+    const T* bt = m.B;
+    int64_t ldbt = m.bcs;
+    if (m.brs != 1) {
+      T* p = static_cast<T*>(tl_tmp_ct.get(sizeof(T) * m.N * m.K));
+      if (!pack_bt_fast(m.K, (int)m.N, m.B, m.brs, m.bcs, p))
+        for (int64_t j = 0; j < m.N; ++j)
+          for (int64_t k = 0; k < m.K; ++k) p[j * m.K + k] = m.B[k * m.brs + j * m.bcs];
+      bt = p;
+      ldbt = m.K;
+    }
+    TileEpilogue<T> e;
+    e.alpha = m.alpha; e.beta = m.beta; e.bias = m.bias; e.bias_per_row = m.bias_per_row;
+    e.act = m.act;
+    // Threads take equal runs of 4-row tiles (bias offset to each run's first row).
+    const int64_t tiles = ceil_div(m.M, 4);
+    nt = (int)std::min<int64_t>(nt, tiles);
+    auto run = [&](int tid, int n) {
+      const int64_t i0 = std::min(m.M, tiles * tid / n * 4);
+      const int64_t i1 = std::min(m.M, tiles * (tid + 1) / n * 4);
+      if (i1 <= i0) return;
+      TileEpilogue<T> te = e;
+      if (e.bias && e.bias_per_row) te.bias = e.bias + i0;
+      kr.dot(i1 - i0, (int)m.N, m.K, m.A + i0 * m.ars, m.ars, bt, ldbt, m.C + i0 * m.ldc,
+             m.ldc, te);
+    };
+    if (nt <= 1) { run(0, 1); return; }
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+      run(omp_get_thread_num(), omp_get_num_threads());
+#else
+      run(0, 1);
+#endif
+    }
+    return;
+  }
   // A narrow C (N = 10 classes) leaves most lanes of a 16-wide vector idle. With the
   // AVX-512 kernels (exact row counts, masked columns) compute C^T = B^T A^T instead: the N
   // columns become the kernel's rows, M runs along full vectors. B^T is read as an A panel
@@ -479,6 +551,7 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
                         ((m.M <= 8 * kr.MR && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
+  if (2.0 * m.M * m.N * m.K < kParallelFlops && !(direct_a && kr.direct_b && direct_b)) nt = 1;
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
@@ -515,7 +588,7 @@ void gemm_batched(const GemmParams& p, const Kernel<T>& kr) {
     return m;
   };
   const double flops = 2.0 * p.M * p.N * std::max<int64_t>(p.K, 1);
-  const int nt_total = team_size(flops * p.batch);
+  const int nt_total = flops * p.batch < kParallelFlops ? 1 : team_size(flops * p.batch);
   // Many small products: one product per thread (each with its own packing buffers) beats
   // a team squeezing into each small product. Large products: the team works on each.
   if (p.batch > 1 && nt_total > 1 && flops < 8 * kParallelFlops) {
@@ -538,28 +611,28 @@ const Kernel<float>& kernel_f32() {
   // halving the passes measured +8% at 1024^3 and 2048^3. The 64 KB B micro-panel then
   // streams from L2 (the 24-FMA steps leave the load ports idle half the time).
   static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
-                                    pack_b_rowunit_f32_avx512, true};
+                                    pack_b_rowunit_f32_avx512, true, dot_f32_avx512};
   if (use_avx512()) return avx512;
   static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,
-                                  pack_b_rowunit_f32_avx2, false};
+                                  pack_b_rowunit_f32_avx2, false, nullptr};
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<float> generic{6, 8, 144, 256, 4080, ukr_generic<float, 6, 8>, nullptr,
-                                     false};
+                                     false, nullptr};
   return generic;
 }
 
 const Kernel<double>& kernel_f64() {
 #if defined(__x86_64__) || defined(__i386__)
   static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 144, 256, 2048, ukr_f64_avx512,
-                                     nullptr, true};
+                                     nullptr, true, dot_f64_avx512};
   if (use_avx512()) return avx512;
   static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr,
-                                   false};
+                                   false, nullptr};
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<double> generic{6, 4, 144, 256, 2040, ukr_generic<double, 6, 4>,
-                                      nullptr, false};
+                                      nullptr, false, nullptr};
   return generic;
 }
 

@@ -24,16 +24,20 @@
 // (a[i*lda + k]). The epilogue C = act(alpha*AB + beta*C + bias) is fused for none/ReLU
 // (masked loads and stores of C); sigmoid/tanh spill the tile and use the scalar
 // store_tile() of gemm.cpp, whose cost is small next to kc rank-1 updates.
+//
+// A narrow C (N <= 12, a classifier head) has its own kernel, dot_rows, below the tiles.
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "gemm_internal.h"
 
 // GCC 12's avx512fintrin.h builds unmasked ops on an intentionally undefined pass-through
-// register, which -Wmaybe-uninitialized reports once per instantiation. Not a real read.
+// register, which -W(maybe-)uninitialized reports once per instantiation. Not a real read.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace dlcore::cpu::gemm_detail {
 namespace {
@@ -59,6 +63,18 @@ template <> struct Z<float> {
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
   // max(0, x) with 0 first: a NaN in x is returned as NaN (maxps returns the 2nd operand).
   static R relu(R x) { return _mm512_max_ps(_mm512_setzero_ps(), x); }
+  // [sum x0, sum x1, sum x2, sum x3] -> d[0..3]: halves, then quarters of the four vectors
+  // are paired by lane shuffles so each add works on two or four sums at once (14 ops for
+  // four sums; four _mm512_reduce_add_ps are 32).
+  static void reduce4(R x0, R x1, R x2, R x3, float* d) {
+    const R s01 = _mm512_add_ps(_mm512_shuffle_f32x4(x0, x1, 0x44), _mm512_shuffle_f32x4(x0, x1, 0xEE));
+    const R s23 = _mm512_add_ps(_mm512_shuffle_f32x4(x2, x3, 0x44), _mm512_shuffle_f32x4(x2, x3, 0xEE));
+    R t = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
+    t = _mm512_add_ps(t, _mm512_shuffle_ps(t, t, 0xB1));   // 128-bit lane q holds x_q
+    t = _mm512_add_ps(t, _mm512_shuffle_ps(t, t, 0x4E));
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    _mm_storeu_ps(d, _mm512_castps512_ps128(_mm512_permutexvar_ps(idx, t)));
+  }
 };
 template <> struct Z<double> {
   using R = __m512d;
@@ -76,6 +92,14 @@ template <> struct Z<double> {
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
   static R relu(R x) { return _mm512_max_pd(_mm512_setzero_pd(), x); }
+  static void reduce4(R x0, R x1, R x2, R x3, double* d) {
+    const R s01 = _mm512_add_pd(_mm512_shuffle_f64x2(x0, x1, 0x44), _mm512_shuffle_f64x2(x0, x1, 0xEE));
+    const R s23 = _mm512_add_pd(_mm512_shuffle_f64x2(x2, x3, 0x44), _mm512_shuffle_f64x2(x2, x3, 0xEE));
+    R t = _mm512_add_pd(_mm512_shuffle_f64x2(s01, s23, 0x88), _mm512_shuffle_f64x2(s01, s23, 0xDD));
+    t = _mm512_add_pd(t, _mm512_shuffle_pd(t, t, 0x55));
+    const __m512i idx = _mm512_setr_epi64(0, 2, 4, 6, 0, 0, 0, 0);
+    _mm256_storeu_pd(d, _mm512_castpd512_pd256(_mm512_permutexvar_pd(idx, t)));
+  }
 };
 
 constexpr int kPanel = kAvx512MR;   // row stride of a packed A panel
@@ -224,6 +248,93 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   table.f[packed][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
 }
 
+// ---- narrow C (N <= 12 columns): dot products along k ----------------------------------
+// C = A B with B = K x N, N tiny (a classifier head, N = 10). Vectors along j would leave
+// 6 of 16 lanes idle; vectors along i need A^T (a transpose as costly as a quarter of the
+// product). Vectors along k need neither: C[i,j] = <A row i, B^T row j>, both unit stride
+// (B^T is N x K, packed by the driver unless B already is a B^T view). A tile of MR <= 4
+// rows x NJ <= 6 columns keeps MR*NJ <= 24 accumulators; per vector of k it loads MR A
+// vectors and NJ B vectors for MR*NJ FMAs (4 x 5: 9 loads per 20 FMAs, under Zen4's one
+// zmm load per FMA). Each accumulator is summed across its lanes once at the end.
+template <typename T, int MR, int NJ>
+void dot_tile(int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt, T* out) {
+  using X = Z<T>;
+  using R = typename X::R;
+  constexpr int W = X::W;
+  R acc[MR][NJ];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 6
+    for (int j = 0; j < NJ; ++j) acc[r][j] = X::zero();
+  // One loop for whole and tail vectors (the masked tail loads zeros into both operands):
+  // a lambda for the step would capture acc by reference and keep it in memory.
+  for (int64_t k = 0; k < K; k += W) {
+    const typename X::M m = X::mask((int)std::min<int64_t>(W, K - k));
+    R av[MR];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) av[r] = X::load(m, a + r * lda + k);
+#pragma GCC unroll 6
+    for (int j = 0; j < NJ; ++j) {
+      const R bv = X::load(m, bt + j * ldbt + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r) X::acc(acc[r][j], av[r], bv);
+    }
+  }
+  // out[j*4 + r]: column j's four row sums side by side (rows >= MR are zero).
+#pragma GCC unroll 6
+  for (int j = 0; j < NJ; ++j)
+    X::reduce4(acc[0][j], MR > 1 ? acc[MR > 1 ? 1 : 0][j] : X::zero(),
+               MR > 2 ? acc[MR > 2 ? 2 : 0][j] : X::zero(),
+               MR > 3 ? acc[MR > 3 ? 3 : 0][j] : X::zero(), out + 4 * j);
+}
+
+template <typename T>
+using DotFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*);
+template <typename T, int MR, int... J>
+constexpr void fill_dot(DotFn<T>* row, std::integer_sequence<int, J...>) {
+  ((row[J] = &dot_tile<T, MR, J + 1>), ...);
+}
+constexpr int kDotMR = 4, kDotNJ = 6;
+template <typename T>
+struct DotTable {
+  DotFn<T> f[kDotMR][kDotNJ];
+  DotTable() {
+    fill_dot<T, 1>(f[0], std::make_integer_sequence<int, kDotNJ>{});
+    fill_dot<T, 2>(f[1], std::make_integer_sequence<int, kDotNJ>{});
+    fill_dot<T, 3>(f[2], std::make_integer_sequence<int, kDotNJ>{});
+    fill_dot<T, 4>(f[3], std::make_integer_sequence<int, kDotNJ>{});
+  }
+};
+
+template <typename T>
+void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+              T* c, int64_t ldc, const TileEpilogue<T>& e) {
+  static const DotTable<T> table;
+  // Columns in equal groups of at most 6 (N = 10: 5 + 5, not 6 + 4).
+  const int groups = (N + kDotNJ - 1) / kDotNJ;
+  T out[4 * kDotNJ];
+  const bool plain = e.beta == T(0) && !e.bias && e.act == Activation::None;
+  for (int64_t i = 0; i < M; i += kDotMR) {
+    const int mr = (int)std::min<int64_t>(kDotMR, M - i);
+    for (int g = 0; g < groups; ++g) {
+      const int j0 = N * g / groups, nj = N * (g + 1) / groups - j0;
+      table.f[mr - 1][nj - 1](K, a + i * lda, lda, bt + j0 * ldbt, ldbt, out);
+      T* ct = c + i * ldc + j0;
+      if (plain) {
+        for (int r = 0; r < mr; ++r)
+          for (int j = 0; j < nj; ++j) ct[r * ldc + j] = e.alpha * out[4 * j + r];
+        continue;
+      }
+      T tile[kDotMR * kDotNJ];
+      for (int r = 0; r < mr; ++r)
+        for (int j = 0; j < nj; ++j) tile[r * nj + j] = out[4 * j + r];
+      TileEpilogue<T> te = e;
+      if (e.bias) te.bias = e.bias_per_row ? e.bias + i : e.bias + j0;
+      store_tile(tile, nj, ct, ldc, mr, nj, te);
+    }
+  }
+}
+
 // Transpose an 8x8 block of floats held in 8 ymm registers (rows in, columns out).
 inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5,
                        __m256& r6, __m256& r7) {
@@ -253,6 +364,31 @@ void ukr_f64_avx512(int64_t kc, const double* a, int64_t rsa, int64_t csa, const
                     int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                     const TileEpilogue<double>& e) {
   dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+void dot_f32_avx512(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,
+                    int64_t ldbt, float* c, int64_t ldc, const TileEpilogue<float>& e) {
+  dot_rows<float>(M, N, K, a, lda, bt, ldbt, c, ldc, e);
+}
+
+// bt[j*K + k] = b[k*rs + j] for a row-major B (K x N, N <= 12): one 16-lane gather per 16
+// k steps of a column (160 gathers for 256 x 10, against 2560 strided scalar copies).
+// The driver calls it only when 15*rs fits the gather's 32-bit indices.
+void pack_bt_f32_avx512(int64_t K, int N, const float* b, int64_t rs, float* bt) {
+  const __m512i idx = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32((int)rs));
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16)
+    for (int j = 0; j < N; ++j)
+      _mm512_storeu_ps(bt + j * K + k, _mm512_i32gather_ps(idx, b + k * rs + j, 4));
+  for (; k < K; ++k)
+    for (int j = 0; j < N; ++j) bt[j * K + k] = b[k * rs + j];
+}
+void dot_f64_avx512(int64_t M, int N, int64_t K, const double* a, int64_t lda,
+                    const double* bt, int64_t ldbt, double* c, int64_t ldc,
+                    const TileEpilogue<double>& e) {
+  dot_rows<double>(M, N, K, a, lda, bt, ldbt, c, ldc, e);
 }
 
 // B with unit row stride (B[k, j] = b[k + j*cs], e.g. Linear's W read as W^T): the panel

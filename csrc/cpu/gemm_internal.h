@@ -69,6 +69,15 @@ void ukr_f32_avx512(int64_t kc, const float* a, int64_t rsa, int64_t csa, const 
 void ukr_f64_avx512(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
                     int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                     const TileEpilogue<double>& e);
+// Narrow C (N <= 12): C[i,j] = act(alpha * <A row i, Bt row j> + beta*C + bias), A row-major
+// (lda), Bt = B^T row-major (N x K, ldbt), vectors along k; rows i in [0, M).
+void dot_f32_avx512(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,
+                    int64_t ldbt, float* c, int64_t ldc, const TileEpilogue<float>& e);
+void dot_f64_avx512(int64_t M, int N, int64_t K, const double* a, int64_t lda,
+                    const double* bt, int64_t ldbt, double* c, int64_t ldc,
+                    const TileEpilogue<double>& e);
+// bt = B^T (N x K, row-major) from a row-major B (row stride rs, 15*rs < 2^31), for dot_*.
+void pack_bt_f32_avx512(int64_t K, int N, const float* b, int64_t rs, float* bt);
 // Transpose-pack for a B with unit row stride into a 32-wide float panel (see the AVX2 one).
 void pack_b_rowunit_f32_avx512(int64_t kc, int nr, const float* b, int64_t b_col_stride,
                                float* dst);

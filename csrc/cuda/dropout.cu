@@ -1,6 +1,6 @@
 // dropout.cu — inverted dropout (CUDA). Mirror of csrc/cpu/dropout.cpp.
 //
-// keep_i = philox_uniform<float>(seed, offset + i) >= p, the same draw as the CPU's, so a
+// keep_i = philox_word_uniform(seed, offset + i) >= p, the same draw as the CPU's, so a
 // seed gives the same mask on both devices and the backward regenerates it instead of
 // reading a stored mask. Philox is ~20 integer multiplies per element: on a GPU that is still
 // cheaper than the memory traffic of writing and re-reading a mask.
@@ -16,7 +16,7 @@ __global__ void dropout_kernel(const T* __restrict__ x, T* __restrict__ y, int64
                                T scale, uint64_t seed, uint64_t offset) {
   const int64_t step = (int64_t)gridDim.x * blockDim.x;
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-    const bool keep = philox_uniform<float>(seed, offset + (uint64_t)i) >= p;
+    const bool keep = philox_word_uniform(seed, offset + (uint64_t)i) >= p;
     y[i] = keep ? x[i] * scale : T(0);
   }
 }

@@ -118,7 +118,7 @@ void cross_entropy_backward(DType dtype, const void* x, const int64_t* target,
                             void* grad_x, void* stream);
 
 // ---- dropout.cu -----------------------------------------------------------------------
-// Inverted dropout: y_i = keep_i ? x_i / (1-p) : 0 with keep_i = philox_uniform<float>(seed,
+// Inverted dropout: y_i = keep_i ? x_i / (1-p) : 0 with keep_i = philox_word_uniform(seed,
 // offset + i) >= p, identical on CPU and CUDA. The backward is the same call on the gradient
 // with the same (seed, offset): the mask is regenerated, never stored. 0 <= p < 1.
 void dropout(DType dtype, const void* x, void* y, int64_t n, double p, uint64_t seed,

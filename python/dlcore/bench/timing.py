@@ -5,8 +5,15 @@ import statistics
 import time
 
 
-def median_time(fn, min_time=0.3, max_reps=200, min_reps=5):
-    """Median seconds per call of fn(). Short calls are grouped so each sample lasts >= ~2 ms."""
+def median_time(fn, min_time=0.3, max_reps=200, min_reps=5, settle=0.25):
+    """Median seconds per call of fn(). Short calls are grouped so each sample lasts >= ~2 ms.
+
+    `settle` seconds of sleep come first: the thread pools of the library measured just before
+    (OpenBLAS, PyTorch's OpenMP) keep spinning for a while after their last call, and on a
+    2-core machine those spinning threads would otherwise steal a core from this measurement.
+    """
+    if settle:
+        time.sleep(settle)
     fn()  # warm-up: first-touch page faults, thread-pool start, packing buffers
     t0 = time.perf_counter()
     fn()
