@@ -15,7 +15,17 @@ from .. import _C
 from .optimizer import Optimizer, _check_betas, _check_range
 
 
-class Adam(Optimizer):
+class _AdamFamily(Optimizer):
+    """Shared hyper-parameter checks of Adam, AdamW, Adamax and NAdam (lr, eps, betas, decay)."""
+
+    def _validate_group(self, g):
+        _check_range("learning rate", g["lr"])
+        _check_range("epsilon value", g["eps"])
+        g["betas"] = _check_betas(g["betas"])
+        _check_range("weight_decay value", g["weight_decay"])
+
+
+class Adam(_AdamFamily):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -23,12 +33,6 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, g):
-        _check_range("learning rate", g["lr"])
-        _check_range("epsilon value", g["eps"])
-        g["betas"] = _check_betas(g["betas"])
-        _check_range("weight_decay value", g["weight_decay"])
 
     def _update(self, p, grad, group, state):
         if "step" not in state:
@@ -54,17 +58,11 @@ class AdamW(Adam):
                          amsgrad=amsgrad, maximize=maximize)
 
 
-class Adamax(Optimizer):
+class Adamax(_AdamFamily):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
                  maximize=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
-
-    def _validate_group(self, g):
-        _check_range("learning rate", g["lr"])
-        _check_range("epsilon value", g["eps"])
-        g["betas"] = _check_betas(g["betas"])
-        _check_range("weight_decay value", g["weight_decay"])
 
     def _update(self, p, grad, group, state):
         if "step" not in state:
@@ -79,7 +77,7 @@ class Adamax(Optimizer):
         state["step"] = step
 
 
-class NAdam(Optimizer):
+class NAdam(_AdamFamily):
     """Adam with Nesterov momentum (Dozat, 2016), with PyTorch's momentum_decay schedule."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -90,10 +88,7 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
-        _check_range("learning rate", g["lr"])
-        _check_range("epsilon value", g["eps"])
-        g["betas"] = _check_betas(g["betas"])
-        _check_range("weight_decay value", g["weight_decay"])
+        super()._validate_group(g)
         _check_range("momentum_decay value", g["momentum_decay"])
 
     def _update(self, p, grad, group, state):
