@@ -380,32 +380,7 @@ void dot_f64_avx512(int64_t M, int N, int64_t K, const double* a, int64_t lda,
 // wants 32 columns per k row, i.e. a transpose, done as four 8x8 in-register transposes
 // per 8 k steps (8 loads, 24 shuffles, 8 stores per 64 elements instead of 64 gathers).
 void pack_b_rowunit_f32_avx512(int64_t kc, int nr, const float* b, int64_t cs, float* dst) {
-  constexpr int NR = kAvx512NRf;
-  int64_t k = 0;
-  if (nr == NR) {
-    for (; k + 8 <= kc; k += 8) {
-      for (int h = 0; h < NR / 8; ++h) {
-        const float* s = b + (int64_t)(h * 8) * cs + k;
-        __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + cs);
-        __m256 r2 = _mm256_loadu_ps(s + 2 * cs), r3 = _mm256_loadu_ps(s + 3 * cs);
-        __m256 r4 = _mm256_loadu_ps(s + 4 * cs), r5 = _mm256_loadu_ps(s + 5 * cs);
-        __m256 r6 = _mm256_loadu_ps(s + 6 * cs), r7 = _mm256_loadu_ps(s + 7 * cs);
-        transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
-        float* d = dst + k * NR + h * 8;
-        _mm256_storeu_ps(d + 0 * NR, r0); _mm256_storeu_ps(d + 1 * NR, r1);
-        _mm256_storeu_ps(d + 2 * NR, r2); _mm256_storeu_ps(d + 3 * NR, r3);
-        _mm256_storeu_ps(d + 4 * NR, r4); _mm256_storeu_ps(d + 5 * NR, r5);
-        _mm256_storeu_ps(d + 6 * NR, r6); _mm256_storeu_ps(d + 7 * NR, r7);
-      }
-    }
-  }
-  // Remaining k steps and partial panels: plain gather with zero padding.
-  for (; k < kc; ++k) {
-    float* d = dst + k * NR;
-    int j = 0;
-    for (; j < nr; ++j) d[j] = b[k + j * cs];
-    for (; j < NR; ++j) d[j] = 0.f;
-  }
+  pack_b_rowunit_transposed<kAvx512NRf>(kc, nr, b, cs, dst);
 }
 
 }  // namespace dlcore::cpu::gemm_detail
