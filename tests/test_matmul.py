@@ -5,6 +5,8 @@
 #     |C - C_ref| <= rtol * |C_ref| + coef * (|A| @ |B|)
 # with coef 1e-5 (float32) or 1e-13 (float64). Any indexing or tiling bug produces errors of the
 # size of |C| itself and fails by orders of magnitude.
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -237,3 +239,45 @@ def test_matmul_cpu_paths(path, monkeypatch, rng):
             a = make_array(rng, (m, k), dtype)
             b = make_array(rng, (n, k), dtype)
             check_matmul(dlcore.tensor(a) @ dlcore.tensor(b).T, a, b.T, dtype)
+
+
+# ---- the fused entry point: C = act(alpha * A @ B + beta * C + bias) -------------------------------
+# _C.gemm is what Linear (and later convolution and the LSTM gates) call. Shapes reach every
+# driver branch: K == 0 (no product), a narrow C (N <= 12: the AVX-512 dot-product and C^T
+# paths), direct (unpacked) operands, packed blocks, and a B^T view (Linear's weight).
+ACTS = {0: lambda x: x, 1: lambda x: np.maximum(x, 0.0), 2: lambda x: 1.0 / (1.0 + np.exp(-x)),
+        3: np.tanh}
+EPILOGUE_MKN = [(1, 1, 1), (7, 0, 5), (37, 50, 10), (64, 300, 3), (33, 17, 12), (100, 20, 40),
+                (13, 257, 70), (130, 64, 33)]
+
+
+@pytest.mark.parametrize("path", ["generic", "avx2", None])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_fused_epilogue(path, dtype, monkeypatch, rng):
+    from dlcore import _C
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    for (m, k, n), b_transposed, act, alpha, beta, bias_kind in itertools.product(
+            EPILOGUE_MKN, (False, True), ACTS, (1.0, -0.75), (0.0, 1.0, 0.6), (None, "row", "col")):
+        per_row = bias_kind == "row"
+        with_bias = bias_kind is not None
+        a = make_array(rng, (m, k), dtype)
+        b = make_array(rng, (k, n), dtype)
+        c0 = make_array(rng, (m, n), dtype)
+        bias = make_array(rng, (m if per_row else n,), dtype)
+        tb = dlcore.tensor(np.ascontiguousarray(b.T)).T if b_transposed else dlcore.tensor(b)
+        out = dlcore.tensor(c0)
+        got = _C.gemm(dlcore.tensor(a)._impl, tb._impl,
+                      dlcore.tensor(bias)._impl if with_bias else None, act, alpha, beta,
+                      out._impl, per_row, False)
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        ref = alpha * (a64 @ b64) + beta * c0
+        if with_bias:
+            ref = ref + (bias[:, None] if per_row else bias[None, :])
+        ref = ACTS[act](ref)
+        mag = abs(alpha) * (np.abs(a64) @ np.abs(b64)) + abs(beta) * np.abs(c0) + 1.0
+        err = np.abs(to_numpy(out) - ref)
+        assert np.all(err <= COEF[dtype] * mag), (
+            f"gemm {m}x{k}x{n} bT={b_transposed} act={act} alpha={alpha} beta={beta} "
+            f"bias={'row' if per_row else 'col' if with_bias else None}: max err {err.max():.3g}")
+        assert tuple(got.shape) == (m, n) and got.data_ptr == out._impl.data_ptr

@@ -27,7 +27,7 @@
 //
 // Micro-kernels: gemm_avx512.cpp (12x32 float, 12x16 double, exact edge tiles with masks)
 // when the CPU and OS support AVX-512; else gemm_avx2.cpp (6x16 float, 6x8 double) when the
-// CPU has AVX2+FMA; else the portable ukr_generic below (plain C++, vectorised for SSE2).
+// CPU has AVX2+FMA; else the portable kernel of gemm_generic.cpp (vectorised for SSE2).
 // DLCORE_CPU_PATH=avx2 / =generic force the lower paths (tests compare them here).
 // The AVX-512 kernels' masked loads also let the driver read a row-major B in place
 // (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one. A narrow C
@@ -50,91 +50,7 @@
 namespace dlcore::cpu {
 namespace gemm_detail {
 
-// ---- epilogue (scalar reference; the AVX2 kernel fuses the common cases) -----------------
-
-template <typename T>
-inline T activate(T x, Activation act) {
-  switch (act) {
-    case Activation::None: return x;
-    case Activation::Relu: return x < T(0) ? T(0) : x;   // NaN stays NaN
-    case Activation::Sigmoid:
-      // Split on the sign so exp never overflows to inf/inf.
-      if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-      else { const T z = std::exp(x); return z / (T(1) + z); }
-    case Activation::Tanh: return std::tanh(x);
-  }
-  return x;
-}
-
-template <typename T>
-inline void store_tile_t(const T* acc, int acc_ld, T* c, int64_t ldc, int mr, int nr,
-                         const TileEpilogue<T>& e) {
-  for (int i = 0; i < mr; ++i) {
-    const T* a = acc + i * acc_ld;
-    T* ci = c + i * ldc;
-    const T rb = (e.bias && e.bias_per_row) ? e.bias[i] : T(0);
-    for (int j = 0; j < nr; ++j) {
-      T v = e.alpha * a[j];
-      if (e.beta != T(0)) v += e.beta * ci[j];           // beta == 0: C is never read
-      if (e.bias) v += e.bias_per_row ? rb : e.bias[j];
-      ci[j] = activate(v, e.act);
-    }
-  }
-}
-
-void store_tile(const float* acc, int acc_ld, float* c, int64_t ldc, int mr, int nr,
-                const TileEpilogue<float>& e) {
-  store_tile_t(acc, acc_ld, c, ldc, mr, nr, e);
-}
-void store_tile(const double* acc, int acc_ld, double* c, int64_t ldc, int mr, int nr,
-                const TileEpilogue<double>& e) {
-  store_tile_t(acc, acc_ld, c, ldc, mr, nr, e);
-}
-
 namespace {
-
-// ---- portable micro-kernel ---------------------------------------------------------------
-// MR x NR accumulators, NR = two 16-byte vectors per row (float 6x8, double 6x4: 12 of the
-// 16 SSE2/NEON registers). GCC/Clang vector extensions say "one 16-byte register" without
-// naming an ISA, which the auto-vectoriser failed to find on its own (it shuffled a
-// stack-resident tile: 8 GFLOP/s instead of ~40). Other compilers get the scalar loop.
-#if defined(__GNUC__)
-template <typename T, int MR, int NR>
-void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
-                 const T* __restrict b, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
-                 const TileEpilogue<T>& e) {
-  typedef T vec __attribute__((vector_size(16)));
-  constexpr int L = 16 / sizeof(T), NV = NR / L;
-  static_assert(NR % L == 0, "NR must be whole 16-byte vectors");
-  vec acc[MR][NV];
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v) acc[i][v] = vec{} ;
-  for (int64_t k = 0; k < kc; ++k) {
-    vec bv[NV];
-    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + k * ldb + v * L, 16);
-    const T* ak = a + k * csa;
-    for (int i = 0; i < MR; ++i) {
-      const T ai = ak[i * rsa];
-      for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];
-    }
-  }
-  T out[MR * NR];
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v) std::memcpy(out + i * NR + v * L, &acc[i][v], 16);
-  store_tile_t(out, NR, c, ldc, mr, nr, e);
-}
-#else
-template <typename T, int MR, int NR>
-void ukr_generic(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
-                 const T* __restrict b, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
-                 const TileEpilogue<T>& e) {
-  T acc[MR * NR] = {};
-  for (int64_t k = 0; k < kc; ++k)
-    for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j) acc[i * NR + j] += a[k * csa + i * rsa] * b[k * ldb + j];
-  store_tile_t(acc, NR, c, ldc, mr, nr, e);
-}
-#endif
 
 template <typename T>
 using Ukr = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
@@ -299,17 +215,13 @@ inline int64_t even_block(int64_t total, int64_t block, int64_t unit) {
   return round_up(ceil_div(total, ceil_div(total, block)), unit);
 }
 
-// K == 0 or alpha == 0: the product contributes nothing; C = act(beta*C + bias).
+// The epilogue of the whole product (gemm_blocked splits it over the kc passes).
 template <typename T>
-void scale_only(const Mat<T>& m) {
-  for (int64_t i = 0; i < m.M; ++i) {
-    T* ci = m.C + i * m.ldc;
-    for (int64_t j = 0; j < m.N; ++j) {
-      T v = m.beta != T(0) ? m.beta * ci[j] : T(0);
-      if (m.bias) v += m.bias_per_row ? m.bias[i] : m.bias[j];
-      ci[j] = activate(v, m.act);
-    }
-  }
+TileEpilogue<T> epilogue_of(const Mat<T>& m) {
+  TileEpilogue<T> e;
+  e.alpha = m.alpha; e.beta = m.beta; e.bias = m.bias; e.bias_per_row = m.bias_per_row;
+  e.act = m.act;
+  return e;
 }
 
 // Only a real team synchronises: with nt == 1 this may run inside someone else's parallel
@@ -457,7 +369,11 @@ inline bool pack_bt_fast(int64_t, int, const double*, int64_t, int64_t, double*)
 template <typename T>
 void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   if (m.M <= 0 || m.N <= 0) return;
-  if (m.K == 0 || m.alpha == T(0)) { scale_only(m); return; }
+  // K == 0 or alpha == 0: the product contributes nothing; C = act(beta*C + bias).
+  if (m.K == 0 || m.alpha == T(0)) {
+    store_tile(static_cast<const T*>(nullptr), 0, 0, m.C, m.ldc, m.M, m.N, epilogue_of(m));
+    return;
+  }
   // A narrow C (N = 10 classes) with a row-major A: dot products along k (see dot_rows in
   // gemm_avx512.cpp), no transposes; B^T (N x K, tiny) is packed unless B is a B^T view.
   if (kr.dot && m.N <= 12 && m.acs == 1 && m.M >= 8 && m.K >= 16) {
@@ -471,9 +387,7 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
       bt = p;
       ldbt = m.K;
     }
-    TileEpilogue<T> e;
-    e.alpha = m.alpha; e.beta = m.beta; e.bias = m.bias; e.bias_per_row = m.bias_per_row;
-    e.act = m.act;
+    const TileEpilogue<T> e = epilogue_of(m);
     // Threads take equal runs of 4-row tiles (bias offset to each run's first row).
     const int64_t tiles = ceil_div(m.M, 4);
     nt = (int)std::min<int64_t>(nt, tiles);
@@ -512,20 +426,7 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
     t.alpha = T(1); t.beta = T(0); t.bias = nullptr; t.bias_per_row = false;
     t.act = Activation::None;
     gemm_one(t, kr, nt);
-    if (m.beta == T(0) && !m.bias && m.act == Activation::None) {   // the common case, no
-      for (int64_t i = 0; i < m.M; ++i)                             // per-element branches
-        for (int64_t j = 0; j < m.N; ++j) m.C[i * m.ldc + j] = m.alpha * ct[j * m.M + i];
-      return;
-    }
-    for (int64_t i = 0; i < m.M; ++i) {
-      T* ci = m.C + i * m.ldc;
-      for (int64_t j = 0; j < m.N; ++j) {
-        T v = m.alpha * ct[j * m.M + i];
-        if (m.beta != T(0)) v += m.beta * ci[j];
-        if (m.bias) v += m.bias_per_row ? m.bias[i] : m.bias[j];
-        ci[j] = activate(v, m.act);
-      }
-    }
+    store_tile(ct, 1, m.M, m.C, m.ldc, m.M, m.N, epilogue_of(m));
     return;
   }
   // Largest blocks gemm_blocked will pack (even_block rounds to MR / NR already).
@@ -617,8 +518,8 @@ const Kernel<float>& kernel_f32() {
                                   pack_b_rowunit_f32_avx2, false, nullptr};
   if (use_avx2()) return avx2;
 #endif
-  static const Kernel<float> generic{6, 8, 144, 256, 4080, ukr_generic<float, 6, 8>, nullptr,
-                                     false, nullptr};
+  static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
+                                     nullptr, false, nullptr};
   return generic;
 }
 
@@ -631,7 +532,7 @@ const Kernel<double>& kernel_f64() {
                                    false, nullptr};
   if (use_avx2()) return avx2;
 #endif
-  static const Kernel<double> generic{6, 4, 144, 256, 2040, ukr_generic<double, 6, 4>,
+  static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
                                       nullptr, false, nullptr};
   return generic;
 }

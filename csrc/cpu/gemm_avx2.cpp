@@ -13,7 +13,7 @@
 //
 // The epilogue C = act(alpha*AB + beta*C + bias) is fused into the write-back of the
 // registers for full tiles with no activation or ReLU; edge tiles and sigmoid/tanh spill
-// the tile to a small buffer and use the scalar store_tile() of gemm.cpp.
+// the tile to a small buffer and use the scalar store_tile() of gemm_generic.cpp.
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
@@ -117,7 +117,7 @@ inline void ukr_6x2v(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa
       X::store(buf + i * NR, acc[i][0]);
       X::store(buf + i * NR + W, acc[i][1]);
     }
-    store_tile(buf, NR, c, ldc, mr, nr, e);
+    store_tile(buf, NR, 1, c, ldc, mr, nr, e);
     return;
   }
   const R alpha = X::set1(e.alpha), beta = X::set1(e.beta);

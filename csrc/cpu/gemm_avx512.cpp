@@ -23,7 +23,7 @@
 // A is either a packed panel (a[k*12 + i], any mr) or a row-major A read in place
 // (a[i*lda + k]). The epilogue C = act(alpha*AB + beta*C + bias) is fused for none/ReLU
 // (masked loads and stores of C); sigmoid/tanh spill the tile and use the scalar
-// store_tile() of gemm.cpp, whose cost is small next to kc rank-1 updates.
+// store_tile() of gemm_generic.cpp, whose cost is small next to kc rank-1 updates.
 //
 // A narrow C (N <= 12, a classifier head) has its own kernel, dot_rows, below the tiles.
 #if defined(__x86_64__) || defined(__i386__)
@@ -191,7 +191,7 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
     DLCORE_SPILL(5) DLCORE_SPILL(6) DLCORE_SPILL(7) DLCORE_SPILL(8) DLCORE_SPILL(9)
     DLCORE_SPILL(10) DLCORE_SPILL(11)
 #undef DLCORE_SPILL
-    store_tile(buf, 2 * W, c, ldc, MR, nr, e);
+    store_tile(buf, 2 * W, 1, c, ldc, MR, nr, e);
     return;
   }
   const R alpha = X::set1(e.alpha), beta = X::set1(e.beta);
@@ -314,24 +314,15 @@ void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt,
   // Columns in equal groups of at most 6 (N = 10: 5 + 5, not 6 + 4).
   const int groups = (N + kDotNJ - 1) / kDotNJ;
   T out[4 * kDotNJ];
-  const bool plain = e.beta == T(0) && !e.bias && e.act == Activation::None;
   for (int64_t i = 0; i < M; i += kDotMR) {
     const int mr = (int)std::min<int64_t>(kDotMR, M - i);
     for (int g = 0; g < groups; ++g) {
       const int j0 = N * g / groups, nj = N * (g + 1) / groups - j0;
       table.f[mr - 1][nj - 1](K, a + i * lda, lda, bt + j0 * ldbt, ldbt, out);
-      T* ct = c + i * ldc + j0;
-      if (plain) {
-        for (int r = 0; r < mr; ++r)
-          for (int j = 0; j < nj; ++j) ct[r * ldc + j] = e.alpha * out[4 * j + r];
-        continue;
-      }
-      T tile[kDotMR * kDotNJ];
-      for (int r = 0; r < mr; ++r)
-        for (int j = 0; j < nj; ++j) tile[r * nj + j] = out[4 * j + r];
+      // out[4*j + r] is element (r, j): row stride 1, column stride 4.
       TileEpilogue<T> te = e;
       if (e.bias) te.bias = e.bias_per_row ? e.bias + i : e.bias + j0;
-      store_tile(tile, nj, ct, ldc, mr, nj, te);
+      store_tile(out, 1, 4, c + i * ldc + j0, ldc, mr, nj, te);
     }
   }
 }

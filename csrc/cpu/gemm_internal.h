@@ -1,5 +1,5 @@
 // gemm_internal.h — private contract between gemm.cpp (driver, baseline x86-64) and
-// gemm_avx2.cpp / peak_avx2.cpp (compiled with -mavx2 -mfma) and gemm_avx512.cpp (compiled
+// gemm_generic.cpp (shared epilogue, portable kernel), gemm_avx2.cpp / peak_avx2.cpp (compiled with -mavx2 -mfma) and gemm_avx512.cpp (compiled
 // with -mavx512f/bw/dq/vl), called only after run-time CPU detection. Nothing here is
 // visible outside csrc/cpu.
 //
@@ -25,13 +25,23 @@ struct TileEpilogue {
   Activation act = Activation::None;
 };
 
-// Scalar write-back of an accumulator tile acc[i*acc_ld + j] (i < mr, j < nr) into C.
-// Defined in gemm.cpp (baseline code) so the AVX2 file can use it for edge tiles and for
-// the transcendental activations without duplicating the epilogue semantics.
-void store_tile(const float* acc, int acc_ld, float* c, int64_t ldc, int mr, int nr,
-                const TileEpilogue<float>& e);
-void store_tile(const double* acc, int acc_ld, double* c, int64_t ldc, int mr, int nr,
-                const TileEpilogue<double>& e);
+// Scalar write-back (gemm_generic.cpp) of an mr x nr accumulator tile, element (i, j) at
+// acc[i*acc_rs + j*acc_cs], into C; acc == nullptr means a zero product (K == 0). The
+// reference semantics of the epilogue: the SIMD kernels use it for edge tiles and for the
+// transcendental activations, the driver for K == 0 and to transpose a C^T scratch back.
+void store_tile(const float* acc, int64_t acc_rs, int64_t acc_cs, float* c, int64_t ldc,
+                int64_t mr, int64_t nr, const TileEpilogue<float>& e);
+void store_tile(const double* acc, int64_t acc_rs, int64_t acc_cs, double* c, int64_t ldc,
+                int64_t mr, int64_t nr, const TileEpilogue<double>& e);
+
+// Portable register tiles (gemm_generic.cpp): two 16-byte vectors per row, any ISA.
+constexpr int kGenericMR = 6, kGenericNRf = 8, kGenericNRd = 4;
+void ukr_f32_generic(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
+                     int64_t ldb, float* c, int64_t ldc, int mr, int nr,
+                     const TileEpilogue<float>& e);
+void ukr_f64_generic(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
+                     int64_t ldb, double* c, int64_t ldc, int mr, int nr,
+                     const TileEpilogue<double>& e);
 
 // AVX2+FMA register tiles. float: 6 rows x 16 columns = 12 ymm accumulators;
 // double: 6 x 8 = 12 ymm accumulators. Two B vectors and one A broadcast complete the 15
