@@ -388,3 +388,93 @@ def test_from_numpy_strided_shares_memory():
     assert np.all(x[:, ::2] == -1.0) and np.all(x[:, 1::2] != -1.0)
     tt = dlcore.from_numpy(x.T)
     _assert_same(tt, x.T)
+
+
+# ---- index_select / advanced indexing (device kernels) ------------------------------------------
+INDEX_CASES = [  # (shape, dim, index values)
+    ((7,), 0, [3, 0, 6, 3, -1]), ((1,), 0, [0, 0, -1]), ((5, 31), 0, [4, 4, 0, -5]),
+    ((5, 31), 1, list(range(30, -1, -3))), ((2, 257, 3), 1, [256, 0, 128, -2, 7]),
+    ((3, 4, 5), 2, []), ((0, 6), 1, [5, 1]), ((1000, 7), 0, list(range(0, 1000, 7))),
+    ((4, 3, 2, 5), -2, [1, 0, 1]),
+]
+
+
+@pytest.mark.parametrize("shape,dim,ids", INDEX_CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_index_select_matches_numpy(shape, dim, ids, dtype, device, rng):
+    ref = (rng.standard_normal(shape) * 100).astype({"bool": np.float64}.get(dtype, dtype))
+    ref = ref > 0 if dtype == "bool" else ref
+    x = dlcore.tensor(ref, device=device)
+    idx = dlcore.tensor(np.asarray(ids, dtype=np.int64), device=device)
+    want = np.take(ref, np.asarray(ids, dtype=np.int64), axis=dim)
+    got = dlcore.index_select(x, dim, idx)
+    assert got.device == x.device and got.dtype == x.dtype
+    np.testing.assert_array_equal(to_numpy(got), want)
+    # a transposed (non-contiguous) input gives the same values
+    if len(shape) >= 2:
+        xt = dlcore.tensor(np.ascontiguousarray(np.swapaxes(ref, 0, -1)), device=device).transpose(0, -1)
+        np.testing.assert_array_equal(to_numpy(xt.index_select(dim, ids)), want)
+
+
+def test_index_select_backward_accumulates_repeats(device, rng):
+    a = rng.standard_normal((6, 5))
+    x = dlcore.tensor(a, device=device, requires_grad=True)
+    ids = [5, 0, 5, 5, -6, 2]
+    y = dlcore.index_select(x, 0, ids)
+    w = rng.standard_normal((len(ids), 5))
+    (y * dlcore.tensor(w, device=device)).sum().backward()
+    want = np.zeros_like(a)
+    np.add.at(want, np.asarray(ids) % 6, w)
+    assert_close(x.grad, want, "float64")
+    assert dlcore.autograd.gradcheck(lambda t: dlcore.index_select(t, 1, [4, 0, 4, 1]),
+                            (dlcore.tensor(rng.standard_normal((3, 5)), requires_grad=True),))
+
+
+def test_advanced_index_backward_on_device(device, rng):
+    a = rng.standard_normal((4, 9, 3))
+    x = dlcore.tensor(a, device=device, requires_grad=True)
+    sel = np.array([8, 1, 1, -1, 0])
+    y = x[1:, dlcore.tensor(sel)]
+    np.testing.assert_array_equal(to_numpy(y.detach()), a[1:, sel])
+    w = rng.standard_normal(y.shape)
+    (y * dlcore.tensor(w, device=device)).sum().backward()
+    want = np.zeros_like(a)
+    np.add.at(want[1:], (slice(None), sel % 9), w)
+    assert_close(x.grad, want, "float64")
+
+
+def test_index_select_errors(device):
+    x = dlcore.zeros(4, 3, device=device)
+    with pytest.raises(IndexError, match="index_select.*out of range"):
+        dlcore.index_select(x, 0, [0, 4])
+    with pytest.raises(IndexError, match="index_select.*out of range"):
+        dlcore.index_select(x, 1, [-4])
+    with pytest.raises(IndexError, match="index_select"):
+        dlcore.index_select(x, 2, [0])
+    with pytest.raises(TypeError, match="index_select.*int64"):
+        dlcore.index_select(x, 0, dlcore.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="index_select.*1-D"):
+        dlcore.index_select(x, 0, dlcore.tensor([[0, 1]]))
+    with pytest.raises(IndexError, match="index_select.*0-d"):
+        dlcore.index_select(dlcore.tensor(1.0, device=device), 0, [0])
+    from dlcore import _C
+    acc = dlcore.zeros(4, 3, device=device)
+    with pytest.raises(ValueError, match="index_add_.*shape"):
+        _C.index_add_(acc._impl, 0, dlcore.tensor([0, 1])._impl, dlcore.ones(3, 3, device=device)._impl)
+    with pytest.raises(TypeError, match="index_add_.*dtype"):
+        _C.index_add_(acc._impl, 0, dlcore.tensor([0])._impl, dlcore.ones(1, 3, dtype=dlcore.float64, device=device)._impl)
+
+
+def test_index_add_large_parallel_matches_numpy(rng):
+    # Enough work for the thread team; many repeats of few rows (the embedding gradient).
+    from dlcore import _C
+    for dtype in ("float32", "float64", "int64"):
+        n, m, inner = 50, 20000, 37
+        src = (rng.standard_normal((m, inner)) * 10).astype(dtype)
+        ids = rng.integers(0, n, m)
+        acc = dlcore.zeros(n, inner, dtype=getattr(dlcore, dtype))
+        _C.index_add_(acc._impl, 0, dlcore.tensor(ids)._impl, dlcore.tensor(src)._impl)
+        want = np.zeros((n, inner), dtype=np.float64)
+        np.add.at(want, ids, src.astype(np.float64))
+        tol = {"float32": 1e-3, "float64": 1e-9, "int64": 0}[dtype]
+        np.testing.assert_allclose(to_numpy(acc).astype(np.float64), want, rtol=tol, atol=tol)

@@ -69,5 +69,6 @@ void register_random(py::module_& m);
 void register_gemm(py::module_& m);
 void register_optim(py::module_& m);
 void register_nn(py::module_& m);
+void register_index(py::module_& m);
 
 }  // namespace dlcore

@@ -43,6 +43,26 @@ void register_runtime(py::module_& m) {
     cudart::synchronize(dev);
   });
   m.def("cuda_device_name", &cudart::device_name);
+  // Which kernel float32 matmuls with allow_tf32 take on a device: "wgmma", "mma.sync" or
+  // "unverified" (csrc/cuda/kernels.h); "none" in a build without CUDA.
+  m.def("cuda_gemm_tf32_path", [](int device) -> std::string {
+#ifdef DLCORE_WITH_CUDA
+    return cuda::gemm_tf32_path(device);
+#else
+    (void)device;
+    return "none";
+#endif
+  }, py::arg("device") = 0);
+  m.def("cuda_compute_capability", [](int device) -> py::tuple {
+#ifdef DLCORE_WITH_CUDA
+    int major = 0, minor = 0;
+    cuda::compute_capability(device, &major, &minor);
+    return py::make_tuple(major, minor);
+#else
+    (void)device;
+    throw DeviceError("dlcore was built without CUDA support");
+#endif
+  }, py::arg("device") = 0);
   m.def("cuda_current_device", &cudart::current_device);
   m.def("cuda_set_device", &cudart::set_device);
   m.def("cuda_empty_cache", &cudart::empty_cache);
@@ -76,4 +96,5 @@ PYBIND11_MODULE(_C, m) {
   register_gemm(m);
   register_optim(m);
   register_nn(m);
+  register_index(m);
 }

@@ -152,4 +152,14 @@ void cross_entropy_backward(DType dtype, const void* x, const int64_t* target,
 void dropout(DType dtype, const void* x, void* y, int64_t n, double p, uint64_t seed,
              uint64_t offset);
 
+// ---- index.cpp -------------------------------------------------------------------------
+// A contiguous tensor seen as [outer, n, inner] around the indexed dim; idx[0:m] all in
+// [0, n) (validated by the caller). index_select: out[o, j, :] = x[o, idx[j], :] (any dtype;
+// out is [outer, m, inner]). index_add: acc[o, idx[j], :] += src[o, j, :] (float32, float64,
+// int64; repeated indices accumulate in index order, independent of the thread count).
+void index_select(DType dtype, const void* x, void* out, const int64_t* idx, int64_t outer,
+                  int64_t n, int64_t m, int64_t inner);
+void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int64_t outer,
+               int64_t n, int64_t m, int64_t inner);
+
 }  // namespace dlcore::cpu

@@ -45,6 +45,20 @@ void normal(DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset, d
 
 // ---- gemm.cu ---------------------------------------------------------------------------
 void gemm(const GemmParams& p, void* stream);
+// Which kernel float32 GEMMs with allow_tf32 use on `device`: "wgmma" (Hopper, self-check
+// passed), "unverified" (Hopper, self-check not run yet: it runs at the first such GEMM),
+// "mma.sync" (anything else: not compute capability 9.x, self-check failed, no sm_90a image,
+// or DLCORE_CUDA_WGMMA=0). Throws for an invalid device index.
+const char* gemm_tf32_path(int device);
+// Compute capability of `device` (major, minor), e.g. 9 and 0 on H100 / H200.
+void compute_capability(int device, int* major, int* minor);
+
+// ---- gemm_wgmma.cu (internal: only gemm.cu calls these) ---------------------------------
+// Whether this build has the sm_90a wgmma kernels for the current device.
+bool gemm_wgmma_available();
+// The wgmma TF32 GEMM. Same preconditions as gemm.cu's mma.sync kernel: float32, each operand
+// contiguous along k (a_kc / b_kc) or along m / n, 16-byte aligned as gemm.cu's vec_ok checks.
+void gemm_wgmma(const GemmParams& p, bool a_kc, bool b_kc, void* stream);
 
 // ---- optim.cu --------------------------------------------------------------------------
 // Fused optimizer steps, same contract as dlcore::cpu::*_step (csrc/cpu/kernels.h): one
@@ -123,5 +137,13 @@ void cross_entropy_backward(DType dtype, const void* x, const int64_t* target,
 // with the same (seed, offset): the mask is regenerated, never stored. 0 <= p < 1.
 void dropout(DType dtype, const void* x, void* y, int64_t n, double p, uint64_t seed,
              uint64_t offset, void* stream);
+
+// ---- index.cu --------------------------------------------------------------------------
+// Mirrors of cpu::index_select / cpu::index_add; idx is a device pointer to m int64 values,
+// all in [0, n). index_add uses atomics: float sums match the CPU up to addition order.
+void index_select(DType dtype, const void* x, void* out, const int64_t* idx, int64_t outer,
+                  int64_t n, int64_t m, int64_t inner, void* stream);
+void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int64_t outer,
+               int64_t n, int64_t m, int64_t inner, void* stream);
 
 }  // namespace dlcore::cuda

@@ -409,21 +409,48 @@ def getitem(x, idx):
     if sel_np.size and (sel_np.min() < -n or sel_np.max() >= n):
         raise IndexError(f"index out of range for dim {d} of size {n}")
     sel_np = np.where(sel_np < 0, sel_np + n, sel_np).astype(np.int64)
-    # Gather along dim d on the host through NumPy, then return to the tensor's device.
-    # (A device-side index_select kernel arrives with the embedding layers.)
-    host = np.asarray(view_.detach())
-    out = tensor(np.take(host, sel_np, axis=d), device=x.device)
+    # Gather along dim d on the tensor's device (index_select kernel); the backward
+    # scatter-adds (repeated indices accumulate) and writes the result into the view's slot.
+    sel_t = tensor(sel_np, dtype=int64)
+    out = _wrap(_C.index_select(view_._impl, d, sel_t._impl))
     if not needs_grad(x):
         return out
     base = idx[:k] + [slice(None)] + idx[k + 1:]
 
     def backward(g):
-        # Scatter-add: repeated indices accumulate (np.add.at), then write into the view's slot.
-        acc = np.zeros(tuple(view_.shape), dtype=g.dtype.numpy)
-        np.add.at(acc, (slice(None),) * d + (sel_np,), np.asarray(g))
-        acc = acc.reshape(slot_shape)
-        return (_scatter_view(tensor(acc, device=x.device), x, lambda z: _basic_view(z, base)),)
+        acc = _zeros_like_shape(view_)
+        _C.index_add_(acc._impl, d, sel_t._impl, g._impl)
+        return (_scatter_view(reshape(acc, slot_shape), x, lambda z: _basic_view(z, base)),)
     return record(out, "index", (x,), backward)
+
+
+def _zeros_like_shape(x):
+    out = _wrap(_C.empty(list(x.shape), x._impl.dtype, x._impl.device_type, x._impl.device_index))
+    if out.numel():
+        _C.fill_(out._impl, 0.0)
+    return out
+
+
+def index_select(x, dim, index):
+    """The entries of x at positions `index` (1-D int64 tensor or int sequence) along `dim`,
+    as torch.index_select: the result has len(index) in place of x.shape[dim]. Negative
+    indices count from the end; repeated indices repeat (and their gradients add up)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"index_select: expected a tensor, got {type(x).__name__}")
+    if isinstance(index, Tensor):
+        idx = index
+    else:
+        idx = tensor(np.asarray(index, dtype=np.int64).reshape(-1), dtype=int64)
+    d = _norm_dim(dim, x.ndim, "index_select")
+    out = _wrap(_C.index_select(x._impl, d, idx._impl))
+    if not needs_grad(x):
+        return out
+
+    def backward(g):
+        acc = _zeros_like_shape(x)
+        _C.index_add_(acc._impl, d, idx._impl, g._impl)
+        return (acc,)
+    return record(out, "index_select", (x,), backward)
 
 
 def setitem(x, idx, value):

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import statistics
 
 import numpy as np
 
 import dlcore
 from .. import _C
-from .timing import median_time
+from .timing import interleaved_times, median_ratio, median_time
 
 CPU_SHAPES = [  # (M, K, N)
     (64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
@@ -67,18 +68,22 @@ def run(threads=None, quick=False, gpu=False):
         b = rng.standard_normal((k, n), dtype=np.float32)
         da, db = dlcore.from_numpy(a), dlcore.from_numpy(b)
         flops = 2.0 * m * n * k
-        kw = dict(min_time=0.05 if quick else 0.4)
-        t_dl = median_time(lambda: dlcore.matmul(da, db), **kw)
-        t_np = median_time(lambda: np.matmul(a, b), **kw)
-        g_dl, g_np = flops / t_dl / 1e9, flops / t_np / 1e9
-        line = f"{f'{m}x{k}x{n}':>18} {g_dl:9.1f} {g_np:9.1f} {g_dl / g_np:7.2f}x"
-        row = dict(shape=(m, k, n), dlcore=g_dl, numpy=g_np)
+        fns = {"dlcore": lambda: dlcore.matmul(da, db), "numpy": lambda: np.matmul(a, b)}
         if torch is not None:
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            t_t = median_time(lambda: torch.mm(ta, tb), **kw)
-            g_t = flops / t_t / 1e9
-            line += f" {g_t:9.1f} {g_dl / g_t:7.2f}x"
-            row["torch"] = g_t
+            fns["torch"] = lambda: torch.mm(ta, tb)
+        times = interleaved_times(fns, rounds=3 if quick else 7, min_time=0.03 if quick else 0.1)
+        gf = {name: flops / statistics.median(t) / 1e9 for name, t in times.items()}
+        # Ratios: median of the per-round ratios (both sides measured seconds apart).
+        r_np = median_ratio(times["numpy"], times["dlcore"])
+        g_dl, g_np = gf["dlcore"], gf["numpy"]
+        line = f"{f'{m}x{k}x{n}':>18} {g_dl:9.1f} {g_np:9.1f} {r_np:7.2f}x"
+        row = dict(shape=(m, k, n), dlcore=g_dl, numpy=g_np, x_numpy=r_np)
+        if torch is not None:
+            r_t = median_ratio(times["torch"], times["dlcore"])
+            line += f" {gf['torch']:9.1f} {r_t:7.2f}x"
+            row["torch"] = gf["torch"]
+            row["x_torch"] = r_t
         print(line + f" {100 * g_dl / peak:6.1f}%", flush=True)
         rows.append(row)
     if gpu:

@@ -29,6 +29,26 @@ def median_time(fn, min_time=0.3, max_reps=200, min_reps=5, settle=0.25):
     return statistics.median(samples)
 
 
+def interleaved_times(fns, rounds=5, min_time=0.1, **kw):
+    """{name: [median seconds per call in round r]} for the callables in `fns` (a dict).
+
+    The libraries take turns, round after round, instead of one long run each: on a shared
+    (virtual) machine the speed drifts by 10-30% over seconds, and back-to-back blocks would
+    charge that drift to whichever library happened to run during a slow stretch. Ratios
+    are then taken within a round (same conditions) and summarised by their median.
+    """
+    out = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            out[name].append(median_time(fn, min_time=min_time, **kw))
+    return out
+
+
+def median_ratio(num, den):
+    """Median over rounds of num[r] / den[r] (two lists from interleaved_times)."""
+    return statistics.median(n / d for n, d in zip(num, den))
+
+
 def measure(fn, flops=None, nbytes=None, **kw):
     """(seconds, GFLOP/s or None, GB/s or None)."""
     s = median_time(fn, **kw)

@@ -1,0 +1,95 @@
+// index.cpp — gathering and scatter-adding rows along one dimension (CPU).
+//
+// Both ops see a contiguous tensor as [outer, n, inner] around the indexed dim and an index
+// vector idx[0:m] with every value in [0, n) (the binding validated and wrapped negatives):
+//
+//   index_select:  out[o, j, :] = x[o, idx[j], :]          out is [outer, m, inner]
+//   index_add:     acc[o, idx[j], :] += src[o, j, :]       acc is [outer, n, inner]
+//
+// index_select is advanced indexing (x[idx], x[:, mask]) and, later, the embedding lookup;
+// index_add is its backward (repeated indices accumulate), i.e. the embedding gradient.
+//
+// index_select only moves bytes, so it is typed by element size, not dtype (bool, int64,
+// float32/64 all work). Each output row is one contiguous run of `inner` elements.
+// index_add must not race when idx repeats: the work is split over (o, column chunk) units,
+// and within a unit the j loop runs in order, so every element of acc is owned by exactly one
+// thread and the sum is the same on every run and thread count.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace dlcore::cpu {
+namespace {
+
+template <typename E>
+void select_rows(const E* x, E* out, const int64_t* idx, int64_t outer, int64_t n, int64_t m,
+                 int64_t inner) {
+  // One work item per output row; small rows are batched by the grain so a 1-D gather of a
+  // million scalars still splits across threads.
+  const int64_t rows = outer * m;
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1));
+  parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o = r / m, j = r - o * m;
+      const E* s = x + (o * n + idx[j]) * inner;
+      E* d = out + r * inner;
+      if (inner == 1) *d = *s;
+      else std::memcpy(d, s, sizeof(E) * inner);
+    }
+  });
+}
+
+template <typename T>
+void add_rows(T* acc, const T* src, const int64_t* idx, int64_t outer, int64_t n, int64_t m,
+              int64_t inner) {
+  // Column chunks of 1024 elements: long enough for vector adds, and enough units that two
+  // threads share an embedding-sized table (inner = 256..1024) with outer = 1.
+  constexpr int64_t kCols = 1024;
+  const int64_t chunks = (inner + kCols - 1) / kCols;
+  const int64_t units = outer * chunks;
+  const int64_t work_per_unit = m * std::min(inner, kCols);
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_unit, 1));
+  parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t o = u / chunks, c0 = (u - o * chunks) * kCols;
+      const int64_t len = std::min(kCols, inner - c0);
+      for (int64_t j = 0; j < m; ++j) {
+        T* __restrict d = acc + (o * n + idx[j]) * inner + c0;
+        const T* __restrict s = src + (o * m + j) * inner + c0;
+        for (int64_t i = 0; i < len; ++i) d[i] += s[i];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void index_select(DType dtype, const void* x, void* out, const int64_t* idx, int64_t outer,
+                  int64_t n, int64_t m, int64_t inner) {
+  if (outer * m * inner == 0) return;
+  switch (itemsize(dtype)) {
+    case 1: select_rows((const uint8_t*)x, (uint8_t*)out, idx, outer, n, m, inner); return;
+    case 4: select_rows((const uint32_t*)x, (uint32_t*)out, idx, outer, n, m, inner); return;
+    case 8: select_rows((const uint64_t*)x, (uint64_t*)out, idx, outer, n, m, inner); return;
+  }
+  throw std::invalid_argument(std::string("index_select: unsupported dtype ") + dtype_name(dtype));
+}
+
+void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int64_t outer,
+               int64_t n, int64_t m, int64_t inner) {
+  if (outer * m * inner == 0) return;
+  switch (dtype) {
+    case DType::Float32: add_rows((float*)acc, (const float*)src, idx, outer, n, m, inner); return;
+    case DType::Float64: add_rows((double*)acc, (const double*)src, idx, outer, n, m, inner); return;
+    case DType::Int64: add_rows((int64_t*)acc, (const int64_t*)src, idx, outer, n, m, inner); return;
+    default: break;
+  }
+  throw std::invalid_argument(std::string("index_add: unsupported dtype ") + dtype_name(dtype) +
+                              " (expected float32, float64 or int64)");
+}
+
+}  // namespace dlcore::cpu
