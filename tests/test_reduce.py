@@ -309,3 +309,32 @@ def test_large_reductions_cross_threads(device, rng):
         assert_close(tm.T.sum(dim=dim), y.T.sum(axis=dim), "float32", scale=_sum_scale(y.T, dim))
         np.testing.assert_array_equal(to_numpy(tm.T.argmax(dim=dim)), np.argmax(y.T, axis=dim))
         assert_close(tm.T.max(dim=dim).values, np.max(y.T, axis=dim), "float32")
+
+
+def test_float32_sums_are_cascaded(rng):
+    # Positive values make a running float32 sum drift by ~n*eps (1e-3 relative at 2^22
+    # values); the cascaded (tree) sum stays within a few eps * log2(n).
+    a = rng.random(2**22 + 13, dtype=np.float32)
+    exact = np.sum(a.astype(np.float64))
+    got = dlcore.tensor(a).sum().item()
+    assert abs(got - exact) <= 2e-6 * exact, (got, exact)
+    m = rng.random((2**20 + 3, 3), dtype=np.float32)
+    exact_cols = m.astype(np.float64).sum(axis=0)
+    got_cols = to_numpy(dlcore.tensor(m).sum(dim=0))
+    assert np.all(np.abs(got_cols - exact_cols) <= 5e-6 * exact_cols), (got_cols, exact_cols)
+
+
+def test_sum_does_not_depend_on_thread_count(rng):
+    a = dlcore.tensor(rng.standard_normal(1_000_003).astype(np.float32))
+    m = dlcore.tensor(rng.standard_normal((3001, 517)).astype(np.float32))
+    before = dlcore.get_num_threads()
+    try:
+        dlcore.set_num_threads(1)
+        one = (a.sum().item(), to_numpy(m.sum(dim=0)), to_numpy(m.sum(dim=1)))
+        dlcore.set_num_threads(2)
+        two = (a.sum().item(), to_numpy(m.sum(dim=0)), to_numpy(m.sum(dim=1)))
+    finally:
+        dlcore.set_num_threads(before)
+    assert one[0] == two[0]
+    np.testing.assert_array_equal(one[1], two[1])
+    np.testing.assert_array_equal(one[2], two[2])

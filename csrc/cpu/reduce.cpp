@@ -3,12 +3,13 @@
 // Any reduction over a set of adjacent dims of a contiguous tensor is this shape (the
 // bindings merge the reduced dims into `red`, the dims before into `outer`, after into
 // `inner`). Two loop orders:
-//   inner == 1  each output reduces one contiguous row: an `omp simd` reduction, so the
-//               compiler keeps several vector accumulators (fast and more accurate than one
-//               running sum);
+//   inner == 1  each output reduces one contiguous row;
 //   inner  > 1  each output row of `inner` values is updated red times by streaming whole
 //               input rows — unit-stride reads, vectorized adds, no strided gathers.
+// Sums are cascaded (see `Cascade`): the rounding error grows like log(red), not red, as in
+// NumPy's pairwise sum and the CUDA tree, and the result does not depend on the thread count.
 // Arg-reductions track (value, first index); NaN counts as the extreme, like PyTorch.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -33,6 +34,72 @@ template <typename T> inline bool beats(T a, T b, bool is_max) {
   return is_max ? a > b : a < b;
 }
 
+// ---- cascaded summation -----------------------------------------------------------------
+// One running float accumulator over n values has a rounding error that grows like n (a
+// float32 sum of 10^6 values loses ~3 digits). Here kSumBlock values are summed into 8
+// independent accumulators (which also vectorizes), and block sums are merged like a binary
+// counter: level[k] holds the sum of 2^k consecutive blocks, so each addition joins two sums
+// of equal size — a balanced tree with O(log n) error, no extra memory traffic.
+constexpr int64_t kSumBlock = 256;
+constexpr int kSuperLevel = 7;                                // a super-block is 2^7 blocks:
+constexpr int64_t kSuperBlock = kSumBlock << kSuperLevel;     // 32768 values, the unit of work
+                                                              // split over threads
+template <typename T>
+T block_sum(const T* p, int64_t n) {
+  T acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
+  for (int j = 0; j < 8; ++j)   // the last n % 8 values, one per lane
+    if (i + j < n) acc[j] += p[i + j];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+template <typename T>
+struct Cascade {
+  T level[64];
+  uint64_t used = 0;   // bit k: level[k] holds a partial sum
+  // Adds the sum of 2^k0 blocks (levels below k0 must be empty: true at super-block edges).
+  void push(T s, int k0 = 0) {
+    int k = k0;
+    for (; (used >> k) & 1; ++k) s = level[k] + s;
+    used = (used & ~((uint64_t(2) << k) - 1)) | (uint64_t(1) << k);
+    level[k] = s;
+  }
+  T total() const {
+    T t = 0;
+    for (int k = 0; k < 64; ++k)
+      if ((used >> k) & 1) t = t + level[k];
+    return t;
+  }
+};
+
+// Sum of one contiguous row. Whole super-blocks are summed independently (in parallel when
+// the row is long and there are few rows) and pushed at their level, then the tail block by
+// block: the same tree, hence the same bits, on any number of threads.
+template <typename T>
+T row_sum(const T* row, int64_t n, bool may_split) {
+  auto super_sum = [&](int64_t s) {
+    Cascade<T> c;
+    for (int64_t b = 0; b < kSuperBlock; b += kSumBlock) c.push(block_sum(row + s * kSuperBlock + b, kSumBlock));
+    return c.total();
+  };
+  const int64_t nsup = n / kSuperBlock;
+  Cascade<T> c;
+  if (may_split && nsup >= 2) {
+    std::vector<T> part(nsup);
+    parallel_for(nsup, 1, [&](int64_t b, int64_t e) {
+      for (int64_t s = b; s < e; ++s) part[s] = super_sum(s);
+    });
+    for (int64_t s = 0; s < nsup; ++s) c.push(part[s], kSuperLevel);
+  } else {
+    for (int64_t s = 0; s < nsup; ++s) c.push(super_sum(s), kSuperLevel);
+  }
+  for (int64_t b = nsup * kSuperBlock; b < n; b += kSumBlock)
+    c.push(block_sum(row + b, std::min(kSumBlock, n - b)));
+  return c.total();
+}
+
 template <typename T>
 void reduce_rows(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red) {
   parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red, 1)),
@@ -40,13 +107,10 @@ void reduce_rows(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
     for (int64_t o = b; o < e; ++o) {
       const T* row = in + o * red;
       switch (op) {
-        case ReduceOp::Sum: {
-          T acc = 0;
-#pragma omp simd reduction(+ : acc)
-          for (int64_t r = 0; r < red; ++r) acc += row[r];
-          ((T*)out)[o] = acc;
+        case ReduceOp::Sum:
+          // Few long rows: split each row's super-blocks over the threads instead.
+          ((T*)out)[o] = row_sum(row, red, outer < 4 && outer == e - b);
           break;
-        }
         case ReduceOp::Prod: {
           T acc = 1;
 #pragma omp simd reduction(* : acc)
@@ -76,19 +140,42 @@ void reduce_cols(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
   parallel_for(outer * nchunks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * chunk, 1)),
                [&](int64_t b, int64_t e) {
     std::vector<int64_t> idx;
+    std::vector<T> part, levels;   // Sum: the block sum and the cascade levels (chunk each)
     for (int64_t w = b; w < e; ++w) {
       const int64_t o = w / nchunks, i0 = (w % nchunks) * chunk;
       const int64_t n = std::min(chunk, inner - i0);
       const T* src = in + o * red * inner + i0;
-      if (op == ReduceOp::Sum || op == ReduceOp::Prod) {
-        T* dst = (T*)out + o * inner + i0;
-        const bool sum = op == ReduceOp::Sum;
-        for (int64_t i = 0; i < n; ++i) dst[i] = sum ? T(0) : T(1);
-        for (int64_t r = 0; r < red; ++r) {
-          const T* s = src + r * inner;
-          if (sum) { for (int64_t i = 0; i < n; ++i) dst[i] += s[i]; }
-          else { for (int64_t i = 0; i < n; ++i) dst[i] *= s[i]; }
+      T* dst = (T*)out + o * inner + i0;
+      if (op == ReduceOp::Prod) {
+        for (int64_t i = 0; i < n; ++i) dst[i] = T(1);
+        for (int64_t r = 0; r < red; ++r)
+          for (int64_t i = 0; i < n; ++i) dst[i] *= src[r * inner + i];
+        continue;
+      }
+      if (op == ReduceOp::Sum) {
+        // The cascade of reduce_rows, on vectors of n columns: kColBlock rows are summed
+        // into `part`, and the block sums are merged through levels[k] (2^k blocks each).
+        constexpr int64_t kColBlock = 32;
+        uint64_t used = 0;
+        part.resize(n);
+        for (int64_t r0 = 0; r0 < red; r0 += kColBlock) {
+          const int64_t r1 = std::min(red, r0 + kColBlock);
+          for (int64_t i = 0; i < n; ++i) part[i] = src[r0 * inner + i];
+          for (int64_t r = r0 + 1; r < r1; ++r)
+            for (int64_t i = 0; i < n; ++i) part[i] += src[r * inner + i];
+          int k = 0;
+          for (; (used >> k) & 1; ++k) {
+            const T* lk = levels.data() + k * chunk;
+            for (int64_t i = 0; i < n; ++i) part[i] = lk[i] + part[i];
+          }
+          if ((int64_t)levels.size() < (k + 1) * chunk) levels.resize((k + 1) * chunk);
+          std::copy(part.begin(), part.begin() + n, levels.begin() + k * chunk);
+          used = (used & ~((uint64_t(2) << k) - 1)) | (uint64_t(1) << k);
         }
+        for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+        for (int k = 0; k < 64; ++k)
+          if ((used >> k) & 1)
+            for (int64_t i = 0; i < n; ++i) dst[i] = dst[i] + levels[k * chunk + i];
         continue;
       }
       const bool is_max = op == ReduceOp::Max || op == ReduceOp::ArgMax;
