@@ -71,10 +71,11 @@ DLCORE_HD float philox_word_uniform(uint64_t seed, uint64_t counter) {
   return philox_to_float(w[counter & 3]);
 }
 
+// Box-Muller on the four words of one block. Split from philox_normal so that the CPU can
+// draw the words for many counters at once with SIMD (csrc/cpu/random.cpp) and still apply
+// this one definition, libm log/cos included, to each block.
 template <typename T>
-DLCORE_HD T philox_normal(uint64_t seed, uint64_t counter) {
-  uint32_t w[4];
-  Philox4x32::generate(seed, counter, w);
+DLCORE_HD T philox_normal_from_words(const uint32_t w[4]) {
   double u1, u2;
   if (sizeof(T) == 4) {
     u1 = 1.0 - (double)philox_to_float(w[0]);
@@ -84,6 +85,13 @@ DLCORE_HD T philox_normal(uint64_t seed, uint64_t counter) {
     u2 = philox_to_double(w[2], w[3]);
   }
   return (T)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+template <typename T>
+DLCORE_HD T philox_normal(uint64_t seed, uint64_t counter) {
+  uint32_t w[4];
+  Philox4x32::generate(seed, counter, w);
+  return philox_normal_from_words<T>(w);
 }
 
 }  // namespace dlcore
