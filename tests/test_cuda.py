@@ -205,6 +205,84 @@ def test_tf32_flag_path(rng):
     assert np.all(np.abs(strict - ref) <= 1e-5 * mag + 1e-5 * np.abs(ref))
 
 
+# Float32 matmuls with allow_tf32 on a Hopper (sm_90) device take the wgmma kernel
+# (csrc/cuda/gemm_wgmma.cu) once its one-time self-check against the mma.sync kernel passed;
+# _C.cuda_gemm_tf32_path says which. Shapes keep K and N (or M, for a transposed A) multiples
+# of 4 so that awkward sizes still reach the tensor-core path; the last one does not (SIMT).
+TF32_CASES = [((7, 32), (32, 4), False, False), ((257, 1000), (1000, 36), False, False),
+              ((1000, 68), (68, 1000), False, False), ((1, 256), (256, 124), False, False),
+              ((200, 64), (64, 44), True, False), ((200, 64), (64, 44), False, True),
+              ((128, 300), (300, 132), True, True), ((3, 129, 68), (3, 68, 100), False, False),
+              ((2, 1, 65, 32), (4, 32, 12), False, False), ((31, 31), (31, 7), False, False)]
+
+
+def _tf32_matmul_ok(a, b, got):
+    """got matches a @ b (float64) within TF32 rounding: per element, 3e-3 of sum |a||b| (TF32
+    truncation stays under 2^-9 of it), and 3e-3 in norm for outputs large enough to average."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    ref = np.matmul(a64, b64)
+    mag = np.matmul(np.abs(a64), np.abs(b64))
+    got = got.astype(np.float64)
+    assert got.shape == ref.shape
+    assert np.all(np.isfinite(got))
+    bad = np.abs(got - ref) > 3e-3 * mag + 1e-6
+    assert not bad.any(), f"{bad.sum()} elements off, worst {np.max(np.abs(got - ref) / (mag + 1e-6)):.3g}"
+    if ref.size >= 1000:
+        rel = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+        assert rel < 3e-3, rel
+
+
+@requires_cuda
+def test_tf32_wgmma_path_and_accuracy(rng):
+    from dlcore import _C
+    dev = 0
+    major, _ = _C.cuda_compute_capability(dev)
+    assert _C.cuda_gemm_tf32_path(dev) in ("wgmma", "mma.sync", "unverified")
+    try:
+        dlcore.backends.cuda.matmul.allow_tf32 = True
+        for sa, sb, ta, tb in TF32_CASES:
+            # A transposed view: build the transpose contiguously, upload it, take .T on the GPU.
+            a = make_array(rng, sa[:-2] + (sa[-1], sa[-2]) if ta else sa, "float32")
+            b = make_array(rng, sb[:-2] + (sb[-1], sb[-2]) if tb else sb, "float32")
+            ga, gb = dlcore.tensor(a, device="cuda"), dlcore.tensor(b, device="cuda")
+            if ta:
+                ga, a = ga.transpose(-1, -2), np.swapaxes(a, -1, -2)
+            if tb:
+                gb, b = gb.transpose(-1, -2), np.swapaxes(b, -1, -2)
+            _tf32_matmul_ok(a, b, to_numpy(ga @ gb))
+    finally:
+        dlcore.backends.cuda.matmul.allow_tf32 = False
+    path = _C.cuda_gemm_tf32_path(dev)
+    import os
+    if major != 9:
+        assert path == "mma.sync", path
+    elif os.environ.get("DLCORE_CUDA_WGMMA") == "0":
+        assert path == "mma.sync", path
+    else:
+        assert path == "wgmma", f"the wgmma self-check failed on this sm_90 device (see stderr): {path}"
+
+
+@requires_cuda
+def test_tf32_wgmma_env_switch_off():
+    # DLCORE_CUDA_WGMMA=0 keeps every device on mma.sync, and TF32 matmuls still work.
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, dlcore\n"
+            "from dlcore import _C\n"
+            "dlcore.backends.cuda.matmul.allow_tf32 = True\n"
+            "a = np.random.default_rng(0).uniform(-1, 1, (130, 68)).astype(np.float32)\n"
+            "g = dlcore.tensor(a, device='cuda')\n"
+            "got = (g @ g.T).cpu().numpy().astype(np.float64)\n"
+            "ref = a.astype(np.float64) @ a.astype(np.float64).T\n"
+            "assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 3e-3\n"
+            "print(_C.cuda_gemm_tf32_path(0))\n")
+    env = dict(os.environ, DLCORE_CUDA_WGMMA="0", PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "mma.sync", out.stdout
+
+
 @requires_cuda
 def test_caching_allocator_reuse(rng):
     # Allocate, fill with garbage, free, and allocate again many times in mixed sizes: a reused
@@ -241,6 +319,13 @@ def test_rand_same_on_cpu_and_cuda(dtype):
         cn = dlcore.randn(1003, dtype=dt)
         np.testing.assert_array_equal(to_numpy(gu), to_numpy(cu))       # same bits: no maths
         np.testing.assert_allclose(to_numpy(gn), to_numpy(cn), rtol=1e-5, atol=1e-6)
+        # Bounds other than [0, 1): a + (b - a) * u rounded twice on both devices (no FMA).
+        from dlcore.nn import init
+        dlcore.manual_seed(seed)
+        gb = init.uniform_(dlcore.empty(1003, dtype=dt, device="cuda"), -0.37, 2.9)
+        dlcore.manual_seed(seed)
+        cb = init.uniform_(dlcore.empty(1003, dtype=dt), -0.37, 2.9)
+        np.testing.assert_array_equal(to_numpy(gb), to_numpy(cb))
 
 
 @requires_cuda

@@ -2,7 +2,7 @@
 //
 //   C[b] = act(alpha * A[b] @ B[b] + beta * C[b] + bias)        (core/gemm_params.h)
 //
-// Two kernels:
+// Three kernels:
 //   1. sgemm_simt (float32 and float64): the classic register-blocked SIMT GEMM. A block
 //      computes a BM x BN tile of C; each k-step stages a BM x BK slice of A and a BK x BN slice
 //      of B in shared memory, both stored k-major (As[k][m], Bs[k][n]) so that a thread reads
@@ -19,64 +19,29 @@
 //      global -> shared with cp.async (16-byte copies, zero-fill at the edges), two stages.
 //      Used only when both operands are contiguous in one direction with 16-byte alignment;
 //      anything else falls back to the SIMT kernel.
-//      Not done here: a Hopper wgmma path (sm_90a). It would need a warpgroup-wide (128
-//      thread) consumer issuing wgmma.mma_async.m64nNk8.f32.tf32 from shared-memory matrix
-//      descriptors, which requires the tiles in one of the canonical swizzled layouts (128B
-//      swizzle, K-major for tf32 — so transposed operands would need a transposing load),
-//      loaded by TMA (cp.async.bulk.tensor with a CUtensorMap per operand) into a 3-4 stage
-//      ring of mbarriers, wgmma.fence / commit_group / wait_group around the issue, and
-//      fence.proxy.async before wgmma reads anything written by ordinary stores.
+//   3. gemm_wgmma (gemm_wgmma.cu; float32 with allow_tf32 on compute capability 9.x, same
+//      operand conditions as 2): Hopper wgmma.mma_async from 128B-swizzled shared tiles.
+//      It was written without a GPU, so it is used on a device only after a self-check: the
+//      first TF32 GEMM that would take it runs both it and sgemm_tf32 on a small awkward
+//      problem (all four operand layouts, batch 2, partial tiles on every edge, beta, bias)
+//      on the caller's stream; any CUDA error, a missing sm_90a image, or a disagreement
+//      beyond TF32 rounding disables it for that device for good, with one line on stderr.
+//      DLCORE_CUDA_WGMMA=0 in the environment disables it outright. gemm_tf32_path(device)
+//      says which of the two a device uses.
 // Batches run on blockIdx.z (a batch stride of 0 broadcasts that operand).
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "common.cuh"
+#include "gemm_common.cuh"
 #include "kernels.h"
 
 namespace dlcore::cuda {
 namespace {
-
-template <typename T>
-struct GemmArgs {
-  int64_t M, N, K;
-  const T* A;
-  int64_t a_bs, a_rs, a_cs;
-  const T* B;
-  int64_t b_bs, b_rs, b_cs;
-  T* C;
-  int64_t c_bs, c_rs;
-  T alpha, beta;
-  const T* bias;
-  bool bias_per_row;
-  Activation act;
-  bool a_vec, b_vec;    // 16-byte loads allowed along the operand's contiguous direction
-  int64_t tiles_n;      // number of tiles along N (the grid is flattened over M x N tiles)
-  int64_t batch_base;   // first batch of this launch (blockIdx.z is added)
-};
-
-// ---- epilogue ----------------------------------------------------------------------------
-template <typename T>
-__device__ __forceinline__ T activate(Activation act, T v) {
-  switch (act) {
-    case Activation::Relu: return v < T(0) ? T(0) : v;  // NaN stays NaN, as on the CPU
-    case Activation::Sigmoid: {  // never exp of a positive argument
-      const T e = std::is_same<T, float>::value ? expf(-fabsf((float)v)) : exp(-fabs((double)v));
-      return v >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
-    }
-    case Activation::Tanh: return std::is_same<T, float>::value ? (T)tanhf((float)v) : (T)tanh((double)v);
-    default: return v;
-  }
-}
-
-// Writes one element of C. beta == 0 never reads C (it may hold garbage, even NaN).
-template <typename T>
-__device__ __forceinline__ void store_c(const GemmArgs<T>& p, T* Cb, int64_t m, int64_t n, T acc) {
-  if (m >= p.M || n >= p.N) return;
-  T v = p.alpha * acc;
-  T* c = Cb + m * p.c_rs + n;
-  if (p.beta != T(0)) v += p.beta * *c;
-  if (p.bias) v += p.bias_per_row ? p.bias[m] : p.bias[n];
-  *c = activate(p.act, v);
-}
 
 // ---- 4-element vector moves (float4, or two double2 for double) -----------------------------
 __device__ __forceinline__ void ld4(const float* p, float r[4]) {
@@ -414,34 +379,135 @@ void launch_tf32(GemmArgs<float> a, int64_t batch, bool a_kc, bool b_kc, cudaStr
   });
 }
 
-// 16-byte vector loads of 4 elements along the contiguous direction are safe when the base
-// (every batch), and the start of every row/column chunk, are 16-byte aligned.
-template <typename T>
-bool vec_ok(const T* base, int64_t batch_stride, int64_t other_stride) {
-  return aligned_to(base, 16) && batch_stride % 4 == 0 && other_stride % 4 == 0;
+// ---- Hopper wgmma path: gate and one-time self-check ------------------------------------------
+enum : int { kWgUnverified = 0, kWgOn = 1, kWgOff = 2 };
+std::atomic<int> g_wgmma_state[64];   // per device
+std::mutex g_wgmma_mutex;              // one self-check at a time
+
+bool wgmma_env_off() {
+  const char* e = std::getenv("DLCORE_CUDA_WGMMA");
+  return e != nullptr && std::strcmp(e, "0") == 0;
+}
+
+// Frees the self-check buffers on every way out.
+struct DevBuf {
+  float* p = nullptr;
+  ~DevBuf() {
+    if (p && cudaFree(p) != cudaSuccess) cudaGetLastError();
+  }
+};
+
+// Runs gemm_wgmma and sgemm_tf32 on the same random problem, in all four operand layouts, and
+// returns "" when they agree, else what went wrong. Sizes are chosen to be awkward: M, N, K not
+// multiples of the tiles nor of 4 (partial 16-byte chunks on the k edge and the m/n edges),
+// padded leading dimensions (the padding holds data that must not be read), batch 2, beta
+// (C is read) and a per-column bias.
+std::string wgmma_self_check(cudaStream_t s) {
+  if (!gemm_wgmma_available()) return "no sm_90a kernel image for this device in this build";
+  const int64_t batch = 2, M = 198, N = 133, K = 71, ldk = 72, ldm = 200, ldn = 136;
+  const int64_t a_bs = ldm * ldk, b_bs = ldn * ldk, c_bs = M * N;  // fit every layout
+  // One allocation: A, B, C's initial values, bias (uploaded), then the second C. Every part
+  // starts on a 256-byte boundary, as a fresh allocation would.
+  auto up = [](int64_t n) { return (n + 63) / 64 * 64; };
+  const int64_t oB = up(batch * a_bs), oC = oB + up(batch * b_bs), obias = oC + up(batch * c_bs);
+  const int64_t oC2 = obias + up(N), n_all = oC2 + up(batch * c_bs);
+  std::vector<float> host(oC2);
+  uint32_t x = 0x9e3779b9u;
+  for (float& v : host) {
+    x = x * 1664525u + 1013904223u;
+    v = (float)((x >> 8) * (2.0 / 16777216.0) - 1.0);  // uniform in [-1, 1)
+  }
+  DevBuf buf;
+  cudaError_t err = cudaMalloc(&buf.p, n_all * sizeof(float));
+  if (err != cudaSuccess) { cudaGetLastError(); return std::string("cudaMalloc: ") + cudaGetErrorString(err); }
+  float *dA = buf.p, *dB = buf.p + oB, *dC_ref = buf.p + oC, *dbias = buf.p + obias, *dC_wg = buf.p + oC2;
+  const float* hC = host.data() + oC;
+  std::vector<float> ref(batch * c_bs), got(batch * c_bs);
+  try {
+    DLCORE_CUDA_CHECK(cudaMemcpyAsync(buf.p, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice, s));
+    for (int layout = 0; layout < 4; ++layout) {
+      const bool want_a_kc = layout & 1, want_b_kc = layout & 2;
+      GemmParams p;
+      p.dtype = DType::Float32;
+      p.batch = batch; p.M = M; p.N = N; p.K = K;
+      p.A = dA; p.a_batch_stride = a_bs;
+      p.a_row_stride = want_a_kc ? ldk : 1; p.a_col_stride = want_a_kc ? 1 : ldm;
+      p.B = dB; p.b_batch_stride = b_bs;
+      p.b_row_stride = want_b_kc ? 1 : ldn; p.b_col_stride = want_b_kc ? ldk : 1;
+      p.c_batch_stride = c_bs; p.c_row_stride = N;
+      p.alpha = 0.75; p.beta = 0.5; p.bias = dbias; p.bias_per_row = false;
+      p.allow_tf32 = true;
+      bool a_kc = false, b_kc = false;
+      p.C = dC_ref;
+      GemmArgs<float> a = make_args<float>(p, &a_kc, &b_kc);
+      if (a_kc != want_a_kc || b_kc != want_b_kc || !a.a_vec || !a.b_vec) return "internal: unexpected layout";
+      DLCORE_CUDA_CHECK(cudaMemcpyAsync(dC_ref, hC, batch * c_bs * sizeof(float), cudaMemcpyHostToDevice, s));
+      DLCORE_CUDA_CHECK(cudaMemcpyAsync(dC_wg, hC, batch * c_bs * sizeof(float), cudaMemcpyHostToDevice, s));
+      launch_tf32(a, batch, a_kc, b_kc, s);
+      p.C = dC_wg;
+      gemm_wgmma(p, a_kc, b_kc, s);
+      DLCORE_CUDA_CHECK(cudaStreamSynchronize(s));
+      DLCORE_CUDA_CHECK(cudaMemcpy(ref.data(), dC_ref, ref.size() * sizeof(float), cudaMemcpyDeviceToHost));
+      DLCORE_CUDA_CHECK(cudaMemcpy(got.data(), dC_wg, got.size() * sizeof(float), cudaMemcpyDeviceToHost));
+      // Max error relative to the largest output. TF32 rounding (truncation here, rounding
+      // in sgemm_tf32) differs by ~1e-3 of that; one wrong or missing k-term is ~3e-2.
+      double max_ref = 0, max_err = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        max_ref = std::max(max_ref, (double)std::fabs(ref[i]));
+        const double e = std::fabs((double)got[i] - (double)ref[i]);
+        max_err = (e == e) ? std::max(max_err, e) : INFINITY;  // NaN fails
+      }
+      const double rel = max_err / std::max(max_ref, 1e-30);
+      if (!(rel <= 1e-2)) {
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "self-check mismatch (A %s, B %s): max error %.3g of max |C|",
+                      a_kc ? "row-major" : "transposed", b_kc ? "transposed" : "row-major", rel);
+        return msg;
+      }
+    }
+  } catch (const std::exception& e) {
+    cudaGetLastError();  // clear what can be cleared; a sticky error stays with the context
+    return e.what();
+  }
+  return "";
+}
+
+// Whether gemm_wgmma may run on `dev` now; runs the self-check the first time.
+bool wgmma_ready(int dev, cudaStream_t s) {
+  if (dev < 0 || dev >= 64) return false;
+  int st = g_wgmma_state[dev].load(std::memory_order_acquire);
+  if (st != kWgUnverified) return st == kWgOn;
+  if (wgmma_env_off()) {  // asked for: no warning
+    g_wgmma_state[dev].store(kWgOff);
+    return false;
+  }
+  // The self-check synchronizes and allocates, which a stream capture forbids: stay on
+  // mma.sync for now and check at the first TF32 GEMM outside a capture.
+  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(s, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone) {
+    cudaGetLastError();
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(g_wgmma_mutex);
+  st = g_wgmma_state[dev].load();
+  if (st != kWgUnverified) return st == kWgOn;
+  const std::string why = wgmma_self_check(s);
+  if (!why.empty())
+    std::fprintf(stderr, "dlcore: Hopper wgmma TF32 GEMM disabled on CUDA device %d, using mma.sync: %s\n",
+                 dev, why.c_str());
+  g_wgmma_state[dev].store(why.empty() ? kWgOn : kWgOff, std::memory_order_release);
+  return why.empty();
 }
 
 template <typename T>
 void run_gemm(const GemmParams& p, cudaStream_t s) {
-  GemmArgs<T> a{};
-  a.M = p.M; a.N = p.N; a.K = p.K;
-  a.A = static_cast<const T*>(p.A); a.a_bs = p.a_batch_stride; a.a_rs = p.a_row_stride; a.a_cs = p.a_col_stride;
-  a.B = static_cast<const T*>(p.B); a.b_bs = p.b_batch_stride; a.b_rs = p.b_row_stride; a.b_cs = p.b_col_stride;
-  a.C = static_cast<T*>(p.C); a.c_bs = p.c_batch_stride; a.c_rs = p.c_row_stride;
-  a.alpha = (T)p.alpha; a.beta = (T)p.beta;
-  a.bias = static_cast<const T*>(p.bias); a.bias_per_row = p.bias_per_row; a.act = p.act;
-
-  // Which direction each operand is read along: k when that is its unit stride.
-  const bool a_kc = p.a_col_stride == 1 && p.K > 1;
-  const bool b_kc = p.b_row_stride == 1 && p.b_col_stride != 1;
-  a.a_vec = a_kc ? vec_ok(a.A, p.a_batch_stride, p.a_row_stride)
-                 : (p.a_row_stride == 1 && vec_ok(a.A, p.a_batch_stride, p.a_col_stride));
-  a.b_vec = b_kc ? vec_ok(a.B, p.b_batch_stride, p.b_col_stride)
-                 : (p.b_col_stride == 1 && vec_ok(a.B, p.b_batch_stride, p.b_row_stride));
+  bool a_kc = false, b_kc = false;
+  GemmArgs<T> a = make_args<T>(p, &a_kc, &b_kc);
 
   if constexpr (std::is_same<T, float>::value) {
     if (p.allow_tf32 && a.a_vec && a.b_vec && compute_major() >= 8) {
-      launch_tf32(a, p.batch, a_kc, b_kc, s);
+      if (compute_major() == 9 && wgmma_ready(current_device_id(), s)) gemm_wgmma(p, a_kc, b_kc, s);
+      else launch_tf32(a, p.batch, a_kc, b_kc, s);
       return;
     }
     // Big tiles when they fill the GPU; 64x64 tiles (4x more blocks) otherwise.
@@ -462,6 +528,26 @@ void gemm(const GemmParams& p, void* stream) {
   if (p.C == nullptr || (p.K > 0 && (p.A == nullptr || p.B == nullptr)))
     throw std::runtime_error("gemm: null operand pointer");
   DLCORE_DISPATCH_FLOAT(p.dtype, T, "gemm", run_gemm<T>(p, as_stream(stream)));
+}
+
+void compute_capability(int device, int* major, int* minor) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) cudaGetLastError();
+  if (device < 0 || device >= count)
+    throw std::runtime_error("invalid CUDA device " + std::to_string(device) + " (" + std::to_string(count) +
+                             " devices)");
+  DLCORE_CUDA_CHECK(cudaDeviceGetAttribute(major, cudaDevAttrComputeCapabilityMajor, device));
+  DLCORE_CUDA_CHECK(cudaDeviceGetAttribute(minor, cudaDevAttrComputeCapabilityMinor, device));
+}
+
+const char* gemm_tf32_path(int device) {
+  int major = 0, minor = 0;
+  compute_capability(device, &major, &minor);
+  if (major != 9 || device >= 64) return "mma.sync";
+  const int st = g_wgmma_state[device].load();
+  if (st == kWgOn) return "wgmma";
+  if (st == kWgOff || wgmma_env_off()) return "mma.sync";
+  return "unverified";
 }
 
 }  // namespace dlcore::cuda

@@ -19,8 +19,10 @@ __global__ void philox_fill(T* __restrict__ out, int64_t n, uint64_t seed, uint6
   const int64_t step = (int64_t)gridDim.x * blockDim.x;
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
     const uint64_t ctr = offset + (uint64_t)i;
-    if constexpr (NORMAL) out[i] = (T)(a + b * (double)philox_normal<T>(seed, ctr));
-    else out[i] = (T)(a + (b - a) * (double)philox_uniform<T>(seed, ctr));
+    // __dmul_rn / __dadd_rn: rounded separately, as the CPU does (nvcc would otherwise fuse
+    // the two into one FMA and the last bit would differ between the devices).
+    if constexpr (NORMAL) out[i] = (T)__dadd_rn(a, __dmul_rn(b, (double)philox_normal<T>(seed, ctr)));
+    else out[i] = (T)__dadd_rn(a, __dmul_rn(b - a, (double)philox_uniform<T>(seed, ctr)));
   }
 }
 

@@ -2,7 +2,7 @@
 // Build (from /work/main), all on one line:
 //   nvcc -std=c++17 -O2 --expt-relaxed-constexpr -gencode arch=compute_80,code=sm_80
 //        -gencode arch=compute_90a,code=sm_90a -Icsrc tests/cuda_standalone/test_kernels.cu
-//        csrc/core/cuda_runtime.cu csrc/cuda/{elementwise,reduce,random,gemm}.cu
+//        csrc/core/cuda_runtime.cu csrc/cuda/{elementwise,reduce,random,gemm,gemm_wgmma}.cu
 //        -o /tmp/test_kernels
 // Run: /tmp/test_kernels [bench]   (exit code = number of failed checks, capped at 255)
 #include <cuda_runtime.h>
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -450,11 +451,17 @@ struct GemmCase {
   int bias;         // 0 none, 1 per column, 2 per row
   Activation act;
   int pad;          // extra elements per row of A and B storage (breaks 16-byte alignment when odd)
+  bool ld4 = false; // round the leading dimensions of A and B up to a multiple of 4 (keeps any
+                    // M, N, K on the 16-byte-aligned tensor-core paths); pad is ignored then
 };
 
+// Returns ||out - ref|| / ||ref|| (Frobenius, float64 host reference). worst, when given,
+// receives max over elements of |out - ref| / mag with mag = |alpha| sum_k |a||b| + |beta c| +
+// |bias| + 1e-6: TF32 rounding (even truncation) keeps it under about 2^-9 on any input.
 template <typename T>
-double run_gemm_case(DType dt, const GemmCase& c, bool tf32, double* ms = nullptr) {
-  const int64_t lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad;
+double run_gemm_case(DType dt, const GemmCase& c, bool tf32, double* ms = nullptr, double* worst = nullptr) {
+  auto ld = [&](int64_t n) { return c.ld4 ? (n + 3) / 4 * 4 : n + c.pad; };
+  const int64_t lda = ld(c.ta ? c.M : c.K), ldb = ld(c.tb ? c.K : c.N);
   const int64_t a_rows = c.ta ? c.K : c.M, b_rows = c.tb ? c.N : c.K;
   const int64_t a_bs = a_rows * lda, b_bs = c.bcast_b ? 0 : b_rows * ldb;
   auto hA = rand_vec<T>(c.batch * a_bs, -1, 1);
@@ -493,23 +500,30 @@ double run_gemm_case(DType dt, const GemmCase& c, bool tf32, double* ms = nullpt
   }
   auto hout = C.down();
   double num = 0, den = 0;
+  if (worst) *worst = 0;
   for (int64_t b = 0; b < c.batch; ++b)
     for (int64_t m = 0; m < c.M; ++m)
       for (int64_t n = 0; n < c.N; ++n) {
-        double s = 0;
+        double s = 0, mag = 0;
         for (int64_t k = 0; k < c.K; ++k) {
           double av = hA[b * a_bs + (c.ta ? k * lda + m : m * lda + k)];
           double bv = hB[b * b_bs + (c.tb ? n * ldb + k : k * ldb + n)];
           s += av * bv;
+          mag += std::fabs(av * bv);
         }
         double v = 0.75 * s + c.beta * (c.beta != 0 ? (double)hC[(b * c.M + m) * c.N + n] : 0.0);
-        if (c.bias == 1) v += hbias[n];
-        if (c.bias == 2) v += hbias[m];
+        mag = 0.75 * mag + std::fabs(c.beta != 0 ? c.beta * (double)hC[(b * c.M + m) * c.N + n] : 0.0) + 1e-6;
+        if (c.bias == 1) { v += hbias[n]; mag += std::fabs((double)hbias[n]); }
+        if (c.bias == 2) { v += hbias[m]; mag += std::fabs((double)hbias[m]); }
         if (c.act == Activation::Relu) v = v < 0 ? 0 : v;
         if (c.act == Activation::Sigmoid) v = 1 / (1 + std::exp(-v));
         if (c.act == Activation::Tanh) v = std::tanh(v);
         double got = hout[(b * c.M + m) * c.N + n];
-        if (std::isnan(got)) return INFINITY;
+        if (std::isnan(got)) {
+          if (worst) *worst = INFINITY;
+          return INFINITY;
+        }
+        if (worst) *worst = std::max(*worst, std::fabs(got - v) / mag);  // activations are 1-Lipschitz
         num += (got - v) * (got - v);
         den += v * v;
       }
@@ -536,8 +550,48 @@ void test_gemm(DType dt, bool tf32, double tol) {
       }
 }
 
+// The Hopper wgmma TF32 path (gemm_wgmma.cu), which gemm() takes on sm_90 once its self-check
+// passed. Leading dimensions are rounded up to 4 so that awkward M, N, K stay on the
+// tensor-core path; every layout, batches (broadcast B too), beta, bias and activations.
+void test_gemm_wgmma() {
+  int dev = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, dev);
+  if (prop.major != 9) {
+    printf("gemm wgmma: SKIPPED, device %d is sm_%d%d (the wgmma path needs sm_90)\n", dev, prop.major, prop.minor);
+    return;
+  }
+  const char* env = std::getenv("DLCORE_CUDA_WGMMA");
+  const bool env_off = env && std::string(env) == "0";
+  const int64_t sizes[][4] = {{1, 1, 1, 1},      {1, 7, 31, 257},  {1, 31, 7, 1000},  {1, 257, 1000, 31},
+                              {1, 1000, 257, 7}, {2, 64, 64, 0},   {3, 129, 65, 200}, {2, 1000, 999, 300},
+                              {5, 31, 257, 33},  {1, 256, 128, 64}};
+  const Activation acts[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
+  int idx = 0;
+  for (auto& s : sizes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        ++idx;
+        GemmCase c{s[0], s[1], s[2], s[3], (bool)ta, (bool)tb, (idx % 3) == 0, (idx % 2) ? 0.0 : 0.5,
+                   idx % 3, acts[idx % 4], 0, true};
+        double worst = 0;
+        const double err = run_gemm_case<float>(DType::Float32, c, true, nullptr, &worst);
+        EXPECT(worst <= 3e-3, "gemm wgmma b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d: element error %.3g of its magnitude",
+               (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3], ta, tb, worst);
+        if (s[0] * s[1] * s[2] >= 1000)  // too few elements make the norm ratio noisy
+          EXPECT(err < 3e-3, "gemm wgmma b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d: rel err %.3g",
+                 (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3], ta, tb, err);
+      }
+  const std::string path = cuda::gemm_tf32_path(dev);
+  EXPECT(path == (env_off ? "mma.sync" : "wgmma"), "gemm_tf32_path(%d) = %s (expected %s)", dev, path.c_str(),
+         env_off ? "mma.sync" : "wgmma");
+  printf("gemm wgmma: %d cases, TF32 path on device %d: %s\n", idx, dev, path.c_str());
+}
+
 void bench_gemm() {
   const int64_t S = 4096;
+  printf("TF32 path on device 0: %s\n", cuda::gemm_tf32_path(0));
   for (int mode = 0; mode < 3; ++mode) {
     GemmCase c{1, S, S, S, false, mode == 2, false, 0.0, 0, Activation::None, 0};
     double ms = 0;
@@ -592,6 +646,7 @@ int main(int argc, char** argv) {
   test_gemm<float>(DType::Float32, false, 1e-5);
   test_gemm<double>(DType::Float64, false, 1e-12);
   test_gemm<float>(DType::Float32, true, 2e-3);
+  test_gemm_wgmma();
   cudaError_t e = cudaDeviceSynchronize();
   EXPECT(e == cudaSuccess, "final sync: %s", cudaGetErrorString(e));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
