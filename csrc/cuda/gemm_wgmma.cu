@@ -1,6 +1,5 @@
-// gemm_wgmma.cu — Hopper (sm_90a) TF32 GEMM on wgmma.mma_async, same contract (and the one epilogue
-// of gemm_common.cuh) as
-// the kernels of gemm.cu:
+// gemm_wgmma.cu — Hopper (sm_90a) TF32 GEMM on wgmma.mma_async: the same contract as the
+// kernels of gemm.cu, and the one epilogue of gemm_common.cuh:
 //
 //   C[b] = act(alpha * A[b] @ B[b] + beta * C[b] + bias)        (core/gemm_params.h)
 //
