@@ -21,20 +21,6 @@ namespace {
 
 constexpr int kLanes = 8;
 
-struct RoundKeys {
-  uint32_t k0[10], k1[10];
-};
-
-RoundKeys round_keys(uint64_t seed) {
-  RoundKeys rk;
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-  for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) {
-    rk.k0[r] = k0;
-    rk.k1[r] = k1;
-  }
-  return rk;
-}
-
 // 32 x 32 -> 64-bit products with the constant m: the low words from vpmulld; the high words
 // from _mm256_mul_epu32, which multiplies the even dwords into qword products (the odd dwords
 // are shifted down for a second multiply), then a shift plus a blend restore the lane order.

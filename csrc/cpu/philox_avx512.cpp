@@ -25,20 +25,6 @@ namespace {
 
 constexpr int kLanes = 16;
 
-struct RoundKeys {
-  uint32_t k0[10], k1[10];
-};
-
-RoundKeys round_keys(uint64_t seed) {
-  RoundKeys rk;
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-  for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) {
-    rk.k0[r] = k0;
-    rk.k1[r] = k1;
-  }
-  return rk;
-}
-
 // 32 x 32 -> 64-bit products of every lane of x with the constant m. The low words are
 // vpmulld. The high words: _mm512_mul_epu32 multiplies only the even dwords (the low half of
 // each qword) into full qword products, so the odd dwords are shifted down for a second

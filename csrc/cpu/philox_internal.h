@@ -27,6 +27,24 @@ namespace dlcore::cpu::philox_detail {
 
 enum class Isa { Generic, Avx2, Avx512 };
 
+// The ten (k0, k1) round keys of a seed: the same in every lane, so the SIMD rounds broadcast
+// them. (Unnamed namespace: each file gets its own copy, compiled for its own ISA.)
+namespace {
+struct RoundKeys {
+  uint32_t k0[10], k1[10];
+};
+
+inline RoundKeys round_keys(uint64_t seed) {
+  RoundKeys rk;
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) {
+    rk.k0[r] = k0;
+    rk.k1[r] = k1;
+  }
+  return rk;
+}
+}  // namespace
+
 // Read on every call, like the other kernel families: AVX-512 when the CPU and the OS support
 // it, AVX2 otherwise, unless DLCORE_CPU_PATH=avx2 or =generic forces a lower path (the tests
 // compare the three). gemm_simd_path() implements exactly that three-level choice.
