@@ -7,7 +7,7 @@ import argparse
 import subprocess
 import sys
 
-BENCHES = ["peak", "gemm", "optim", "train-mlp"]
+BENCHES = ["peak", "gemm", "optim", "ops", "train-mlp"]
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()

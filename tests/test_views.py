@@ -478,3 +478,20 @@ def test_index_add_large_parallel_matches_numpy(rng):
         np.add.at(want, ids, src.astype(np.float64))
         tol = {"float32": 1e-3, "float64": 1e-9, "int64": 0}[dtype]
         np.testing.assert_allclose(to_numpy(acc).astype(np.float64), want, rtol=tol, atol=tol)
+
+
+def test_index_add_same_bits_on_any_thread_count(rng):
+    from dlcore import _C
+    src = dlcore.tensor(rng.standard_normal((3, 5000, 67)).astype(np.float32))
+    ids = dlcore.tensor(rng.integers(0, 40, 5000))
+    before = dlcore.get_num_threads()
+    out = []
+    try:
+        for nt in (1, 2):
+            dlcore.set_num_threads(nt)
+            acc = dlcore.zeros(3, 40, 67)
+            _C.index_add_(acc._impl, 1, ids._impl, src._impl)
+            out.append(to_numpy(acc))
+    finally:
+        dlcore.set_num_threads(before)
+    np.testing.assert_array_equal(out[0], out[1])

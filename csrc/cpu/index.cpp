@@ -11,9 +11,9 @@
 //
 // index_select only moves bytes, so it is typed by element size, not dtype (bool, int64,
 // float32/64 all work). Each output row is one contiguous run of `inner` elements.
-// index_add must not race when idx repeats: the work is split over (o, column chunk) units,
-// and within a unit the j loop runs in order, so every element of acc is owned by exactly one
-// thread and the sum is the same on every run and thread count.
+// index_add must not race when idx repeats: the work is split over (o, destination-row range)
+// units, and within a unit the j loop runs in order, so every element of acc is owned by
+// exactly one thread and the sum is the same on every run and thread count.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -46,21 +46,29 @@ void select_rows(const E* x, E* out, const int64_t* idx, int64_t outer, int64_t 
 template <typename T>
 void add_rows(T* acc, const T* src, const int64_t* idx, int64_t outer, int64_t n, int64_t m,
               int64_t inner) {
-  // Column chunks of 1024 elements: long enough for vector adds, and enough units that two
-  // threads share an embedding-sized table (inner = 256..1024) with outer = 1.
-  constexpr int64_t kCols = 1024;
-  const int64_t chunks = (inner + kCols - 1) / kCols;
-  const int64_t units = outer * chunks;
-  const int64_t work_per_unit = m * std::min(inner, kCols);
-  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_unit, 1));
-  parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
+  // Units = (o, a range of destination rows). A unit scans all m indices (8 bytes each, cheap
+  // next to a row) and adds the source rows whose destination falls in its range, whole rows
+  // at a time, in index order. Destination ranges are disjoint, so there are no races, and
+  // every element receives its additions in index order whatever the thread count.
+  int64_t ranges = 1;
+  const bool big = (double)m * inner * outer >= (double)kParallelGrain;
+  if (big) {
+#ifdef _OPENMP
+    ranges = std::max<int64_t>(1, (4 * (int64_t)omp_get_max_threads() + outer - 1) / outer);
+#endif
+    ranges = std::min(ranges, n);
+  }
+  const int64_t units = outer * ranges;
+  parallel_for(units, big ? 1 : units, [&](int64_t u0, int64_t u1) {   // small: one thread
     for (int64_t u = u0; u < u1; ++u) {
-      const int64_t o = u / chunks, c0 = (u - o * chunks) * kCols;
-      const int64_t len = std::min(kCols, inner - c0);
+      const int64_t o = u / ranges, r = u - o * ranges;
+      const int64_t lo = n * r / ranges, hi = n * (r + 1) / ranges;
       for (int64_t j = 0; j < m; ++j) {
-        T* __restrict d = acc + (o * n + idx[j]) * inner + c0;
-        const T* __restrict s = src + (o * m + j) * inner + c0;
-        for (int64_t i = 0; i < len; ++i) d[i] += s[i];
+        const int64_t row = idx[j];
+        if (row < lo || row >= hi) continue;
+        T* __restrict d = acc + (o * n + row) * inner;
+        const T* __restrict s = src + (o * m + j) * inner;
+        for (int64_t i = 0; i < inner; ++i) d[i] += s[i];
       }
     }
   });

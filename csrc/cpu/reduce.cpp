@@ -135,7 +135,7 @@ void reduce_rows(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
 template <typename T>
 void reduce_cols(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red, int64_t inner) {
   // Parallelize over (outer, chunks of inner) so that outer == 1 still uses every thread.
-  const int64_t chunk = 1024;
+  const int64_t chunk = column_chunk(outer, inner);
   const int64_t nchunks = (inner + chunk - 1) / chunk;
   parallel_for(outer * nchunks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * chunk, 1)),
                [&](int64_t b, int64_t e) {

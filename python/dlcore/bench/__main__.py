@@ -1,4 +1,4 @@
-"""Command line: python -m dlcore.bench {gemm,peak,train-mlp,optim} [--threads N] [--quick] [--gpu]."""
+"""Command line: python -m dlcore.bench {gemm,peak,train-mlp,optim,ops} [--threads N] [--quick] [--gpu]."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m dlcore.bench", description=__doc__)
-    p.add_argument("what", choices=["gemm", "peak", "train-mlp", "optim"], help="which benchmark")
+    p.add_argument("what", choices=["gemm", "peak", "train-mlp", "optim", "ops"], help="which benchmark")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for dlcore, NumPy and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repetitions (smoke test)")
     p.add_argument("--gpu", action="store_true", help="also run the CUDA shapes (needs a GPU)")
@@ -29,6 +29,9 @@ def main(argv=None):
     elif args.what == "optim":
         from . import optim
         optim.run(threads=args.threads, quick=args.quick, gpu=args.gpu)
+    elif args.what == "ops":
+        from . import ops
+        ops.run(threads=args.threads, quick=args.quick)
     elif args.what == "train-mlp":
         from . import train_mlp
         train_mlp.run(threads=args.threads, quick=args.quick, profile=args.profile)

@@ -1,0 +1,89 @@
+"""Memory-bound kernels against NumPy and PyTorch on the same inputs: dropout (forward), a full
+float32 sum and column sums, index_select (an embedding lookup) and its backward (index_add_,
+repeated indices accumulating).
+
+    python -m dlcore.bench ops [--threads N] [--quick]
+
+Each row prints the median time per call of every library (interleaved round by round, see
+timing.interleaved_times), dlcore's speed-up over each, and dlcore's effective bandwidth
+counting each input read once and each output written once.
+"""
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+import dlcore
+from .. import _C
+from .gemm import machine_line
+from .timing import interleaved_times, median_ratio
+
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except Exception:
+        return None
+
+
+def _cases(torch, n, rows, vocab, dim, batch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(n, dtype=np.float32)
+    m = rng.standard_normal((rows, 1024), dtype=np.float32)
+    table = rng.standard_normal((vocab, dim), dtype=np.float32)
+    ids = rng.integers(0, vocab, batch)
+    grad = rng.standard_normal((batch, dim), dtype=np.float32)
+    dx, dm, dtab = dlcore.from_numpy(x), dlcore.from_numpy(m), dlcore.from_numpy(table)
+    dids, dgrad = dlcore.tensor(ids), dlcore.from_numpy(grad)
+    acc = dlcore.zeros(vocab, dim)
+    t = {}
+    if torch is not None:
+        t = dict(x=torch.from_numpy(x), m=torch.from_numpy(m), tab=torch.from_numpy(table),
+                 ids=torch.from_numpy(ids), grad=torch.from_numpy(grad), acc=torch.zeros(vocab, dim))
+        tf = torch.nn.functional
+    np_acc = np.zeros((vocab, dim), np.float32)
+    cases = [  # (name, bytes moved, {library: fn})
+        (f"dropout p=0.5, {n:,} floats", 8 * n, {
+            "dlcore": lambda: _C.dropout(dx._impl, 0.5, 1234, 0),
+            **({"torch": lambda: tf.dropout(t["x"], 0.5, True)} if torch else {})}),
+        (f"sum, {n:,} floats", 4 * n, {
+            "dlcore": lambda: dx.sum(), "numpy": lambda: x.sum(),
+            **({"torch": lambda: t["x"].sum()} if torch else {})}),
+        (f"sum(dim=0), {rows}x1024", 4 * rows * 1024, {
+            "dlcore": lambda: dm.sum(dim=0), "numpy": lambda: m.sum(axis=0),
+            **({"torch": lambda: t["m"].sum(dim=0)} if torch else {})}),
+        (f"index_select {batch} of {vocab}x{dim}", 8 * batch * dim, {
+            "dlcore": lambda: dtab.index_select(0, dids), "numpy": lambda: np.take(table, ids, axis=0),
+            **({"torch": lambda: t["tab"].index_select(0, t["ids"])} if torch else {})}),
+        (f"index_add_ {batch} rows into {vocab}x{dim}", 12 * batch * dim, {
+            "dlcore": lambda: _C.index_add_(acc._impl, 0, dids._impl, dgrad._impl),
+            "numpy": lambda: np.add.at(np_acc, ids, grad),
+            **({"torch": lambda: t["acc"].index_add_(0, t["ids"], t["grad"])} if torch else {})}),
+    ]
+    return cases
+
+
+def run(threads=None, quick=False):
+    threads = threads or dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(machine_line(threads))
+    n = 1_000_000 if quick else 16_000_000
+    cases = _cases(torch, n, rows=2048 if quick else 8192, vocab=10_000, dim=256,
+                   batch=4096 if quick else 16384)
+    print(f"{'op':>38} {'dlcore':>10} {'numpy':>10} {'torch':>10} {'x numpy':>8} {'x torch':>8} {'dlcore GB/s':>12}")
+    for name, nbytes, fns in cases:
+        times = interleaved_times(fns, rounds=3 if quick else 7, min_time=0.02 if quick else 0.1)
+        med = {k: statistics.median(v) for k, v in times.items()}
+
+        def ms(k):
+            return f"{med[k] * 1e3:8.3f}ms" if k in med else f"{'-':>10}"
+
+        def ratio(k):
+            return f"{median_ratio(times[k], times['dlcore']):7.2f}x" if k in times else f"{'-':>8}"
+        print(f"{name:>38} {ms('dlcore')} {ms('numpy')} {ms('torch')} {ratio('numpy')} {ratio('torch')} "
+              f"{nbytes / med['dlcore'] / 1e9:12.1f}", flush=True)
