@@ -49,12 +49,14 @@ void add_rows(T* acc, const T* src, const int64_t* idx, int64_t outer, int64_t n
   // Units = (o, a range of destination rows). A unit scans all m indices (8 bytes each, cheap
   // next to a row) and adds the source rows whose destination falls in its range, whole rows
   // at a time, in index order. Destination ranges are disjoint, so there are no races, and
-  // every element receives its additions in index order whatever the thread count.
+  // every element receives its additions in index order whatever the thread count. One range
+  // per thread (when outer alone does not occupy them): more ranges would each stream through
+  // the source skipping most rows (measured 1.4x slower single-threaded with four).
   int64_t ranges = 1;
   const bool big = (double)m * inner * outer >= (double)kParallelGrain;
   if (big) {
 #ifdef _OPENMP
-    ranges = std::max<int64_t>(1, (4 * (int64_t)omp_get_max_threads() + outer - 1) / outer);
+    ranges = std::max<int64_t>(1, ((int64_t)omp_get_max_threads() + outer - 1) / outer);
 #endif
     ranges = std::min(ranges, n);
   }

@@ -28,22 +28,6 @@ inline int thread_count_for(int64_t work, int64_t grain = kParallelGrain) {
 #endif
 }
 
-// Width of the column chunks for kernels that stream rows of an [outer, rows, inner] block and
-// split the work over (outer, column chunk) units: at most 1024 columns (long unit-stride runs),
-// but narrow enough that outer == 1 still gives every thread a few units (a 2048 x 1024 column
-// sum is one unit at width 1024). Units never change the order of the additions within a
-// column, so results do not depend on the width or the thread count.
-inline int64_t column_chunk(int64_t outer, int64_t inner) {
-  int64_t want_units = 4;
-#ifdef _OPENMP
-  want_units = 4 * (int64_t)omp_get_max_threads();
-#endif
-  const int64_t per_outer = (want_units + outer - 1) / std::max<int64_t>(outer, 1);
-  int64_t w = (inner + per_outer - 1) / per_outer;
-  w = (w + 15) / 16 * 16;                           // whole 64-byte lines of float32
-  return std::max<int64_t>(64, std::min<int64_t>(1024, w));
-}
-
 // Calls fn(begin, end) on disjoint ranges covering [0, n), in parallel when worthwhile.
 template <typename F>
 void parallel_for(int64_t n, int64_t grain, F&& fn) {

@@ -132,15 +132,93 @@ void reduce_rows(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
   });
 }
 
+// ---- column sums: the same cascade on vectors of columns ---------------------------------
+// kColBlock rows are summed into a vector of n <= kColChunk columns, and those block vectors
+// are merged through levels of 2^k blocks. Super-blocks of 2^kColSuperLevel blocks (2048
+// rows) are the unit that may run on another thread: streaming whole rows keeps the reads
+// contiguous (splitting the columns instead would read a few hundred bytes per 4 KB row,
+// a new page each time, and measured 2x slower than one thread).
+constexpr int64_t kColChunk = 1024, kColBlock = 32;
+constexpr int kColSuperLevel = 6;
+constexpr int64_t kColSuperRows = kColBlock << kColSuperLevel;
+
+template <typename T>
+struct ColCascade {
+  int64_t n;
+  std::vector<T> levels;   // level k at [k*n, (k+1)*n)
+  uint64_t used = 0;
+  explicit ColCascade(int64_t n_) : n(n_) {}
+  void push(T* v, int k0) {   // v (n values) is used as scratch
+    int k = k0;
+    for (; (used >> k) & 1; ++k) {
+      const T* lk = levels.data() + k * n;
+      for (int64_t i = 0; i < n; ++i) v[i] = lk[i] + v[i];
+    }
+    if ((int64_t)levels.size() < (k + 1) * n) levels.resize((k + 1) * n);
+    std::copy(v, v + n, levels.begin() + k * n);
+    used = (used & ~((uint64_t(2) << k) - 1)) | (uint64_t(1) << k);
+  }
+  void total(T* dst) const {
+    for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+    for (int k = 0; k < 64; ++k)
+      if ((used >> k) & 1)
+        for (int64_t i = 0; i < n; ++i) dst[i] = dst[i] + levels[k * n + i];
+  }
+};
+
+// part = sum of rows [r0, r1) (row stride `inner`), n columns, in row order.
+template <typename T>
+void block_rows(const T* src, int64_t inner, int64_t r0, int64_t r1, int64_t n, T* part) {
+  for (int64_t i = 0; i < n; ++i) part[i] = src[r0 * inner + i];
+  for (int64_t r = r0 + 1; r < r1; ++r)
+    for (int64_t i = 0; i < n; ++i) part[i] += src[r * inner + i];
+}
+
+// dst[0:n] = column sums of rows [0, red). Same tree, hence same bits, split or not.
+template <typename T>
+void col_sum(const T* src, int64_t inner, int64_t red, int64_t n, T* dst, bool may_split) {
+  auto super_sum = [&](int64_t s, T* res) {
+    ColCascade<T> c(n);
+    std::vector<T> part(n);
+    for (int64_t r0 = s * kColSuperRows; r0 < (s + 1) * kColSuperRows; r0 += kColBlock) {
+      block_rows(src, inner, r0, r0 + kColBlock, n, part.data());
+      c.push(part.data(), 0);
+    }
+    c.total(res);
+  };
+  const int64_t nsup = red / kColSuperRows;
+  ColCascade<T> c(n);
+  std::vector<T> part(n);
+  if (may_split && nsup >= 2) {
+    std::vector<T> parts(nsup * n);
+    parallel_for(nsup, 1, [&](int64_t b, int64_t e) {
+      for (int64_t s2 = b; s2 < e; ++s2) super_sum(s2, parts.data() + s2 * n);
+    });
+    for (int64_t s2 = 0; s2 < nsup; ++s2) c.push(parts.data() + s2 * n, kColSuperLevel);
+  } else {
+    for (int64_t s2 = 0; s2 < nsup; ++s2) {
+      super_sum(s2, part.data());
+      c.push(part.data(), kColSuperLevel);
+    }
+  }
+  for (int64_t r0 = nsup * kColSuperRows; r0 < red; r0 += kColBlock) {
+    block_rows(src, inner, r0, std::min(red, r0 + kColBlock), n, part.data());
+    c.push(part.data(), 0);
+  }
+  c.total(dst);
+}
+
 template <typename T>
 void reduce_cols(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red, int64_t inner) {
-  // Parallelize over (outer, chunks of inner) so that outer == 1 still uses every thread.
-  const int64_t chunk = column_chunk(outer, inner);
+  // Units of (outer, chunk of up to 1024 columns) go to the threads; when there are fewer
+  // units than threads, a column sum splits its rows instead (col_sum).
+  const int64_t chunk = kColChunk;
   const int64_t nchunks = (inner + chunk - 1) / chunk;
-  parallel_for(outer * nchunks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * chunk, 1)),
-               [&](int64_t b, int64_t e) {
+  const int64_t units = outer * nchunks;
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * std::min(chunk, inner), 1));
+  const bool split_rows = op == ReduceOp::Sum && thread_count_for(units, grain) < thread_count_for(units * red * std::min(chunk, inner));
+  parallel_for(units, split_rows ? units : grain, [&](int64_t b, int64_t e) {
     std::vector<int64_t> idx;
-    std::vector<T> part, levels;   // Sum: the block sum and the cascade levels (chunk each)
     for (int64_t w = b; w < e; ++w) {
       const int64_t o = w / nchunks, i0 = (w % nchunks) * chunk;
       const int64_t n = std::min(chunk, inner - i0);
@@ -153,29 +231,7 @@ void reduce_cols(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
         continue;
       }
       if (op == ReduceOp::Sum) {
-        // The cascade of reduce_rows, on vectors of n columns: kColBlock rows are summed
-        // into `part`, and the block sums are merged through levels[k] (2^k blocks each).
-        constexpr int64_t kColBlock = 32;
-        uint64_t used = 0;
-        part.resize(n);
-        for (int64_t r0 = 0; r0 < red; r0 += kColBlock) {
-          const int64_t r1 = std::min(red, r0 + kColBlock);
-          for (int64_t i = 0; i < n; ++i) part[i] = src[r0 * inner + i];
-          for (int64_t r = r0 + 1; r < r1; ++r)
-            for (int64_t i = 0; i < n; ++i) part[i] += src[r * inner + i];
-          int k = 0;
-          for (; (used >> k) & 1; ++k) {
-            const T* lk = levels.data() + k * chunk;
-            for (int64_t i = 0; i < n; ++i) part[i] = lk[i] + part[i];
-          }
-          if ((int64_t)levels.size() < (k + 1) * chunk) levels.resize((k + 1) * chunk);
-          std::copy(part.begin(), part.begin() + n, levels.begin() + k * chunk);
-          used = (used & ~((uint64_t(2) << k) - 1)) | (uint64_t(1) << k);
-        }
-        for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
-        for (int k = 0; k < 64; ++k)
-          if ((used >> k) & 1)
-            for (int64_t i = 0; i < n; ++i) dst[i] = dst[i] + levels[k * chunk + i];
+        col_sum(src, inner, red, n, dst, split_rows);
         continue;
       }
       const bool is_max = op == ReduceOp::Max || op == ReduceOp::ArgMax;
