@@ -58,6 +58,14 @@ Tensor binary(int op, const Tensor& a, const Tensor& b, std::optional<Tensor> ou
   return o;
 }
 
+// The common case of a + b, decided here instead of in Python (where each dtype/device probe
+// is a property call): both floating, same dtype, same device. Anything else returns None and
+// the Python caller does the type promotion and error reporting.
+py::object binary_same(int op, const Tensor& a, const Tensor& b, std::optional<Tensor> out) {
+  if (a.dtype != b.dtype || !is_floating(a.dtype) || a.device() != b.device()) return py::none();
+  return py::cast(binary(op, a, b, std::move(out)));
+}
+
 Tensor binary_scalar(int op, const Tensor& a, double s, bool scalar_first, std::optional<Tensor> out) {
   BinaryOp bop = (BinaryOp)op;
   Tensor o = output_for(binary_name(bop), a.sizes, is_comparison(bop) ? DType::Bool : a.dtype,
@@ -94,6 +102,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 void register_elementwise(py::module_& m) {
   m.def("unary", &unary, py::arg("op"), py::arg("x"), py::arg("out") = py::none());
   m.def("binary", &binary, py::arg("op"), py::arg("a"), py::arg("b"), py::arg("out") = py::none());
+  m.def("binary_same", &binary_same, py::arg("op"), py::arg("a"), py::arg("b"), py::arg("out") = py::none());
   m.def("binary_scalar", &binary_scalar, py::arg("op"), py::arg("a"), py::arg("s"),
         py::arg("scalar_first") = false, py::arg("out") = py::none());
   m.def("where", &where);

@@ -77,11 +77,10 @@ def _unary(code, x, float_only=True, name=""):
 
 def _binary(code, a, b, out=None):
     a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
-    if a_is_t and b_is_t:   # fast path: same dtype, same device, no promotion to decide
-        ai, bi = a._impl, b._impl
-        if (ai.dtype == bi.dtype and ai.dtype >= 2 and ai.device_type == bi.device_type
-                and ai.device_index == bi.device_index):
-            return _C.binary(code, ai, bi, None if out is None else out._impl)
+    if a_is_t and b_is_t:   # fast path (decided in C++): same float dtype, same device
+        r = _C.binary_same(code, a._impl, b._impl, None if out is None else out._impl)
+        if r is not None:
+            return r
     elif a_is_t and a._impl.dtype >= 2 and isinstance(b, (float, int)) and not isinstance(b, bool):
         return _C.binary_scalar(code, a._impl, float(b), False, None if out is None else out._impl)
     name = _BINARY_NAMES[code]
@@ -126,21 +125,29 @@ def _grads(a, b, ga, gb):
 
 def add(a, b):
     out = _wrap(_binary(ADD, a, b))
+    if not needs_grad(a, b):   # checked first: building the backward closure costs ~0.1 us
+        return out
     return record(out, "add", (a, b), lambda g: _grads(a, b, lambda: g, lambda: g))
 
 
 def sub(a, b):
     out = _wrap(_binary(SUB, a, b))
+    if not needs_grad(a, b):
+        return out
     return record(out, "sub", (a, b), lambda g: _grads(a, b, lambda: g, lambda: neg(g)))
 
 
 def mul(a, b):
     out = _wrap(_binary(MUL, a, b))
+    if not needs_grad(a, b):
+        return out
     return record(out, "mul", (a, b), lambda g: _grads(a, b, lambda: mul(g, b), lambda: mul(g, a)))
 
 
 def div(a, b):
     out = _wrap(_binary(DIV, a, b))
+    if not needs_grad(a, b):
+        return out
     return record(out, "div", (a, b),
                   lambda g: _grads(a, b, lambda: div(g, b), lambda: neg(mul(g, div(out, b)))))
 
@@ -445,7 +452,7 @@ def matmul(a, b):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
     ai, bi = a._impl, b._impl
-    tf32 = _backends.cuda.matmul.allow_tf32 and ai.device_type == 1
+    tf32 = _backends.cuda.matmul.allow_tf32   # read by the CUDA GEMM only
     if not needs_grad(a, b):
         return _wrap(_C.matmul(ai, bi, tf32))
     if a.ndim == 1 or b.ndim == 1:
