@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# gpu_check.sh — everything a session with a lent GPU should run, in ONE device call:
+#
+#   build dlcore with CUDA (sm_80 + sm_90a) into the machine's Python, print build_info and
+#   which TF32 GEMM path the device takes (wgmma after its self-check, or mma.sync), build and
+#   run the standalone kernel checker (host float64 references), run the CUDA-side pytest
+#   files, and time the GPU GEMMs against torch.mm (TF32 off and on).
+#
+# Usage, from the repository root (the device tool runs commands there):
+#   bash benchmarks/gpu_check.sh            # logs under $OUT (the device tool's) or /tmp/dlcore-gpu
+# The last lines printed are a summary; the full logs come back under $OUT.
+set -uo pipefail
+OUT=${OUT:-/tmp/dlcore-gpu}
+mkdir -p "$OUT"
+PY=${PYTHON:-python3}
+summary=()
+note() { summary+=("$1"); echo "== $1"; }
+
+nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 && note "nvidia-smi: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
+
+# 1. Build (no build isolation: the machine has no network; its Python has every build tool).
+if $PY -m pip install --no-build-isolation -v . > "$OUT/build.log" 2>&1; then
+  note "build: ok"
+else
+  note "build: FAILED (tail of $OUT/build.log below)"
+  tail -40 "$OUT/build.log"
+  printf '%s\n' "${summary[@]}"
+  exit 1
+fi
+$PY - > "$OUT/build_info.txt" 2>&1 <<'EOF'
+import dlcore
+from dlcore import _C
+print(dlcore.build_info())
+a = dlcore.randn(300, 200, device="cuda"); b = dlcore.randn(200, 100, device="cuda")
+dlcore.backends.cuda.matmul.allow_tf32 = True
+(a @ b).cpu()                      # the first TF32 GEMM runs the wgmma self-check
+print("tf32 path:", _C.cuda_gemm_tf32_path(0), "compute capability:", _C.cuda_compute_capability(0))
+EOF
+note "$(tail -1 "$OUT/build_info.txt")"
+
+# 2. Standalone checker: every core CUDA kernel against host float64 references.
+if nvcc -std=c++17 -O2 --expt-relaxed-constexpr -gencode arch=compute_80,code=sm_80 \
+     -gencode arch=compute_90a,code=sm_90a -Icsrc tests/cuda_standalone/test_kernels.cu \
+     csrc/core/cuda_runtime.cu csrc/cuda/{elementwise,reduce,random,gemm,gemm_wgmma}.cu \
+     -o "$OUT/test_kernels" > "$OUT/standalone_build.log" 2>&1; then
+  "$OUT/test_kernels" bench > "$OUT/standalone.txt" 2>&1
+  note "standalone checker: exit $? (= failed checks); $(grep -c '^FAIL' "$OUT/standalone.txt") FAIL lines"
+  DLCORE_CUDA_WGMMA=0 "$OUT/test_kernels" > "$OUT/standalone_no_wgmma.txt" 2>&1
+  note "standalone checker, DLCORE_CUDA_WGMMA=0: exit $?"
+else
+  note "standalone checker: BUILD FAILED (see standalone_build.log)"
+fi
+
+# 3. The pytest files with CUDA cases (CPU/CUDA agreement through the Python API).
+$PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_matmul.py tests/test_views.py \
+  tests/test_elementwise.py tests/test_reduce.py tests/test_functional.py tests/test_optim.py \
+  > "$OUT/pytest_cuda.txt" 2>&1
+note "pytest (CUDA files): exit $?; $(tail -1 "$OUT/pytest_cuda.txt")"
+
+# 4. GPU GEMM against torch.mm, TF32 off and on (the issue's floors: >= 80% / >= 60%).
+$PY -m dlcore.bench gemm --gpu --quick > "$OUT/bench_gpu.txt" 2>&1
+note "bench: exit $? (table in bench_gpu.txt)"
+
+echo
+echo "---- summary ----"
+printf '%s\n' "${summary[@]}"
+echo "---- GPU GEMM (TFLOP/s) ----"
+sed -n '/^GPU:/,$p' "$OUT/bench_gpu.txt"
+echo "---- failures ----"
+grep -E '^FAIL|FAILED|Error' "$OUT/standalone.txt" "$OUT/pytest_cuda.txt" 2>/dev/null | head -20
