@@ -47,6 +47,8 @@ Tensor checked_index(const char* op, const Tensor& index, int64_t n, const Tenso
                        " (tensor of shape ", shape_str(x.sizes), ")");
     wrap |= v[j] < 0;
   }
+  // Already valid on the right device: use it as it is (no second copy).
+  if (!wrap && index.device() == device && index.is_contiguous()) return index;
   if (wrap) {
     Tensor w = empty({m}, DType::Int64, Device{});
     int64_t* o = static_cast<int64_t*>(w.data());
