@@ -111,6 +111,15 @@ void sgd_range(T* __restrict p, const T* __restrict grad, T* __restrict buf, int
   }
 }
 
+// The Adam moments of one element (Adam, AdamW, NAdam): m = lerp(m, g, 1-b1),
+// v = b2*v + (1-b2)*g*g, each rounded as torch's lerp_ / mul_ / addcmul_ round them.
+template <typename T>
+inline void adam_moments(T& m, T& v, T g, Lerp<T> l1, T beta2, T one_minus_beta2) {
+  m = lerp(m, g, l1.small, l1.coeff);
+  const T vb = v * beta2;
+  v = vb + one_minus_beta2 * g * g;
+}
+
 // ---- Adam / AdamW -----------------------------------------------------------------------------
 // m = lerp(m, g, 1-b1); v = b2*v + (1-b2)*g*g; vmax = max(vmax, v) (amsgrad);
 // p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps). AdamW first scales p by 1 - lr*wd.
@@ -122,9 +131,8 @@ void adam_range(T* __restrict p, const T* __restrict grad, T* __restrict m, T* _
     T pi = p[i] * decay;                 // decay == 1 unless decoupled weight decay (exact)
     T g = sign * grad[i];
     if (kWD) g = g + wd * pi;
-    T mi = lerp(m[i], g, l1.small, l1.coeff);
-    T vi = v[i] * beta2;
-    vi = vi + one_minus_beta2 * g * g;
+    T mi = m[i], vi = v[i];
+    adam_moments(mi, vi, g, l1, beta2, one_minus_beta2);
     m[i] = mi;
     v[i] = vi;
     if (kAms) {
@@ -234,9 +242,8 @@ void nadam_range(T* __restrict p, const T* __restrict grad, T* __restrict m, T* 
     T pi = p[i] * decay;
     T g = sign * grad[i];
     if (kWD) g = g + wd * pi;
-    T mi = lerp(m[i], g, l1.small, l1.coeff);
-    T vi = v[i] * beta2;
-    vi = vi + one_minus_beta2 * g * g;
+    T mi = m[i], vi = v[i];
+    adam_moments(mi, vi, g, l1, beta2, one_minus_beta2);
     m[i] = mi;
     v[i] = vi;
     T denom = std::sqrt(vi / bc2) + eps;

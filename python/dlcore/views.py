@@ -17,6 +17,7 @@ from ._dtype import as_device, as_dtype, bool_, int64, CPU
 from .autograd import record, needs_grad
 from .tensor import Tensor, Size, _wrap, _norm_dim, _shape_arg, tensor
 from . import ops as _ops
+from .creation import zeros_like
 
 
 def _raw_strided(x, size, stride, offset):
@@ -418,17 +419,10 @@ def getitem(x, idx):
     base = idx[:k] + [slice(None)] + idx[k + 1:]
 
     def backward(g):
-        acc = _zeros_like_shape(view_)
+        acc = zeros_like(view_)
         _C.index_add_(acc._impl, d, sel_t._impl, g._impl)
         return (_scatter_view(reshape(acc, slot_shape), x, lambda z: _basic_view(z, base)),)
     return record(out, "index", (x,), backward)
-
-
-def _zeros_like_shape(x):
-    out = _wrap(_C.empty(list(x.shape), x._impl.dtype, x._impl.device_type, x._impl.device_index))
-    if out.numel():
-        _C.fill_(out._impl, 0.0)
-    return out
 
 
 def index_select(x, dim, index):
@@ -447,7 +441,7 @@ def index_select(x, dim, index):
         return out
 
     def backward(g):
-        acc = _zeros_like_shape(x)
+        acc = zeros_like(x)
         _C.index_add_(acc._impl, d, idx._impl, g._impl)
         return (acc,)
     return record(out, "index_select", (x,), backward)

@@ -20,7 +20,38 @@ def _index(idx, n, op):
     return idx % n
 
 
-class Sequential(Module):
+class _Indexed(Module):
+    """What Sequential and ModuleList share: children registered under "0", "1", ...,
+    length, iteration, append/extend/insert, and re-numbering after a removal."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def _renumber(self, mods):
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+        return self
+
+
+class Sequential(_Indexed):
     """Sequential(m1, m2, ...) or Sequential(OrderedDict(name=m, ...)); forward feeds each output to the next."""
 
     def __init__(self, *args):
@@ -36,12 +67,6 @@ class Sequential(Module):
         for m in self._modules.values():
             x = m(x)
         return x
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):       # keeps the names, so a slice's state_dict keys match
@@ -60,47 +85,23 @@ class Sequential(Module):
         else:
             del self._modules[keys[_index(idx, len(self), "Sequential")]]
         # re-number so indices stay contiguous, as torch does
-        items = list(self._modules.items())
-        if all(k.isdigit() for k, _ in items):
-            self._modules.clear()
-            for i, (_, m) in enumerate(items):
-                self._modules[str(i)] = m
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+        if all(k.isdigit() for k in self._modules):
+            self._renumber(list(self._modules.values()))
 
     def insert(self, index, module):
         n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"Sequential.insert: index {index} out of range for length {n}")
-        index = index % (n + 1) if index < 0 else index
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-        return self
+        return super().insert(index % (n + 1) if index < 0 else index, module)
 
 
-class ModuleList(Module):
+class ModuleList(_Indexed):
     """A list of modules whose parameters the parent sees; it has no forward of its own."""
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -116,25 +117,7 @@ class ModuleList(Module):
             del mods[idx]
         else:
             del mods[_index(idx, len(self), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
+        self._renumber(mods)
 
     def __iadd__(self, modules):
         return self.extend(modules)
