@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "common.h"
+#include "../core/cpu_allocator.h"
 
 #ifndef DLCORE_VERSION
 #define DLCORE_VERSION "0.0.0"
@@ -68,6 +69,10 @@ void register_runtime(py::module_& m) {
   m.def("cuda_empty_cache", &cudart::empty_cache);
   m.def("cuda_memory_allocated", &cudart::memory_allocated);
   m.def("cuda_memory_reserved", &cudart::memory_reserved);
+  m.def("cpu_empty_cache", &cpualloc::empty_cache);
+  m.def("cpu_memory_cached", &cpualloc::cached_bytes);
+  m.def("cpu_cache_limit", &cpualloc::cache_limit);
+  m.def("cpu_set_cache_limit", &cpualloc::set_cache_limit, py::arg("bytes"));
 }
 
 }  // namespace

@@ -1,13 +1,10 @@
 // tensor.cpp — storage allocation, views, broadcasting and loop collapsing.
 #include "tensor.h"
 
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
+#include "cpu_allocator.h"
 #include "cuda_runtime.h"
 #include "errors.h"
 
@@ -23,17 +20,10 @@ StoragePtr allocate_storage(size_t nbytes, Device device) {
   s->device = device;
   if (nbytes == 0) return s;   // data stays null; nothing is ever read through it
   if (device.type == DeviceType::CPU) {
-    // Big buffers: 2 MiB-aligned and marked for transparent huge pages, as NumPy does. A fresh
-    // 64 MB GEMM output otherwise takes 16k page faults (~10 ms) on first touch.
-    const size_t kHuge = size_t(2) << 20;
-    const size_t align = nbytes >= 2 * kHuge ? kHuge : 64;
-    size_t rounded = (nbytes + align - 1) / align * align;   // aligned_alloc wants a multiple
-    s->data = std::aligned_alloc(align, rounded);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (s->data && align == kHuge) madvise(s->data, rounded, MADV_HUGEPAGE);
-#endif
+    // Big blocks come from (and return to) the host block cache: see cpu_allocator.h.
+    s->data = cpualloc::alloc(nbytes);
     if (!s->data) fail<std::runtime_error>("alloc", "out of memory allocating ", nbytes, " bytes");
-    s->deleter = [](void* p) { std::free(p); };
+    s->deleter = [nbytes](void* p) { cpualloc::free(p, nbytes); };
   } else {
     int dev = device.index;
     s->data = cudart::raw_alloc(dev, nbytes);

@@ -13,8 +13,10 @@ import numpy as np
 
 from . import _C
 from . import backends as _backends
+
+_tf32_switch = _backends.cuda.matmul   # the object `dlcore.backends.cuda.matmul.allow_tf32 = x` sets
 from ._dtype import as_device, as_dtype, bool_, float32, float64, int64, CPU
-from .autograd import record, needs_grad
+from .autograd import record, needs_grad, _enabled as _grad_enabled
 from .tensor import Tensor, Size, _wrap, _norm_dim, _shape_arg, tensor
 
 # Operation codes: must match csrc/core/ops.h.
@@ -449,11 +451,12 @@ def argmin(x, dim=None, keepdim=False):
 # ---- matmul -----------------------------------------------------------------------------------
 
 def matmul(a, b):
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-        raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
+    if type(a) is not Tensor or type(b) is not Tensor:   # (a subclass takes the slower check)
+        if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+            raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
     ai, bi = a._impl, b._impl
-    tf32 = _backends.cuda.matmul.allow_tf32   # read by the CUDA GEMM only
-    if not needs_grad(a, b):
+    tf32 = _tf32_switch.allow_tf32   # read by the CUDA GEMM only
+    if not (a.requires_grad or b.requires_grad) or not _grad_enabled[0]:
         return _wrap(_C.matmul(ai, bi, tf32))
     if a.ndim == 1 or b.ndim == 1:
         # Vectors as (1, K) / (K, 1) matrices, so one backward rule covers every case.
