@@ -267,7 +267,8 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
                        Ap + p * MR * kc);
         }
       };
-      auto tile = [&](int64_t ic, int64_t full, int64_t ir, int64_t jr) {
+      auto tile = [&](int64_t ic, int64_t full, int64_t ir, int64_t jr,
+                      const TileEpilogue<T>& ep) {
         const int64_t i = ic + ir * MR, j = jc + jr * NR;
         const int mr = (int)std::min<int64_t>(MR, m.M - i);
         const int nr = (int)std::min<int64_t>(NR, m.N - j);
@@ -295,12 +296,38 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         // so a group is still in L2 when its tiles run.
         const int64_t kGroup = std::max<int64_t>(1, (256 << 10) / (NR * kc * (int64_t)sizeof(T)));
         const int64_t p0 = npan * tid / nt, p1 = npan * (tid + 1) / nt;
+        // A row-major B is read from memory once, here, with rows far apart (M = 64,
+        // N = 4096: 16 KB): packing a group stalls on DRAM. So the tiles of group g
+        // prefetch the source rows of group g+1 into L2 as they run (kernels with a side
+        // stream only), each tile a slice of the rows, one line per 4 k steps.
+        const bool side = kr.direct_b && !direct_b && m.bcs == 1;
         for (int64_t g = p0; g < p1; g += kGroup) {
           const int64_t g1 = std::min(p1, g + kGroup);
           if (!direct_b)
             pack_b(kr, g, g1, nc, kc, m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
+          // Next group: [g1, g2) of this kc pass, or after the last one the thread's first
+          // group of the next kc pass (rows pc+kc...).
+          int64_t n0 = g1, n1 = std::min(p1, g1 + kGroup), k0 = pc, nk = kc;
+          if (n1 <= n0 && pc + kc < m.K) {
+            n0 = p0; n1 = std::min(p1, p0 + kGroup); k0 = pc + kc;
+            nk = std::min(KCb, m.K - k0);
+          }
+          const int64_t tiles_g = (g1 - g) * mpan;
+          TileEpilogue<T> e = ep;
+          if (side && n1 > n0) {
+            e.pf_stride = m.brs * (int64_t)sizeof(T);
+            e.pf_lines = (int)ceil_div(std::min(n1 * NR, nc) - n0 * NR, 64 / (int64_t)sizeof(T));
+          }
+          int64_t t = 0;
           for (int64_t jr = g; jr < g1; ++jr)
-            for (int64_t ir = 0; ir < mpan; ++ir) tile(0, full, ir, jr);
+            for (int64_t ir = 0; ir < mpan; ++ir, ++t) {
+              if (e.pf_lines) {
+                const int64_t r0 = nk * t / tiles_g, r1 = nk * (t + 1) / tiles_g;
+                e.pf = reinterpret_cast<const char*>(m.B + (k0 + r0) * m.brs + jc + n0 * NR);
+                e.pf_rows = (int)(r1 - r0);
+              }
+              tile(0, full, ir, jr, e);
+            }
         }
         if (shared) team_barrier(nt);
         continue;
@@ -325,7 +352,7 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t jr = t / mpan;
-          tile(ic, full, t - jr * mpan, jr);
+          tile(ic, full, t - jr * mpan, jr, ep);
         }
         // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
         if (shared) team_barrier(nt);

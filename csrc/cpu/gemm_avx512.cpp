@@ -167,6 +167,11 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
   }
   // Unrolled by 4. The prefetch pulls B ~16 k-steps ahead: a packed panel streams from
   // L2, a B read in place has rows ldb apart that the hardware prefetcher does not follow.
+  // The side stream (e.pf) advances one line per 4 steps, spread over the whole k loop so
+  // the next panels' DRAM reads overlap these FMAs instead of stalling the packing later.
+  const char* pf = e.pf;
+  int pf_line = 0, pf_rows = e.pf_rows;
+  const int pf_lines = e.pf_lines;
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
 #define DLCORE_PF                                                                     \
@@ -174,6 +179,10 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
   if (NV == 2) _mm_prefetch(reinterpret_cast<const char*>(b + 16 * ldb + W), _MM_HINT_T0);
     DLCORE_PF DLCORE_STEP DLCORE_PF DLCORE_STEP DLCORE_PF DLCORE_STEP DLCORE_PF DLCORE_STEP
 #undef DLCORE_PF
+    for (int q = 0; q < 2 && pf_rows > 0; ++q) {
+      _mm_prefetch(pf + 64 * pf_line, _MM_HINT_T1);
+      if (++pf_line == pf_lines) { pf_line = 0; pf += e.pf_stride; --pf_rows; }
+    }
   }
   for (; k < kc; ++k) DLCORE_STEP
 #undef DLCORE_STEP

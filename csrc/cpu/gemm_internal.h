@@ -23,6 +23,12 @@ struct TileEpilogue {
   const T* bias = nullptr;      // offset to the tile's first row (per_row) or column
   bool bias_per_row = false;
   Activation act = Activation::None;
+  // Optional side stream for the AVX-512 kernels (others ignore it): while the tile's k loop
+  // runs, prefetch pf_rows rows of pf_lines cache lines each, pf_stride bytes apart, into L2
+  // (the source of the B panels the driver packs next, see gemm_blocked).
+  const char* pf = nullptr;
+  int64_t pf_stride = 0;
+  int pf_lines = 0, pf_rows = 0;
 };
 
 // Scalar write-back (gemm_generic.cpp) of an mr x nr accumulator tile, element (i, j) at
