@@ -58,8 +58,9 @@ using Ukr = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
 template <typename T>
 using Dot = void (*)(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt,
                      int64_t ldbt, T* c, int64_t ldc, const TileEpilogue<T>& e);
+// Transposing panel packer: n vectors contiguous along k (vector j at src + j*stride).
 template <typename T>
-using PackBRowUnit = void (*)(int64_t kc, int nr, const T* b, int64_t cs, T* dst);
+using PackTransposed = void (*)(int64_t kc, int n, const T* src, int64_t stride, T* dst);
 
 // Register tile, cache blocks and kernels for one dtype on one SIMD path.
 // KC: an A micro-panel (MR x KC) plus a B micro-panel (KC x NR) must sit in the 32 KB L1:
@@ -69,7 +70,8 @@ template <typename T>
 struct Kernel {
   int MR, NR, MC, KC, NC;
   Ukr<T> ukr;
-  PackBRowUnit<T> pack_b_rowunit;   // optional fast transpose-pack (nullptr: scalar)
+  PackTransposed<T> pack_b_rowunit;  // optional fast packers (nullptr: scalar): a B with
+  PackTransposed<T> pack_a_rowmajor; // unit row stride, a row-major A
   bool direct_b;                    // ukr may read a row-major B in place (masked edges)
   Dot<T> dot;                       // narrow-C kernel, vectors along k (nullptr: none)
 };
@@ -109,7 +111,7 @@ void pack_a_panel(int mr, int64_t kc, const T* __restrict a, int64_t rs, int64_t
 
 // Pack the B micro-panels [p0, p1) of the kc x nc block at `b` (strides rs, cs).
 template <typename T, int NR>
-void pack_b_panels(PackBRowUnit<T> rowunit, int64_t p0, int64_t p1, int64_t nc, int64_t kc,
+void pack_b_panels(PackTransposed<T> rowunit, int64_t p0, int64_t p1, int64_t nc, int64_t kc,
                    const T* b, int64_t rs, int64_t cs, T* Bp) {
   if (cs == 1) {
     // Row-major B: walk k outermost so each row of B is read as one contiguous run (a
@@ -157,7 +159,8 @@ void pack_b_panels(PackBRowUnit<T> rowunit, int64_t p0, int64_t p1, int64_t nc, 
 // Dispatch on the kernel's register tile (the shapes in kernel_f32/kernel_f64 below).
 template <typename T>
 void pack_a(const Kernel<T>& kr, int mr, int64_t kc, const T* a, int64_t rs, int64_t cs, T* d) {
-  if (kr.MR == 6) pack_a_panel<T, 6>(mr, kc, a, rs, cs, d);
+  if (cs == 1 && kr.pack_a_rowmajor) kr.pack_a_rowmajor(kc, mr, a, rs, d);
+  else if (kr.MR == 6) pack_a_panel<T, 6>(mr, kc, a, rs, cs, d);
   else if (kr.MR == 12) pack_a_panel<T, 12>(mr, kc, a, rs, cs, d);
   else throw std::logic_error("gemm: unsupported MR");
 }
@@ -539,28 +542,29 @@ const Kernel<float>& kernel_f32() {
   // halving the passes measured +8% at 1024^3 and 2048^3. The 64 KB B micro-panel then
   // streams from L2 (the 24-FMA steps leave the load ports idle half the time).
   static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
-                                    pack_b_rowunit_f32_avx512, true, dot_f32_avx512};
+                                    pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
+                                    true, dot_f32_avx512};
   if (use_avx512()) return avx512;
   static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,
-                                  pack_b_rowunit_f32_avx2, false, nullptr};
+                                  pack_b_rowunit_f32_avx2, nullptr, false, nullptr};
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
-                                     nullptr, false, nullptr};
+                                     nullptr, nullptr, false, nullptr};
   return generic;
 }
 
 const Kernel<double>& kernel_f64() {
 #if defined(__x86_64__) || defined(__i386__)
   static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 144, 256, 2048, ukr_f64_avx512,
-                                     nullptr, true, dot_f64_avx512};
+                                     nullptr, nullptr, true, dot_f64_avx512};
   if (use_avx512()) return avx512;
   static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr,
-                                   false, nullptr};
+                                   nullptr, false, nullptr};
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
-                                      nullptr, false, nullptr};
+                                      nullptr, nullptr, false, nullptr};
   return generic;
 }
 

@@ -169,7 +169,7 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
 // load+store per element; reading 8 columns x 8 k as ymm rows and transposing in registers
 // moves 64 elements with 8 loads, 24 shuffles and 8 stores.
 void pack_b_rowunit_f32_avx2(int64_t kc, int nr, const float* b, int64_t cs, float* dst) {
-  pack_b_rowunit_transposed<kAvx2NRf>(kc, nr, b, cs, dst);
+  pack_transposed_panel<kAvx2NRf>(kc, nr, b, cs, dst);
 }
 
 }  // namespace dlcore::cpu::gemm_detail

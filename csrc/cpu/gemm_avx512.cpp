@@ -380,7 +380,11 @@ void dot_f64_avx512(int64_t M, int N, int64_t K, const double* a, int64_t lda,
 // wants 32 columns per k row, i.e. a transpose, done as four 8x8 in-register transposes
 // per 8 k steps (8 loads, 24 shuffles, 8 stores per 64 elements instead of 64 gathers).
 void pack_b_rowunit_f32_avx512(int64_t kc, int nr, const float* b, int64_t cs, float* dst) {
-  pack_b_rowunit_transposed<kAvx512NRf>(kc, nr, b, cs, dst);
+  pack_transposed_panel<kAvx512NRf>(kc, nr, b, cs, dst);
+}
+// A row-major A panel (row i at a + i*rs, contiguous along k) is the same transpose.
+void pack_a_rowmajor_f32_avx512(int64_t kc, int mr, const float* a, int64_t rs, float* dst) {
+  pack_transposed_panel<kAvx512MR>(kc, mr, a, rs, dst);
 }
 
 }  // namespace dlcore::cpu::gemm_detail

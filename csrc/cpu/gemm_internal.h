@@ -97,6 +97,8 @@ void pack_bt_f32_avx512(int64_t K, int N, const float* b, int64_t rs, float* bt)
 // Transpose-pack for a B with unit row stride into a 32-wide float panel (see the AVX2 one).
 void pack_b_rowunit_f32_avx512(int64_t kc, int nr, const float* b, int64_t b_col_stride,
                                float* dst);
+// The 12-row A panel of a row-major A (row stride rs), packed by the same transposes.
+void pack_a_rowmajor_f32_avx512(int64_t kc, int mr, const float* a, int64_t rs, float* dst);
 
 // peak_avx2.cpp: runs `iters` steps of 12 independent 8-wide FMA chains; returns a value
 // derived from the accumulators so the loop cannot be optimised away.
