@@ -228,6 +228,17 @@ def test_matmul_larger_threaded(device, rng):
     check_matmul(ta.T[:300].T @ tb[:300], a[:, :300], b[:300], "float32")
 
 
+@pytest.mark.parametrize("m,k,n", [(100, 300, 1000), (64, 1100, 700), (97, 40, 2000)], ids=str)
+def test_matmul_short_a_packed_b(m, k, n, rng):
+    # M <= MC with a B too big to read in place: the path where threads own runs of B panels,
+    # pack them group by group and prefetch the next group (or next kc pass) while computing.
+    # Several groups per thread, K split into passes (1100), ragged last panels (700, 2000).
+    a = make_array(rng, (m, k), "float32")
+    b = make_array(rng, (k, n), "float32")
+    check_matmul(dlcore.tensor(a) @ dlcore.tensor(b), a, b, "float32")
+    check_matmul(dlcore.tensor(a) @ dlcore.tensor(b.T.copy()).T, a, b, "float32")
+
+
 @pytest.mark.parametrize("path", ["generic", None])
 def test_matmul_cpu_paths(path, monkeypatch, rng):
     # DLCORE_CPU_PATH=generic forces the portable kernels (read at each call); both the portable
