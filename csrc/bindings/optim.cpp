@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common.h"
+#include "../core/optim_math.h"
 
 namespace dlcore {
 namespace {
@@ -156,7 +157,7 @@ void adamax(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& u, 
                                      beta1, beta2, eps, weight_decay, maximize, step, stream));
 }
 
-// Returns the new mu_product (see cpu::nadam_scalars); the optimizer stores it in its state.
+// Returns the new mu_product (see optim::nadam_scalars); the optimizer stores it in its state.
 double nadam(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr,
              double beta1, double beta2, double eps, double weight_decay, double momentum_decay,
              bool decoupled, bool maximize, int64_t step, double mu_product) {
@@ -168,7 +169,7 @@ double nadam(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v,
   check_operand(op, p, v, "exp_avg_sq");
   int64_t n = p.numel();
   if (n == 0)
-    return cpu::nadam_scalars(lr, beta1, beta2, momentum_decay, step, mu_product).mu_product;
+    return optim::nadam_scalars(lr, beta1, beta2, momentum_decay, step, mu_product).mu_product;
   double out = 0;
   py::gil_scoped_release nogil;
   DLCORE_ON_DEVICE(p.device(),

@@ -92,17 +92,7 @@ double nadam_step(DType dtype, void* param, const void* grad, void* exp_avg, voi
                   double weight_decay, double momentum_decay, bool decoupled_weight_decay,
                   bool maximize, int64_t step, double mu_product);
 
-// NAdam's per-step scalars (host side; the CUDA kernel uses the same function).
-// mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)). PyTorch keeps mu_product in a float32
-// tensor, so the product is rounded to float32 each step; the coefficients are then double.
-struct NadamScalars {
-  double mu_product;        // prod mu_1..mu_t (float32-rounded)
-  double bias_correction2;  // 1 - beta2^t
-  double coef_grad;         // -lr * (1 - mu_t) / (1 - mu_product)
-  double coef_exp_avg;      // -lr * mu_{t+1} / (1 - mu_product * mu_{t+1})
-};
-NadamScalars nadam_scalars(double lr, double beta1, double beta2, double momentum_decay,
-                           int64_t step, double mu_product_prev);
+// (NAdam's per-step scalars: optim::nadam_scalars in core/optim_math.h, shared with CUDA.)
 
 // ---- activation.cpp / activation_avx2.cpp ----------------------------------------------
 // Elementwise activations over n contiguous float32/float64 elements, forward and backward.
