@@ -48,8 +48,8 @@ Tensor act_forward(int op, const Tensor& x_in, double a, double b, std::optional
   if (n == 0) return y;
   py::gil_scoped_release nogil;
   DLCORE_ON_DEVICE(x.device(),
-                   cpu::activation_forward((cpu::ActOp)op, x.dtype, x.data(), y.data(), n, a, b),
-                   cuda::activation_forward((cuda::ActOp)op, x.dtype, x.data(), y.data(), n, a, b,
+                   cpu::activation_forward((ActOp)op, x.dtype, x.data(), y.data(), n, a, b),
+                   cuda::activation_forward((ActOp)op, x.dtype, x.data(), y.data(), n, a, b,
                                             stream));
   return y;
 }
@@ -73,9 +73,9 @@ Tensor act_backward(int op, const Tensor& g_in, std::optional<Tensor> x_in,
   const void* yp = needs_y ? y.data() : nullptr;
   py::gil_scoped_release nogil;
   DLCORE_ON_DEVICE(g.device(),
-                   cpu::activation_backward((cpu::ActOp)op, g.dtype, g.data(), xp, yp, gx.data(),
+                   cpu::activation_backward((ActOp)op, g.dtype, g.data(), xp, yp, gx.data(),
                                             n, a, b),
-                   cuda::activation_backward((cuda::ActOp)op, g.dtype, g.data(), xp, yp,
+                   cuda::activation_backward((ActOp)op, g.dtype, g.data(), xp, yp,
                                              gx.data(), n, a, b, stream));
   return gx;
 }

@@ -1,9 +1,48 @@
-// host_device.h — DLCORE_HD marks small functions compiled for the host and, under nvcc, for
-// CUDA devices as well (the maths shared by cpu/ and cuda/: Philox, optimizer updates).
+// host_device.h — what maths shared by cpu/ and cuda/ needs to compile on both sides.
+//
+// DLCORE_HD marks a small function for the host and, under nvcc, for CUDA devices as well
+// (Philox, optimizer updates, activations). hd::exp & co. are the standard functions under
+// one name on both: std:: on the host, CUDA's math library on the device (the f-suffixed
+// single-precision versions for float, so nothing is promoted to double on the GPU).
 #pragma once
+#include <cmath>
+#include <type_traits>
 
 #if defined(__CUDACC__)
 #define DLCORE_HD __host__ __device__ __forceinline__
 #else
 #define DLCORE_HD inline
 #endif
+
+namespace dlcore::hd {
+
+#if defined(__CUDA_ARCH__)
+#define DLCORE_HD_MATH(name)                                             \
+  template <typename T>                                                  \
+  DLCORE_HD T name(T x) {                                                \
+    if constexpr (std::is_same_v<T, float>) return ::name##f(x);         \
+    else return ::name(x);                                               \
+  }
+#else
+#define DLCORE_HD_MATH(name) \
+  template <typename T>      \
+  DLCORE_HD T name(T x) { return std::name(x); }
+#endif
+DLCORE_HD_MATH(sqrt)
+DLCORE_HD_MATH(fabs)
+DLCORE_HD_MATH(exp)
+DLCORE_HD_MATH(expm1)
+DLCORE_HD_MATH(log1p)
+DLCORE_HD_MATH(tanh)
+DLCORE_HD_MATH(erf)
+#undef DLCORE_HD_MATH
+
+// 1 / (1 + e^-x), never taking exp of a large positive number: for x < 0, e^x / (1 + e^x).
+template <typename T>
+DLCORE_HD T sigmoid(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + hd::exp(-x));
+  const T e = hd::exp(x);
+  return e / (T(1) + e);
+}
+
+}  // namespace dlcore::hd

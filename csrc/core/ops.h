@@ -21,6 +21,10 @@ inline bool is_comparison(BinaryOp op) {
 
 enum class ReduceOp : int { Sum, Prod, Max, Min, ArgMax, ArgMin };
 
+// Elementwise activations with their own kernels (forward and backward): see
+// core/activation_math.h for the formulas and the meaning of the parameters a, b.
+enum class ActOp : int { Relu, LeakyRelu, Elu, Softplus, Sigmoid, Tanh, Gelu, GeluTanh, Silu };
+
 // Activation fused into a GEMM epilogue: C = act(alpha*A@B + beta*C + bias).
 enum class Activation : int { None, Relu, Sigmoid, Tanh };
 

@@ -31,23 +31,6 @@
 
 namespace dlcore::optim {
 
-template <typename T>
-DLCORE_HD T sqrt_(T x) {
-#if defined(__CUDA_ARCH__)
-  return sqrt(x);            // CUDA's float / double overloads
-#else
-  return std::sqrt(x);
-#endif
-}
-template <typename T>
-DLCORE_HD T fabs_(T x) {
-#if defined(__CUDA_ARCH__)
-  return fabs(x);
-#else
-  return std::fabs(x);
-#endif
-}
-
 // torch.maximum semantics: a NaN on either side wins (std::max would silently drop it).
 template <typename T>
 DLCORE_HD T max_nan(T a, T b) {
@@ -143,7 +126,7 @@ struct Adam {
       vi = max_nan(vmax[i], vi);
       vmax[i] = vi;
     }
-    const T denom = sqrt_(vi) / a.bc2_sqrt + a.eps;
+    const T denom = hd::sqrt(vi) / a.bc2_sqrt + a.eps;
     p[i] = pi + a.step_neg * (mi / denom);
   }
 };
@@ -196,7 +179,7 @@ struct Nadam {
     adam_moments(mi, vi, g, a.l1, a.beta2, a.one_minus_beta2);
     m[i] = mi;
     v[i] = vi;
-    const T denom = sqrt_(vi / a.bc2) + a.eps;
+    const T denom = hd::sqrt(vi / a.bc2) + a.eps;
     pi = pi + a.c_g * (g / denom);
     p[i] = pi + a.c_m * (mi / denom);
   }
@@ -219,7 +202,7 @@ struct Adagrad {
     const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
     const T s = sum[i] + g * g;
     sum[i] = s;
-    p[i] = p[i] + a.clr_neg * (g / (sqrt_(s) + a.eps));
+    p[i] = p[i] + a.clr_neg * (g / (hd::sqrt(s) + a.eps));
   }
 };
 
@@ -249,9 +232,9 @@ struct Rmsprop {
     if (kCentered) {
       const T ga = lerp(gavg[i], g, a.la);
       gavg[i] = ga;
-      avg = sqrt_(s - ga * ga);
+      avg = hd::sqrt(s - ga * ga);
     } else {
-      avg = sqrt_(s);
+      avg = hd::sqrt(s);
     }
     avg = avg + a.eps;
     if (kMom) {
@@ -283,9 +266,9 @@ struct Adadelta {
     T s = sq[i] * a.rho;
     s = s + a.one_minus_rho * g * g;
     sq[i] = s;
-    const T std_ = sqrt_(s + a.eps);
+    const T std_ = hd::sqrt(s + a.eps);
     const T ai = acc[i];
-    T delta = sqrt_(ai + a.eps);
+    T delta = hd::sqrt(ai + a.eps);
     delta = delta / std_;
     delta = delta * g;
     const T ar = ai * a.rho;
@@ -312,7 +295,7 @@ struct Adamax {
     const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
     const T mi = lerp(m[i], g, a.l1);
     m[i] = mi;
-    const T ui = max_nan(u[i] * a.beta2, fabs_(g) + a.eps);
+    const T ui = max_nan(u[i] * a.beta2, hd::fabs(g) + a.eps);
     u[i] = ui;
     p[i] = p[i] + a.clr_neg * (mi / ui);
   }

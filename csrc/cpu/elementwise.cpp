@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "../core/errors.h"
+#include "../core/host_device.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -23,12 +24,6 @@ template <typename T> inline T ipow(T b, T e) {
   while (e) { if (e & 1) r *= b; b *= b; e >>= 1; }
   return r;
 }
-template <typename T> inline T sigmoid(T x) {
-  // Never exp of a large positive number: for x < 0 use e^x / (1 + e^x).
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
-}
 
 template <typename T> inline T apply_unary(UnaryOp op, T x) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -40,7 +35,7 @@ template <typename T> inline T apply_unary(UnaryOp op, T x) {
       case UnaryOp::Exp: return std::exp(x);
       case UnaryOp::Log: return std::log(x);
       case UnaryOp::Sqrt: return std::sqrt(x);
-      case UnaryOp::Sigmoid: return sigmoid(x);
+      case UnaryOp::Sigmoid: return hd::sigmoid(x);
       case UnaryOp::Tanh: return std::tanh(x);
       case UnaryOp::Relu: return x > 0 ? x : (x == x ? T(0) : x);
       case UnaryOp::Sign: return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == x ? T(0) : x));

@@ -95,12 +95,11 @@ double nadam_step(DType dtype, void* param, const void* grad, void* exp_avg, voi
 // (NAdam's per-step scalars: optim::nadam_scalars in core/optim_math.h, shared with CUDA.)
 
 // ---- activation.cpp / activation_avx2.cpp ----------------------------------------------
-// Elementwise activations over n contiguous float32/float64 elements, forward and backward.
-// Parameters: LeakyRelu a = negative_slope; Elu a = alpha; Softplus a = beta, b = threshold
-// (beta*x > threshold gives x). The backward reads whichever of the input x / output y the
-// derivative is cheapest from — y for Relu, Sigmoid, Tanh; x and y for Elu; x for the others —
-// so the unused pointer may be null (Relu from y is what a GEMM epilogue's output allows).
-enum class ActOp : int { Relu, LeakyRelu, Elu, Softplus, Sigmoid, Tanh, Gelu, GeluTanh, Silu };
+// Elementwise activations over n contiguous float32/float64 elements, forward and backward
+// (ActOp in core/ops.h; formulas and parameters a, b in core/activation_math.h). The backward
+// reads whichever of the input x / output y the derivative is cheapest from — y for Relu,
+// Sigmoid, Tanh; x and y for Elu; x for the others — so the unused pointer may be null (Relu
+// from y is what a GEMM epilogue's output allows).
 void activation_forward(ActOp op, DType dtype, const void* x, void* y, int64_t n, double a,
                         double b);
 void activation_backward(ActOp op, DType dtype, const void* grad, const void* x, const void* y,

@@ -16,6 +16,7 @@
 // kernel instantiations (and the build time) small.
 #include <utility>
 
+#include "../core/host_device.h"
 #include "common.cuh"
 #include "kernels.h"
 
@@ -39,14 +40,6 @@ DLCORE_MATH1(m_fabs, fabsf, fabs)
 #undef DLCORE_MATH1
 __device__ __forceinline__ float m_pow(float a, float b) { return powf(a, b); }
 __device__ __forceinline__ double m_pow(double a, double b) { return pow(a, b); }
-
-// Sigmoid without overflow: exp of a positive argument is never taken.
-template <typename T>
-__device__ __forceinline__ T sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + m_exp(-x));
-  T e = m_exp(x);  // NaN input lands here and stays NaN
-  return e / (T(1) + e);
-}
 
 // Integer power by squaring, wrapping on overflow. A negative exponent gives the truncated
 // value of 1/base^|e| (0 unless base is +-1).
@@ -73,7 +66,7 @@ struct UnaryFn {
         case UnaryOp::Exp: return m_exp(x);
         case UnaryOp::Log: return m_log(x);
         case UnaryOp::Sqrt: return m_sqrt(x);
-        case UnaryOp::Sigmoid: return sigmoid(x);
+        case UnaryOp::Sigmoid: return hd::sigmoid(x);
         case UnaryOp::Tanh: return m_tanh(x);
         case UnaryOp::Relu: return x > T(0) ? x : (x == x ? T(0) : x);  // NaN stays NaN
         case UnaryOp::Sign: return x > T(0) ? T(1) : x < T(0) ? T(-1) : (x == x ? T(0) : x);
