@@ -10,59 +10,15 @@
 #include <type_traits>
 
 #include "../core/errors.h"
-#include "../core/host_device.h"
+#include "../core/elementwise_math.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace dlcore::cpu {
 namespace {
 
-// ---- scalar math, one definition per op (the CUDA file mirrors these) ------------------
-template <typename T> inline T ipow(T b, T e) {
-  if (e < 0) return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);
-  T r = 1;
-  while (e) { if (e & 1) r *= b; b *= b; e >>= 1; }
-  return r;
-}
-
-template <typename T> inline T apply_unary(UnaryOp op, T x) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return !x;   // LogicalNot is the only unary op on bool (unary_supported checks)
-  } else if constexpr (std::is_floating_point_v<T>) {
-    switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return std::abs(x);
-      case UnaryOp::Exp: return std::exp(x);
-      case UnaryOp::Log: return std::log(x);
-      case UnaryOp::Sqrt: return std::sqrt(x);
-      case UnaryOp::Sigmoid: return hd::sigmoid(x);
-      case UnaryOp::Tanh: return std::tanh(x);
-      case UnaryOp::Relu: return x > 0 ? x : (x == x ? T(0) : x);
-      case UnaryOp::Sign: return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == x ? T(0) : x));
-      case UnaryOp::Reciprocal: return T(1) / x;
-      case UnaryOp::Square: return x * x;
-      case UnaryOp::Sin: return std::sin(x);
-      case UnaryOp::Cos: return std::cos(x);
-      case UnaryOp::Floor: return std::floor(x);
-      case UnaryOp::Ceil: return std::ceil(x);
-      case UnaryOp::Round: return std::nearbyint(x);   // half to even, like NumPy/PyTorch
-      case UnaryOp::LogicalNot: return x == 0 ? T(1) : T(0);
-    }
-  } else {
-    switch (op) {
-      case UnaryOp::Neg: return -x;
-      case UnaryOp::Abs: return x < 0 ? -x : x;
-      case UnaryOp::Relu: return x > 0 ? x : 0;
-      case UnaryOp::Sign: return (T)((x > 0) - (x < 0));
-      case UnaryOp::Square: return x * x;
-      case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round: return x;
-      case UnaryOp::LogicalNot: return !x;
-      default: break;
-    }
-  }
-  return x;  // unreachable: unsupported (op, dtype) pairs are rejected before the loop
-}
-
+// The maths of one element (ew::unary / ew::arith / ew::compare) is core/elementwise_math.h,
+// shared with cuda/elementwise.cu. Which (op, dtype) pairs exist is decided here, on the host.
 template <typename T> inline bool unary_supported(UnaryOp op) {
   if constexpr (std::is_floating_point_v<T>) return true;
   switch (op) {
@@ -70,45 +26,6 @@ template <typename T> inline bool unary_supported(UnaryOp op) {
     case UnaryOp::Square: case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Round:
     case UnaryOp::LogicalNot:
       return !std::is_same_v<T, bool> || op == UnaryOp::LogicalNot;
-    default: return false;
-  }
-}
-
-// Binary ops producing T. Maximum/Minimum propagate NaN, as torch.maximum does.
-template <typename T> inline T apply_arith(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div:
-      if constexpr (std::is_floating_point_v<T>) return a / b;
-      else {  // floor division (Python's //); division by zero yields 0 rather than a trap
-        if (b == 0) return 0;
-        T q = a / b;
-        return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
-      }
-    case BinaryOp::Pow:
-      if constexpr (std::is_floating_point_v<T>) return std::pow(a, b);
-      else return ipow(a, b);
-    case BinaryOp::Maximum:
-      if constexpr (std::is_floating_point_v<T>) if (a != a || b != b) return a + b;
-      return a > b ? a : b;
-    case BinaryOp::Minimum:
-      if constexpr (std::is_floating_point_v<T>) if (a != a || b != b) return a + b;
-      return a < b ? a : b;
-    default: return a;
-  }
-}
-template <typename T> inline bool apply_compare(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Eq: return a == b;
-    case BinaryOp::Ne: return a != b;
-    case BinaryOp::Lt: return a < b;
-    case BinaryOp::Le: return a <= b;
-    case BinaryOp::Gt: return a > b;
-    case BinaryOp::Ge: return a >= b;
-    case BinaryOp::LogicalAnd: return (a != T(0)) && (b != T(0));
-    case BinaryOp::LogicalOr: return (a != T(0)) || (b != T(0));
     default: return false;
   }
 }
@@ -156,28 +73,28 @@ void unary_typed(UnaryOp op, const Loop& L, void* out, const void* in) {
   if (!unary_supported<T>(op))
     fail<DTypeError>("unary", "op ", (int)op, " is not defined for this dtype");
   switch (op) {  // expand the hot ops so each gets its own vectorizable loop
-#define DL_CASE(OP) case UnaryOp::OP: map1<T, T>(L, out, in, [](T x) { return apply_unary(UnaryOp::OP, x); }); return;
+#define DL_CASE(OP) case UnaryOp::OP: map1<T, T>(L, out, in, [](T x) { return ew::unary(UnaryOp::OP, x); }); return;
     DL_CASE(Neg) DL_CASE(Abs) DL_CASE(Exp) DL_CASE(Log) DL_CASE(Sqrt) DL_CASE(Sigmoid)
     DL_CASE(Tanh) DL_CASE(Relu) DL_CASE(Square) DL_CASE(Reciprocal)
 #undef DL_CASE
-    default: map1<T, T>(L, out, in, [op](T x) { return apply_unary(op, x); });
+    default: map1<T, T>(L, out, in, [op](T x) { return ew::unary(op, x); });
   }
 }
 
 template <typename T>
 void binary_typed(BinaryOp op, const Loop& L, void* out, const void* a, const void* b) {
   if (is_comparison(op)) {
-    map2<bool, T>(L, out, a, b, [op](T x, T y) { return apply_compare(op, x, y); });
+    map2<bool, T>(L, out, a, b, [op](T x, T y) { return ew::compare(op, x, y); });
     return;
   }
   if constexpr (std::is_same_v<T, bool>) {
     fail<DTypeError>("binary", "arithmetic op ", (int)op, " is not defined for bool");
   } else {
     switch (op) {
-#define DL_CASE(OP) case BinaryOp::OP: map2<T, T>(L, out, a, b, [](T x, T y) { return apply_arith(BinaryOp::OP, x, y); }); return;
+#define DL_CASE(OP) case BinaryOp::OP: map2<T, T>(L, out, a, b, [](T x, T y) { return ew::arith(BinaryOp::OP, x, y); }); return;
       DL_CASE(Add) DL_CASE(Sub) DL_CASE(Mul) DL_CASE(Div) DL_CASE(Maximum) DL_CASE(Minimum)
 #undef DL_CASE
-      default: map2<T, T>(L, out, a, b, [op](T x, T y) { return apply_arith(op, x, y); });
+      default: map2<T, T>(L, out, a, b, [op](T x, T y) { return ew::arith(op, x, y); });
     }
   }
 }
@@ -186,19 +103,19 @@ template <typename T>
 void binary_scalar_typed(BinaryOp op, const Loop& L, void* out, const void* a, double s, bool first) {
   const T sv = (T)s;
   if (is_comparison(op)) {
-    if (first) map1<bool, T>(L, out, a, [=](T x) { return apply_compare(op, sv, x); });
-    else map1<bool, T>(L, out, a, [=](T x) { return apply_compare(op, x, sv); });
+    if (first) map1<bool, T>(L, out, a, [=](T x) { return ew::compare(op, sv, x); });
+    else map1<bool, T>(L, out, a, [=](T x) { return ew::compare(op, x, sv); });
     return;
   }
   if constexpr (std::is_same_v<T, bool>) {
     fail<DTypeError>("binary", "arithmetic op ", (int)op, " is not defined for bool");
   } else {
-    if (first) { map1<T, T>(L, out, a, [=](T x) { return apply_arith(op, sv, x); }); return; }
+    if (first) { map1<T, T>(L, out, a, [=](T x) { return ew::arith(op, sv, x); }); return; }
     switch (op) {
-#define DL_CASE(OP) case BinaryOp::OP: map1<T, T>(L, out, a, [=](T x) { return apply_arith(BinaryOp::OP, x, sv); }); return;
+#define DL_CASE(OP) case BinaryOp::OP: map1<T, T>(L, out, a, [=](T x) { return ew::arith(BinaryOp::OP, x, sv); }); return;
       DL_CASE(Add) DL_CASE(Sub) DL_CASE(Mul) DL_CASE(Div) DL_CASE(Maximum) DL_CASE(Minimum)
 #undef DL_CASE
-      default: map1<T, T>(L, out, a, [=](T x) { return apply_arith(op, x, sv); });
+      default: map1<T, T>(L, out, a, [=](T x) { return ew::arith(op, x, sv); });
     }
   }
 }

@@ -16,80 +16,19 @@
 // kernel instantiations (and the build time) small.
 #include <utility>
 
-#include "../core/host_device.h"
+#include "../core/elementwise_math.h"
 #include "common.cuh"
 #include "kernels.h"
 
 namespace dlcore::cuda {
 namespace {
 
-// ---- float/double maths by overload (expf for float, exp for double, ...) -------------------
-#define DLCORE_MATH1(name, ff, fd)                                      \
-  __device__ __forceinline__ float name(float x) { return ff(x); }     \
-  __device__ __forceinline__ double name(double x) { return fd(x); }
-DLCORE_MATH1(m_exp, expf, exp)
-DLCORE_MATH1(m_log, logf, log)
-DLCORE_MATH1(m_sqrt, sqrtf, sqrt)
-DLCORE_MATH1(m_tanh, tanhf, tanh)
-DLCORE_MATH1(m_sin, sinf, sin)
-DLCORE_MATH1(m_cos, cosf, cos)
-DLCORE_MATH1(m_floor, floorf, floor)
-DLCORE_MATH1(m_ceil, ceilf, ceil)
-DLCORE_MATH1(m_rint, rintf, rint)   // round half to even, like numpy.round / torch.round
-DLCORE_MATH1(m_fabs, fabsf, fabs)
-#undef DLCORE_MATH1
-__device__ __forceinline__ float m_pow(float a, float b) { return powf(a, b); }
-__device__ __forceinline__ double m_pow(double a, double b) { return pow(a, b); }
-
-// Integer power by squaring, wrapping on overflow. A negative exponent gives the truncated
-// value of 1/base^|e| (0 unless base is +-1).
-__device__ __forceinline__ int64_t ipow(int64_t base, int64_t e) {
-  if (e < 0) return base == 1 ? 1 : base == -1 ? ((e & 1) ? -1 : 1) : 0;
-  uint64_t r = 1, b = (uint64_t)base;
-  while (e) {
-    if (e & 1) r *= b;
-    b *= b;
-    e >>= 1;
-  }
-  return (int64_t)r;
-}
-
 // ---- element functors ----------------------------------------------------------------------
+// The maths of one element is core/elementwise_math.h, shared with the CPU.
 template <typename T>
 struct UnaryFn {
   UnaryOp op;
-  __device__ __forceinline__ T operator()(T x) const {
-    if constexpr (std::is_floating_point<T>::value) {
-      switch (op) {
-        case UnaryOp::Neg: return -x;
-        case UnaryOp::Abs: return m_fabs(x);
-        case UnaryOp::Exp: return m_exp(x);
-        case UnaryOp::Log: return m_log(x);
-        case UnaryOp::Sqrt: return m_sqrt(x);
-        case UnaryOp::Sigmoid: return hd::sigmoid(x);
-        case UnaryOp::Tanh: return m_tanh(x);
-        case UnaryOp::Relu: return x > T(0) ? x : (x == x ? T(0) : x);  // NaN stays NaN
-        case UnaryOp::Sign: return x > T(0) ? T(1) : x < T(0) ? T(-1) : (x == x ? T(0) : x);
-        case UnaryOp::Reciprocal: return T(1) / x;
-        case UnaryOp::Square: return x * x;
-        case UnaryOp::Sin: return m_sin(x);
-        case UnaryOp::Cos: return m_cos(x);
-        case UnaryOp::Floor: return m_floor(x);
-        case UnaryOp::Ceil: return m_ceil(x);
-        case UnaryOp::Round: return m_rint(x);
-        default: return x;  // LogicalNot has its own functor; others rejected on the host
-      }
-    } else {  // int64: the ops that stay integral (checked on the host)
-      switch (op) {
-        case UnaryOp::Neg: return -x;
-        case UnaryOp::Abs: return x < 0 ? -x : x;
-        case UnaryOp::Relu: return x > 0 ? x : T(0);
-        case UnaryOp::Sign: return T((x > 0) - (x < 0));
-        case UnaryOp::Square: return x * x;
-        default: return x;  // Floor, Ceil, Round are the identity on integers
-      }
-    }
-  }
+  __device__ __forceinline__ T operator()(T x) const { return ew::unary(op, x); }
 };
 
 // Writes the input dtype, as the CPU does (Python hands it Bool tensors).
@@ -99,62 +38,14 @@ struct LogicalNotFn {
 };
 
 template <typename T>
-__device__ __forceinline__ T binary_arith(BinaryOp op, T a, T b) {
-  if constexpr (std::is_floating_point<T>::value) {
-    switch (op) {
-      case BinaryOp::Add: return a + b;
-      case BinaryOp::Sub: return a - b;
-      case BinaryOp::Mul: return a * b;
-      case BinaryOp::Div: return a / b;
-      case BinaryOp::Pow: return m_pow(a, b);
-      case BinaryOp::Maximum: return (a != a) ? a : (b != b) ? b : (a > b ? a : b);
-      case BinaryOp::Minimum: return (a != a) ? a : (b != b) ? b : (a < b ? a : b);
-      default: return a;
-    }
-  } else if constexpr (std::is_same<T, int64_t>::value) {
-    switch (op) {
-      case BinaryOp::Add: return (int64_t)((uint64_t)a + (uint64_t)b);
-      case BinaryOp::Sub: return (int64_t)((uint64_t)a - (uint64_t)b);
-      case BinaryOp::Mul: return (int64_t)((uint64_t)a * (uint64_t)b);
-      case BinaryOp::Div: {  // floor division (Python's //); x // 0 gives 0, not a trap
-        if (b == 0) return 0;
-        const int64_t q = a / b;
-        return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
-      }
-      case BinaryOp::Pow: return ipow(a, b);
-      case BinaryOp::Maximum: return a > b ? a : b;
-      case BinaryOp::Minimum: return a < b ? a : b;
-      default: return a;
-    }
-  } else {  // bool: arithmetic is rejected on the host, as on the CPU
-    return a;
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ bool binary_compare(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Eq: return a == b;
-    case BinaryOp::Ne: return a != b;
-    case BinaryOp::Lt: return a < b;
-    case BinaryOp::Le: return a <= b;
-    case BinaryOp::Gt: return a > b;
-    case BinaryOp::Ge: return a >= b;
-    case BinaryOp::LogicalAnd: return (a != T(0)) && (b != T(0));
-    case BinaryOp::LogicalOr: return (a != T(0)) || (b != T(0));
-    default: return false;
-  }
-}
-
-template <typename T>
 struct ArithFn {
   BinaryOp op;
-  __device__ __forceinline__ T operator()(T a, T b) const { return binary_arith(op, a, b); }
+  __device__ __forceinline__ T operator()(T a, T b) const { return ew::arith(op, a, b); }
 };
 template <typename T>
 struct CompareFn {
   BinaryOp op;
-  __device__ __forceinline__ bool operator()(T a, T b) const { return binary_compare(op, a, b); }
+  __device__ __forceinline__ bool operator()(T a, T b) const { return ew::compare(op, a, b); }
 };
 // op(a, s) or op(s, a) with the scalar already converted to T.
 template <typename F, typename T>
