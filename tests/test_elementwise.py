@@ -171,6 +171,22 @@ def test_binary_int64(name, device, rng):
     assert_close(op(dlcore.tensor(a, device=device), dlcore.tensor(b, device=device)), ref(a, b), "int64")
 
 
+def test_int64_overflow_wraps_like_numpy(device):
+    # int64 arithmetic wraps modulo 2^64 (NumPy's values), on both devices; INT64_MIN // -1
+    # and -INT64_MIN wrap instead of trapping.
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    a = np.array([hi, lo, lo, hi, 3, lo], dtype=np.int64)
+    b = np.array([1, -1, 2, 2, -1, -1], dtype=np.int64)
+    ta, tb = dlcore.tensor(a, device=device), dlcore.tensor(b, device=device)
+    with np.errstate(over="ignore"):
+        assert_close(ta + tb, a + b, "int64")
+        assert_close(ta - tb, a - b, "int64")
+        assert_close(ta * tb, a * b, "int64")
+        assert_close(-ta, -a, "int64")
+        assert_close(abs(ta), np.abs(a), "int64")
+    assert np.array_equal(to_numpy(ta // tb), np.array([hi, lo, lo // 2, hi // 2, -3, lo]))
+
+
 def test_int64_true_division_gives_float32(device):
     a = dlcore.tensor([7, -7, 1, 0], device=device)
     b = dlcore.tensor([2, 2, 3, 5], device=device)
