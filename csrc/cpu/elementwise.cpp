@@ -72,6 +72,15 @@ template <typename T>
 void unary_typed(UnaryOp op, const Loop& L, void* out, const void* in) {
   if (!unary_supported<T>(op))
     fail<DTypeError>("unary", "op ", (int)op, " is not defined for this dtype");
+  // Contiguous float32 sigmoid / tanh: the activation kernels (activation.cpp), whose AVX2 path
+  // evaluates exp as a polynomial on 8 lanes; std::exp here is a scalar library call per element.
+  if constexpr (std::is_same_v<T, float>) {
+    if ((op == UnaryOp::Sigmoid || op == UnaryOp::Tanh) && L.contiguous(2)) {
+      activation_forward(op == UnaryOp::Sigmoid ? ActOp::Sigmoid : ActOp::Tanh, DType::Float32,
+                         in, out, L.numel(), 0.0, 0.0);
+      return;
+    }
+  }
   switch (op) {  // expand the hot ops so each gets its own vectorizable loop
 #define DL_CASE(OP) case UnaryOp::OP: map1<T, T>(L, out, in, [](T x) { return ew::unary(UnaryOp::OP, x); }); return;
     DL_CASE(Neg) DL_CASE(Abs) DL_CASE(Exp) DL_CASE(Log) DL_CASE(Sqrt) DL_CASE(Sigmoid)
