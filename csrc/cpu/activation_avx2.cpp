@@ -155,6 +155,11 @@ bool activation_backward_f32_avx2(ActOp op, const float* g, const float* x, cons
   }
 }
 
+// y = e^x (Tensor.exp on contiguous float32: elementwise.cpp calls it).
+void exp_f32_avx2(const float* x, float* y, int64_t n) {
+  map8(x, y, n, [](__m256 v) { return exp8(v); });
+}
+
 // y = exp(x - shift) (y may alias x, or be null to only sum); returns the sum of the exps.
 // softmax.cpp's row loops use it: the exp is all of a softmax's arithmetic.
 float exp_shift_sum_f32_avx2(const float* x, float* y, int64_t n, float shift) {

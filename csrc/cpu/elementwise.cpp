@@ -15,6 +15,11 @@
 #include "parallel.h"
 
 namespace dlcore::cpu {
+
+#if defined(__x86_64__) || defined(__i386__)
+void exp_f32_avx2(const float* x, float* y, int64_t n);   // activation_avx2.cpp
+#endif
+
 namespace {
 
 // The maths of one element (ew::unary / ew::arith / ew::compare) is core/elementwise_math.h,
@@ -72,14 +77,24 @@ template <typename T>
 void unary_typed(UnaryOp op, const Loop& L, void* out, const void* in) {
   if (!unary_supported<T>(op))
     fail<DTypeError>("unary", "op ", (int)op, " is not defined for this dtype");
-  // Contiguous float32 sigmoid / tanh: the activation kernels (activation.cpp), whose AVX2 path
-  // evaluates exp as a polynomial on 8 lanes; std::exp here is a scalar library call per element.
+  // Contiguous float32 exp, sigmoid, tanh: std::exp is a scalar library call per element, so
+  // these go to the AVX2 polynomial exp on 8 lanes (activation_avx2.cpp, ~1 ulp), sigmoid and
+  // tanh through the activation kernels (activation.cpp) that use it.
   if constexpr (std::is_same_v<T, float>) {
     if ((op == UnaryOp::Sigmoid || op == UnaryOp::Tanh) && L.contiguous(2)) {
       activation_forward(op == UnaryOp::Sigmoid ? ActOp::Sigmoid : ActOp::Tanh, DType::Float32,
                          in, out, L.numel(), 0.0, 0.0);
       return;
     }
+#if defined(__x86_64__) || defined(__i386__)
+    if (op == UnaryOp::Exp && L.contiguous(2) && std::strcmp(simd_path(), "avx2-fma") == 0) {
+      const float* x = static_cast<const float*>(in);
+      float* y = static_cast<float*>(out);
+      parallel_for(L.numel(), kParallelGrain / 4,
+                   [&](int64_t lo, int64_t hi) { exp_f32_avx2(x + lo, y + lo, hi - lo); });
+      return;
+    }
+#endif
   }
   switch (op) {  // expand the hot ops so each gets its own vectorizable loop
 #define DL_CASE(OP) case UnaryOp::OP: map1<T, T>(L, out, in, [](T x) { return ew::unary(UnaryOp::OP, x); }); return;
