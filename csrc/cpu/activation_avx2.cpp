@@ -5,8 +5,8 @@
 // run one element at a time. exp8() below is the classic Cody–Waite reduction
 //   x = n ln2 + r, |r| <= ln2/2,   e^x = 2^n * P(r)
 // with a degree-6 minimax polynomial for e^r (Cephes' expf coefficients, ~1 ulp), and 2^n
-// built by adding n to the exponent bits. Inputs past the float range give exactly 0 / inf,
-// so sigmoid saturates like the scalar path instead of returning garbage.
+// built in the exponent bits. Every finite float result is produced (subnormals included);
+// inputs past the float range give exactly 0 / inf, so sigmoid saturates like the scalar path.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -17,8 +17,10 @@ namespace dlcore::cpu {
 namespace {
 
 inline __m256 exp8(__m256 x) {
-  const __m256 hi = _mm256_set1_ps(88.3762626647949f);   // 2^127 * P(r) stays finite
-  const __m256 lo = _mm256_set1_ps(-86.6f);   // keeps 2^n * P(r) normal; below: 0 (< 3e-38)
+  // Past ln(FLT_MAX) the result is inf, below ln of the smallest subnormal it is 0; in between
+  // every result is representable, subnormals included.
+  const __m256 hi = _mm256_set1_ps(88.72283935546875f);
+  const __m256 lo = _mm256_set1_ps(-103.972084045410156f);
   const __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
   const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
@@ -35,8 +37,15 @@ inline __m256 exp8(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
   __m256 r2 = _mm256_mul_ps(r, r);
   p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
-  __m256 y = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+  // 2^n for n in [-150, 128] is not one float; 2^n1 * 2^n2 with n1 = floor(n/2), n2 = n - n1
+  // (both in [-75, 64]) are. The first product is exact, the second rounds once (also into
+  // the subnormal range).
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   y = _mm256_blendv_ps(y, _mm256_setzero_ps(), under);
   y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), over);
   // NaN input: the comparisons above are false and the clamps return `lo`; restore the NaN.
