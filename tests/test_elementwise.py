@@ -92,17 +92,22 @@ def test_sign_of_zero_and_relu_of_zero():
 
 @np.errstate(over="ignore", divide="ignore", invalid="ignore")
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 1000, 100_003])
-@pytest.mark.parametrize("name", ["exp", "sigmoid", "tanh"])
+@pytest.mark.parametrize("name", ["exp", "sigmoid", "tanh", "log"])
 def test_exp_family_float32_fast_path(name, n, rng):
-    # Contiguous float32 exp / sigmoid / tanh take the 8-lane polynomial path (AVX2 machines):
-    # every length (tails of 1..7), IEEE specials and both ends of the float range, against
-    # float64 within 4 ulp; a transposed view takes the scalar path and must agree.
+    # Contiguous float32 exp / log / sigmoid / tanh take the 8-lane polynomial path (AVX2
+    # machines): every length (tails of 1..7), IEEE specials and both ends of the float range,
+    # against float64 within 4 ulp; a transposed view takes the scalar path and must agree.
     x = (rng.standard_normal(n) * 30).astype(np.float32)
     special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 88.7, 88.8, -87.0, -103.0, 1e-30,
                         -1e-30, 0.6249, 0.6251, 20.0, -20.0], dtype=np.float32)
+    if name == "log":   # positives over the whole range, subnormals, around 1, and specials
+        x = np.abs(x) * np.float32(10.0) ** rng.integers(-40, 38, n).astype(np.float32)
+        special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, 1.0, 1.0000001, 0.99999994,
+                            0.70710677, 0.7071068, 1e-45, 3e-39, 3.4e38, 2.0], dtype=np.float32)
     x[: min(n, special.size)] = special[: min(n, special.size)]
-    ref = {"exp": np.exp, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh}[name]
-    with np.errstate(over="ignore"):
+    ref = {"exp": np.exp, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh,
+           "log": np.log}[name]
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         want = ref(x.astype(np.float64))
     got = to_numpy(getattr(dlcore.tensor(x), name)()).astype(np.float64)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))

@@ -52,6 +52,46 @@ inline __m256 exp8(__m256 x) {
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
+// ln x, Cephes logf: x = 2^e * m with m in [sqrt(1/2), sqrt(2)), ln x = e ln2 + ln(1 + f),
+// f = m - 1, ln(1 + f) = f - f^2/2 + f^3 P(f) (degree-8 minimax P, ~1 ulp), ln2 split in two.
+// Subnormal x is scaled by 2^23 first; x = 0 gives -inf, x < 0 NaN, inf inf, NaN NaN.
+inline __m256 log8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sub = _mm256_cmp_ps(x, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+  __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.0f)), sub);
+  const __m256i bits = _mm256_castps_si256(xs);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
+      _mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xFF)), _mm256_set1_epi32(126)));
+  e = _mm256_sub_ps(e, _mm256_and_ps(sub, _mm256_set1_ps(23.0f)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x807FFFFF)),
+                                                 _mm256_set1_epi32(0x3F000000)));   // [0.5, 1)
+  const __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+  e = _mm256_sub_ps(e, _mm256_and_ps(small, one));
+  const __m256 f = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(small, m)), one);
+  const __m256 z = _mm256_mul_ps(f, f);
+  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, z), f);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, y);
+  __m256 r = _mm256_add_ps(f, y);
+  r = _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), r);
+  // Specials: x == 0 -> -inf, x < 0 -> NaN, x == +inf -> +inf; NaN stays NaN.
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 inf = _mm256_set1_ps(__builtin_inff());
+  r = _mm256_blendv_ps(r, inf, _mm256_cmp_ps(x, inf, _CMP_EQ_OQ));
+  r = _mm256_blendv_ps(r, _mm256_sub_ps(zero, inf), _mm256_cmp_ps(x, zero, _CMP_EQ_OQ));
+  r = _mm256_blendv_ps(r, _mm256_set1_ps(__builtin_nanf("")), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+  return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
 inline __m256 sigmoid8(__m256 x) {
   // 1 / (1 + e^-x): e^-x = inf for very negative x gives exactly 0, tiny gives 1.
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -164,9 +204,12 @@ bool activation_backward_f32_avx2(ActOp op, const float* g, const float* x, cons
   }
 }
 
-// y = e^x (Tensor.exp on contiguous float32: elementwise.cpp calls it).
+// y = e^x and y = ln x (Tensor.exp / log on contiguous float32: elementwise.cpp calls them).
 void exp_f32_avx2(const float* x, float* y, int64_t n) {
   map8(x, y, n, [](__m256 v) { return exp8(v); });
+}
+void log_f32_avx2(const float* x, float* y, int64_t n) {
+  map8(x, y, n, [](__m256 v) { return log8(v); });
 }
 
 // y = exp(x - shift) (y may alias x, or be null to only sum); returns the sum of the exps.

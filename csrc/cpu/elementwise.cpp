@@ -18,6 +18,7 @@ namespace dlcore::cpu {
 
 #if defined(__x86_64__) || defined(__i386__)
 void exp_f32_avx2(const float* x, float* y, int64_t n);   // activation_avx2.cpp
+void log_f32_avx2(const float* x, float* y, int64_t n);
 #endif
 
 namespace {
@@ -77,9 +78,9 @@ template <typename T>
 void unary_typed(UnaryOp op, const Loop& L, void* out, const void* in) {
   if (!unary_supported<T>(op))
     fail<DTypeError>("unary", "op ", (int)op, " is not defined for this dtype");
-  // Contiguous float32 exp, sigmoid, tanh: std::exp is a scalar library call per element, so
-  // these go to the AVX2 polynomial exp on 8 lanes (activation_avx2.cpp, ~1 ulp), sigmoid and
-  // tanh through the activation kernels (activation.cpp) that use it.
+  // Contiguous float32 exp, log, sigmoid, tanh: std::exp / std::log are scalar library calls
+  // per element, so these go to the AVX2 polynomials on 8 lanes (activation_avx2.cpp, ~1 ulp),
+  // sigmoid and tanh through the activation kernels (activation.cpp) that use exp8.
   if constexpr (std::is_same_v<T, float>) {
     if ((op == UnaryOp::Sigmoid || op == UnaryOp::Tanh) && L.contiguous(2)) {
       activation_forward(op == UnaryOp::Sigmoid ? ActOp::Sigmoid : ActOp::Tanh, DType::Float32,
@@ -87,11 +88,13 @@ void unary_typed(UnaryOp op, const Loop& L, void* out, const void* in) {
       return;
     }
 #if defined(__x86_64__) || defined(__i386__)
-    if (op == UnaryOp::Exp && L.contiguous(2) && std::strcmp(simd_path(), "avx2-fma") == 0) {
+    if ((op == UnaryOp::Exp || op == UnaryOp::Log) && L.contiguous(2) &&
+        std::strcmp(simd_path(), "avx2-fma") == 0) {
       const float* x = static_cast<const float*>(in);
       float* y = static_cast<float*>(out);
+      auto* fn = op == UnaryOp::Exp ? &exp_f32_avx2 : &log_f32_avx2;
       parallel_for(L.numel(), kParallelGrain / 4,
-                   [&](int64_t lo, int64_t hi) { exp_f32_avx2(x + lo, y + lo, hi - lo); });
+                   [&](int64_t lo, int64_t hi) { fn(x + lo, y + lo, hi - lo); });
       return;
     }
 #endif
