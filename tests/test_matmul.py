@@ -239,6 +239,32 @@ def test_matmul_short_a_packed_b(m, k, n, rng):
     check_matmul(dlcore.tensor(a) @ dlcore.tensor(b.T.copy()).T, a, b, "float32")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_tall_a_split_by_rows(dtype, rng):
+    # >= 32 row panels per thread: each of two threads packs and walks its own rows against a
+    # shared packed B (several MC blocks each, K in two passes, ragged last panels), with a
+    # row-major A, a transposed A, and the fused epilogue (bias + relu, beta accumulate).
+    threads = dlcore.get_num_threads()
+    dlcore.set_num_threads(2)
+    try:
+        m, k, n = 1003, 700, 131
+        a = make_array(rng, (m, k), dtype)
+        b = make_array(rng, (k, n), dtype)
+        check_matmul(dlcore.tensor(a) @ dlcore.tensor(b), a, b, dtype)
+        at = np.ascontiguousarray(a.T)
+        check_matmul(dlcore.tensor(at).T @ dlcore.tensor(b), a, b, dtype)
+        bias = make_array(rng, (n,), dtype)
+        c0 = make_array(rng, (m, n), dtype)
+        out = dlcore.tensor(c0.copy())
+        dlcore._C.gemm(dlcore.tensor(a)._impl, dlcore.tensor(b)._impl, bias=dlcore.tensor(bias)._impl,
+                       act=1, beta=0.5, out=out._impl)
+        ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + 0.5 * c0 + bias, 0)
+        np.testing.assert_allclose(to_numpy(out), ref, rtol=1e-4 if dtype == "float32" else 1e-10,
+                                   atol=1e-3 if dtype == "float32" else 1e-9)
+    finally:
+        dlcore.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("path", ["generic", None])
 def test_matmul_cpu_paths(path, monkeypatch, rng):
     # DLCORE_CPU_PATH=generic forces the portable kernels (read at each call); both the portable
