@@ -168,7 +168,7 @@ def _act(code, name, x, a=0.0, b=0.0, inplace=False):
     out = _wrap(yi)
     if not grad:
         return out
-    # Save only what the derivative reads (see activation.cpp): y for relu/sigmoid/tanh.
+    # Save only what the derivative reads (csrc/core/activation_math.h): y for relu/sigmoid/tanh.
     xs = None if code in (RELU, SIGMOID, TANH) else xi
     ys = yi if code in (RELU, SIGMOID, TANH, ELU) else None
     return _attach(out, name, (x,),
