@@ -7,8 +7,8 @@ buffers...), created lazily on the parameter's first step.
 
 A subclass implements ``_update(p, grad, group, state)``, which makes ONE ``dlcore._C`` call:
 the fused kernel reads the parameter, its gradient and its state once and writes them back in
-place (the update maths in csrc/core/optim_math.h, run by csrc/cpu/optim.cpp and csrc/cuda/optim.cu).
-No tensor math happens in Python.
+place (the update maths is csrc/core/optim_math.h, run over the elements by csrc/cpu/optim.cpp
+and csrc/cuda/optim.cu). No tensor math happens in Python.
 """
 from __future__ import annotations
 
