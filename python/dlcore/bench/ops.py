@@ -1,6 +1,7 @@
 """Memory-bound kernels against NumPy and PyTorch on the same inputs: dropout (forward), a full
 float32 sum and column sums, index_select (an embedding lookup) and its backward (index_add_,
-repeated indices accumulating).
+repeated indices accumulating), and the transcendental elementwise ops (exp, log, sigmoid,
+tanh), whose cost is the polynomial, not the memory traffic.
 
     python -m dlcore.bench ops [--threads N] [--quick]
 
@@ -44,6 +45,10 @@ def _cases(torch, n, rows, vocab, dim, batch):
                  ids=torch.from_numpy(ids), grad=torch.from_numpy(grad), acc=torch.zeros(vocab, dim))
         tf = torch.nn.functional
     np_acc = np.zeros((vocab, dim), np.float32)
+    pos = np.abs(x) + np.float32(1e-3)
+    dpos = dlcore.from_numpy(pos)
+    if torch is not None:
+        t["pos"] = torch.from_numpy(pos)
     cases = [  # (name, bytes moved, {library: fn})
         (f"dropout p=0.5, {n:,} floats", 8 * n, {
             "dlcore": lambda: _C.dropout(dx._impl, 0.5, 1234, 0),
@@ -61,6 +66,18 @@ def _cases(torch, n, rows, vocab, dim, batch):
             "dlcore": lambda: _C.index_add_(acc._impl, 0, dids._impl, dgrad._impl),
             "numpy": lambda: np.add.at(np_acc, ids, grad),
             **({"torch": lambda: t["acc"].index_add_(0, t["ids"], t["grad"])} if torch else {})}),
+        (f"exp, {n:,} floats", 8 * n, {
+            "dlcore": lambda: dx.exp(), "numpy": lambda: np.exp(x),
+            **({"torch": lambda: t["x"].exp()} if torch else {})}),
+        (f"log, {n:,} floats", 8 * n, {
+            "dlcore": lambda: dpos.log(), "numpy": lambda: np.log(pos),
+            **({"torch": lambda: t["pos"].log()} if torch else {})}),
+        (f"sigmoid, {n:,} floats", 8 * n, {
+            "dlcore": lambda: dx.sigmoid(), "numpy": lambda: 1 / (1 + np.exp(-x)),
+            **({"torch": lambda: t["x"].sigmoid()} if torch else {})}),
+        (f"tanh, {n:,} floats", 8 * n, {
+            "dlcore": lambda: dx.tanh(), "numpy": lambda: np.tanh(x),
+            **({"torch": lambda: t["x"].tanh()} if torch else {})}),
     ]
     return cases
 
