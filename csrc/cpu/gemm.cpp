@@ -33,6 +33,7 @@
 // (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one. A narrow C
 // with a row-major A goes to the AVX-512 dot-product kernel instead (vectors along k).
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -122,9 +123,11 @@ void pack_b_panels(PackTransposed<T> rowunit, int64_t p0, int64_t p1, int64_t nc
     constexpr int64_t kPf = 8, kLine = 64 / sizeof(T);
     for (int64_t k = 0; k < kc; ++k) {
       const T* s = b + k * rs;
-      if (k + kPf < kc)
-        for (int64_t j = p0 * NR; j < std::min(p1 * NR, nc); j += kLine)
-          __builtin_prefetch(s + kPf * rs + j);
+      if (k + kPf < kc) {
+        const int64_t j1 = std::min(p1 * NR, nc);
+        for (int64_t j = p0 * NR; j < j1; j += kLine) __builtin_prefetch(s + kPf * rs + j);
+        if (j1 > p0 * NR) __builtin_prefetch(s + kPf * rs + j1 - 1);   // B not 64-B aligned
+      }
       for (int64_t p = p0; p < pfull; ++p) {
         // memcpy of a constant size: vector moves (a loop here is not vectorised, since
         // GCC cannot prove s and d do not overlap).
@@ -319,8 +322,14 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
           const int64_t tiles_g = (g1 - g) * mpan;
           TileEpilogue<T> e = ep;
           if (side && n1 > n0) {
-            e.pf_stride = m.brs * (int64_t)sizeof(T);
-            e.pf_lines = (int)ceil_div(std::min(n1 * NR, nc) - n0 * NR, 64 / (int64_t)sizeof(T));
+            // Lines spanned by a row's bytes; a B whose rows do not start on a 64-byte
+            // boundary (NumPy's buffers start 16 bytes in) spans one more than bytes / 64.
+            const int64_t stride = m.brs * (int64_t)sizeof(T);
+            const int64_t bytes = (std::min(n1 * NR, nc) - n0 * NR) * (int64_t)sizeof(T);
+            const auto first = reinterpret_cast<uintptr_t>(m.B + k0 * m.brs + jc + n0 * NR);
+            const int64_t off = stride % 64 == 0 ? (int64_t)(first % 64) : 63;
+            e.pf_stride = stride;
+            e.pf_lines = (int)ceil_div(off + bytes, 64);
           }
           int64_t t = 0;
           for (int64_t jr = g; jr < g1; ++jr)
