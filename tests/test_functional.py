@@ -494,3 +494,47 @@ def test_cuda_matches_cpu():
     with pytest.raises(IndexError, match="target 300"):
         F.cross_entropy(dlcore.tensor(x, device="cuda"), dlcore.tensor(np.full(37, 300), device="cuda"))
 
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 1000, 100_003])
+@pytest.mark.parametrize("case", ["softplus", "softplus_beta2_thr5", "softplus_bce", "gelu_tanh"])
+def test_activation_float32_vector_path(case, n):
+    # Contiguous float32 softplus and tanh-GELU run 8-lane AVX2 code on AVX2 machines (exp8,
+    # log1p8, tanh8): forward and backward against float64 over a wide range, every tail
+    # length, the threshold switch, and inf/nan.
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 20).astype(np.float32)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 19.9, 20.1, -90.0, 90.0, 1e-6],
+                       dtype=np.float32)
+    x[: min(n, special.size)] = special[: min(n, special.size)]
+    g = rng.standard_normal(n).astype(np.float32)
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if case == "gelu_tanh":
+            fn = lambda t: F.gelu(t, approximate="tanh")  # noqa: E731
+            u = math.sqrt(2 / math.pi) * (x64 + 0.044715 * x64 ** 3)
+            t = np.tanh(u)
+            want = 0.5 * x64 * (1 + t)
+            dwant = 0.5 * (1 + t) + 0.5 * x64 * (1 - t * t) * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x64 ** 2)
+            scale = np.abs(x64) * (1 + np.abs(x64) * (1 - t * t))   # cancellation in 1 + tanh
+        else:
+            beta, thr = {"softplus": (1.0, 20.0), "softplus_beta2_thr5": (2.0, 5.0),
+                         "softplus_bce": (1.0, math.inf)}[case]
+            fn = lambda t: F.softplus(t, beta=beta, threshold=thr)  # noqa: E731
+            z = beta * x64
+            want = np.where(z > thr, x64, (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta)
+            dwant = np.where(z > thr, 1.0, 1 / (1 + np.exp(-z)))
+            scale = np.abs(want)
+        dwant = g * dwant
+    xt = dlcore.tensor(x, requires_grad=True)
+    y = fn(xt)
+    y.backward(dlcore.tensor(g))
+    got, dgot = y.detach().numpy().astype(np.float64), xt.grad.numpy().astype(np.float64)
+    eps, tiny = np.finfo(np.float32).eps, np.finfo(np.float32).tiny
+    for a, w, sc in ((got, want, scale), (dgot, dwant, np.abs(dwant) + np.abs(g))):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(w))
+        ok = np.isfinite(w)
+        np.testing.assert_array_equal(a[~ok & ~np.isnan(w)], w[~ok & ~np.isnan(w)])
+        bound = 8 * eps * sc[ok] + tiny
+        err = np.abs(a[ok] - w[ok])
+        assert np.all(err <= bound), (case, x[ok][err > bound][:5], a[ok][err > bound][:5], w[ok][err > bound][:5])

@@ -15,9 +15,10 @@ namespace dlcore::cpu {
 
 #if defined(__x86_64__) || defined(__i386__)
 // activation_avx2.cpp: return false when `op` has no vector version (the caller falls back).
-bool activation_forward_f32_avx2(ActOp op, const float* x, float* y, int64_t n, float a);
+bool activation_forward_f32_avx2(ActOp op, const float* x, float* y, int64_t n, float a,
+                                 float b);
 bool activation_backward_f32_avx2(ActOp op, const float* g, const float* x, const float* y,
-                                  float* gx, int64_t n, float a);
+                                  float* gx, int64_t n, float a, float b);
 #endif
 
 namespace {
@@ -50,7 +51,7 @@ void forward_typed(ActOp op, const T* x, T* y, int64_t n, T a, T b) {
   parallel_for(n, grain_for(op), [&](int64_t lo, int64_t hi) {
 #if defined(__x86_64__) || defined(__i386__)
     if constexpr (std::is_same_v<T, float>)
-      if (vec && activation_forward_f32_avx2(op, x + lo, y + lo, hi - lo, a)) return;
+      if (vec && activation_forward_f32_avx2(op, x + lo, y + lo, hi - lo, a, b)) return;
 #endif
     (void)vec;
     DLCORE_ACT_SWITCH(op, forward_run, x + lo, y + lo, hi - lo, a, b);
@@ -65,7 +66,7 @@ void backward_typed(ActOp op, const T* g, const T* x, const T* y, T* gx, int64_t
     const T* ys = y ? y + lo : nullptr;
 #if defined(__x86_64__) || defined(__i386__)
     if constexpr (std::is_same_v<T, float>)
-      if (vec && activation_backward_f32_avx2(op, g + lo, xs, ys, gx + lo, hi - lo, a)) return;
+      if (vec && activation_backward_f32_avx2(op, g + lo, xs, ys, gx + lo, hi - lo, a, b)) return;
 #endif
     (void)vec;
     DLCORE_ACT_SWITCH(op, backward_run, g + lo, xs, ys, gx + lo, hi - lo, a, b);

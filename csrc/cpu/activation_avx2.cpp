@@ -1,8 +1,8 @@
 // activation_avx2.cpp — float32 activations 8 lanes at a time (compiled with -mavx2 -mfma;
 // activation.cpp calls these only after has_avx2_fma() / simd_path() said yes).
 //
-// The point is exp: std::exp is a scalar library call, so sigmoid, tanh, silu and elu would
-// run one element at a time. exp8() below is the classic Cody–Waite reduction
+// The point is exp: std::exp is a scalar library call, so sigmoid, tanh, silu, elu, softplus
+// and tanh-GELU would run one element at a time. exp8() below is the classic Cody–Waite reduction
 //   x = n ln2 + r, |r| <= ln2/2,   e^x = 2^n * P(r)
 // with a degree-6 minimax polynomial for e^r (Cephes' expf coefficients, ~1 ulp), and 2^n
 // built in the exponent bits. Every finite float result is produced (subnormals included);
@@ -92,6 +92,14 @@ inline __m256 log8(__m256 x) {
   return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
+// ln(1 + y) for y >= 0 (softplus' log1p(e^-|z|)): u = 1 + y rounds, so correct ln u by the
+// rounding error ((u - 1) - y) / u; u == 1 gives exactly y.
+inline __m256 log1p8(__m256 y) {
+  const __m256 u = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+  const __m256 err = _mm256_sub_ps(_mm256_sub_ps(u, _mm256_set1_ps(1.0f)), y);
+  return _mm256_sub_ps(log8(u), _mm256_div_ps(err, u));
+}
+
 inline __m256 sigmoid8(__m256 x) {
   // 1 / (1 + e^-x): e^-x = inf for very negative x gives exactly 0, tiny gives 1.
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -162,7 +170,8 @@ inline void map8_2(const float* a, const float* b, float* y, int64_t n, F f) {
 
 }  // namespace
 
-bool activation_forward_f32_avx2(ActOp op, const float* x, float* y, int64_t n, float a) {
+bool activation_forward_f32_avx2(ActOp op, const float* x, float* y, int64_t n, float a,
+                                 float b) {
   const __m256 zero = _mm256_setzero_ps();
   switch (op) {
     case ActOp::Sigmoid:
@@ -182,16 +191,58 @@ bool activation_forward_f32_avx2(ActOp op, const float* x, float* y, int64_t n, 
       });
       return true;
     }
+    case ActOp::Softplus: {   // z = beta x; z > threshold ? x : (max(z, 0) + log1p(e^-|z|)) / beta
+      const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+      const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+      map8(x, y, n, [&](__m256 v) {
+        const __m256 z = _mm256_mul_ps(v, va);
+        const __m256 e = exp8(_mm256_or_ps(z, sign_mask));            // e^-|z|
+        const __m256 pos = _mm256_blendv_ps(z, zero, _mm256_cmp_ps(z, zero, _CMP_LT_OQ));
+        const __m256 r = _mm256_div_ps(_mm256_add_ps(pos, log1p8(e)), va);
+        return _mm256_blendv_ps(r, v, _mm256_cmp_ps(z, vb, _CMP_GT_OQ));
+      });
+      return true;
+    }
+    case ActOp::GeluTanh:
+      map8(x, y, n, [&](__m256 v) {
+        const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+        const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286535588f),
+                                       _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), v3, v));
+        const __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), v);
+        return _mm256_fmadd_ps(half_x, tanh8(u), half_x);
+      });
+      return true;
     default:
-      return false;   // relu / leaky relu vectorize as plain C++; softplus / gelu stay scalar
+      return false;   // relu / leaky relu vectorize as plain C++; gelu (erf) stays scalar
   }
 }
 
 bool activation_backward_f32_avx2(ActOp op, const float* g, const float* x, const float* y,
-                                  float* gx, int64_t n, float a) {
-  (void)y; (void)a;
+                                  float* gx, int64_t n, float a, float b) {
+  (void)y;
   const __m256 one = _mm256_set1_ps(1.0f);
   switch (op) {
+    case ActOp::Softplus: {   // z > threshold ? g : g * sigmoid(z), z = beta x
+      const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+      map8_2(g, x, gx, n, [&](__m256 vg, __m256 vx) {
+        const __m256 z = _mm256_mul_ps(vx, va);
+        return _mm256_blendv_ps(_mm256_mul_ps(vg, sigmoid8(z)), vg, _mm256_cmp_ps(z, vb, _CMP_GT_OQ));
+      });
+      return true;
+    }
+    case ActOp::GeluTanh:   // g * (0.5 (1 + t) + 0.5 x (1 - t^2) du), t = tanh(u)
+      map8_2(g, x, gx, n, [&](__m256 vg, __m256 vx) {
+        const __m256 k = _mm256_set1_ps(0.79788456080286535588f), c = _mm256_set1_ps(0.044715f);
+        const __m256 half = _mm256_set1_ps(0.5f);
+        const __m256 x2 = _mm256_mul_ps(vx, vx);
+        const __m256 t = tanh8(_mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, x2), vx, vx)));
+        const __m256 du = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_set1_ps(3 * 0.044715f), x2, one));
+        const __m256 d = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, vx),
+                                                       _mm256_fnmadd_ps(t, t, one)), du,
+                                         _mm256_mul_ps(half, _mm256_add_ps(one, t)));
+        return _mm256_mul_ps(vg, d);
+      });
+      return true;
     case ActOp::Silu:   // g * s * (1 + x (1 - s))
       map8_2(g, x, gx, n, [&](__m256 vg, __m256 vx) {
         __m256 s = sigmoid8(vx);
