@@ -59,25 +59,42 @@ Tensor checked_index(const char* op, const Tensor& index, int64_t n, const Tenso
   return host;
 }
 
+// What both ops need about `dim` of x: the dim in [0, ndim), the [outer, n, inner] split around
+// it, and the index checked against n (on x's device), with its length m.
+struct IndexedDim {
+  int64_t dim;
+  Dims d;
+  Tensor idx;
+  int64_t m;
+  const int64_t* data() const { return static_cast<const int64_t*>(idx.data()); }
+};
+
+IndexedDim indexed_dim(const char* op, const Tensor& x, int64_t dim, const Tensor& index) {
+  if (x.dim() == 0) fail<IndexError>(op, "cannot index a 0-d tensor");
+  IndexedDim r;
+  r.dim = wrap_dim(op, dim, x);
+  r.d = split_at(x.sizes, r.dim);
+  r.idx = checked_index(op, index, r.d.n, x, x.device());
+  r.m = r.idx.numel();
+  return r;
+}
+
 // out = x.index_select(dim, index): shape of x with dim `dim` replaced by len(index).
 Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
   const char* op = "index_select";
-  if (x_in.dim() == 0) fail<IndexError>(op, "cannot index a 0-d tensor");
-  dim = wrap_dim(op, dim, x_in);
-  const Dims d = split_at(x_in.sizes, dim);
-  Tensor idx = checked_index(op, index, d.n, x_in, x_in.device());
-  const int64_t m = idx.numel();
+  const IndexedDim r = indexed_dim(op, x_in, dim, index);
+  const Dims& d = r.d;
   Tensor x = contiguous(x_in);
   std::vector<int64_t> shape = x.sizes;
-  shape[dim] = m;
+  shape[r.dim] = r.m;
   Tensor out = empty(shape, x.dtype, x.device());
   if (out.numel() == 0) return out;
-  const int64_t* ip = static_cast<const int64_t*>(idx.data());
   py::gil_scoped_release nogil;
   DLCORE_ON_DEVICE(x.device(),
-                   cpu::index_select(x.dtype, x.data(), out.data(), ip, d.outer, d.n, m, d.inner),
-                   cuda::index_select(x.dtype, x.data(), out.data(), ip, d.outer, d.n, m, d.inner,
-                                      stream));
+                   cpu::index_select(x.dtype, x.data(), out.data(), r.data(), d.outer, d.n, r.m,
+                                     d.inner),
+                   cuda::index_select(x.dtype, x.data(), out.data(), r.data(), d.outer, d.n, r.m,
+                                      d.inner, stream));
   return out;
 }
 
@@ -85,30 +102,27 @@ Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
 // contiguous (the autograd backward allocates it). Returns acc.
 Tensor index_add_(const Tensor& acc, int64_t dim, const Tensor& index, const Tensor& src_in) {
   const char* op = "index_add_";
-  if (acc.dim() == 0) fail<IndexError>(op, "cannot index a 0-d tensor");
   check_same_device(op, acc, src_in);
   if (acc.dtype != src_in.dtype)
     fail<DTypeError>(op, "source dtype ", dtype_name(src_in.dtype), " does not match ",
                      dtype_name(acc.dtype));
   if (!acc.is_contiguous()) fail<ShapeError>(op, "the accumulator must be contiguous");
-  dim = wrap_dim(op, dim, acc);
-  const Dims d = split_at(acc.sizes, dim);
-  Tensor idx = checked_index(op, index, d.n, acc, acc.device());
-  const int64_t m = idx.numel();
+  const IndexedDim r = indexed_dim(op, acc, dim, index);
+  const Dims& d = r.d;
   std::vector<int64_t> want = acc.sizes;
-  want[dim] = m;
+  want[r.dim] = r.m;
   if (src_in.sizes != want)
     fail<ShapeError>(op, "source of shape ", shape_str(src_in.sizes), " does not match ",
-                     shape_str(want), " (accumulator ", shape_str(acc.sizes), ", ", m, " indices on dim ",
-                     dim, ")");
+                     shape_str(want), " (accumulator ", shape_str(acc.sizes), ", ", r.m,
+                     " indices on dim ", r.dim, ")");
   Tensor src = contiguous(src_in);
   if (src.numel() == 0) return acc;
-  const int64_t* ip = static_cast<const int64_t*>(idx.data());
   py::gil_scoped_release nogil;
   DLCORE_ON_DEVICE(acc.device(),
-                   cpu::index_add(acc.dtype, acc.data(), src.data(), ip, d.outer, d.n, m, d.inner),
-                   cuda::index_add(acc.dtype, acc.data(), src.data(), ip, d.outer, d.n, m, d.inner,
-                                   stream));
+                   cpu::index_add(acc.dtype, acc.data(), src.data(), r.data(), d.outer, d.n, r.m,
+                                  d.inner),
+                   cuda::index_add(acc.dtype, acc.data(), src.data(), r.data(), d.outer, d.n, r.m,
+                                   d.inner, stream));
   return acc;
 }
 

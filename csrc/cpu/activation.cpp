@@ -23,8 +23,6 @@ bool activation_backward_f32_avx2(ActOp op, const float* g, const float* x, cons
 
 namespace {
 
-bool use_avx2() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
-
 // Cheap ops (relu, leaky) are memory-bound: a bigger grain keeps small tensors on one thread.
 int64_t grain_for(ActOp op) {
   return (op == ActOp::Relu || op == ActOp::LeakyRelu) ? kParallelGrain * 2 : kParallelGrain / 4;
@@ -47,7 +45,7 @@ void backward_run(const T* g, const T* x, const T* y, T* gx, int64_t n, T a, T b
 
 template <typename T>
 void forward_typed(ActOp op, const T* x, T* y, int64_t n, T a, T b) {
-  const bool vec = std::is_same_v<T, float> && use_avx2();
+  const bool vec = std::is_same_v<T, float> && use_avx2_kernels();
   parallel_for(n, grain_for(op), [&](int64_t lo, int64_t hi) {
 #if defined(__x86_64__) || defined(__i386__)
     if constexpr (std::is_same_v<T, float>)
@@ -60,7 +58,7 @@ void forward_typed(ActOp op, const T* x, T* y, int64_t n, T a, T b) {
 
 template <typename T>
 void backward_typed(ActOp op, const T* g, const T* x, const T* y, T* gx, int64_t n, T a, T b) {
-  const bool vec = std::is_same_v<T, float> && use_avx2();
+  const bool vec = std::is_same_v<T, float> && use_avx2_kernels();
   parallel_for(n, grain_for(op), [&](int64_t lo, int64_t hi) {
     const T* xs = x ? x + lo : nullptr;
     const T* ys = y ? y + lo : nullptr;

@@ -75,10 +75,12 @@ const char* simd_path() {
   return has_avx2_fma() ? "avx2-fma" : "generic";
 }
 
+bool use_avx2_kernels() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
+
 // The GEMM has one more level: "avx512" when the CPU and OS support it, unless
 // DLCORE_CPU_PATH=avx2 or =generic forces a lower path (to test those kernels here).
 // simd_path() keeps answering "avx2-fma" on such a CPU because the other kernel families
-// (activation, softmax, peak) select their AVX2 code by comparing with that string.
+// (activation, softmax, elementwise, peak) select their AVX2 code by it (use_avx2_kernels).
 const char* gemm_simd_path() {
   const char* base = simd_path();
   if (std::strcmp(base, "avx2-fma") != 0) return base;

@@ -88,8 +88,7 @@ void unary_typed(UnaryOp op, const Loop& L, void* out, const void* in) {
       return;
     }
 #if defined(__x86_64__) || defined(__i386__)
-    if ((op == UnaryOp::Exp || op == UnaryOp::Log) && L.contiguous(2) &&
-        std::strcmp(simd_path(), "avx2-fma") == 0) {
+    if ((op == UnaryOp::Exp || op == UnaryOp::Log) && L.contiguous(2) && use_avx2_kernels()) {
       const float* x = static_cast<const float*>(in);
       float* y = static_cast<float*>(out);
       auto* fn = op == UnaryOp::Exp ? &exp_f32_avx2 : &log_f32_avx2;

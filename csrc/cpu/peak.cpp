@@ -53,7 +53,7 @@ volatile float g_sink;                             // keeps the loops' results a
 
 double measure_peak_gflops(int threads) {
   threads = std::max(1, threads);
-  const bool avx2 = std::strcmp(simd_path(), "avx2-fma") == 0;
+  const bool avx2 = use_avx2_kernels();
   const Spin spin{avx2, avx2 ? 12.0 * 8 * 2 : kChains * 2.0};
 
   // Calibrate on one thread: how many iterations fill ~60 ms.

@@ -33,7 +33,6 @@ float exp_shift_sum_f32_avx2(const float* x, float* y, int64_t n, float shift);
 
 namespace {
 
-bool use_avx2() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
 
 template <typename T> T row_max(const T* x, int64_t n) {
   T m = -std::numeric_limits<T>::infinity();
@@ -65,7 +64,7 @@ int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kParallelGrain / 4
 
 template <typename T>
 void softmax_fwd(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
-  const bool vec = use_avx2();
+  const bool vec = use_avx2_kernels();
   parallel_for(rows, row_grain(cols), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
@@ -84,7 +83,7 @@ void softmax_fwd(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
 
 template <typename T>
 void softmax_bwd(const T* g, const T* y, T* gx, int64_t rows, int64_t cols, bool log) {
-  const bool vec = use_avx2();
+  const bool vec = use_avx2_kernels();
   parallel_for(rows, row_grain(cols), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* gr = g + r * cols;
@@ -111,7 +110,7 @@ template <typename T>
 int64_t ce_fwd(const T* x, const int64_t* target, const T* w, int64_t rows, int64_t cols,
                int64_t ignore_index, double eps, bool log_input, int reduction, T* loss, T* lse,
                double* scratch, T* norm) {
-  const bool vec = use_avx2();
+  const bool vec = use_avx2_kernels();
   std::atomic<int64_t> bad{std::numeric_limits<int64_t>::max()};
   parallel_for(rows, row_grain(cols), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -156,7 +155,7 @@ template <typename T>
 void ce_bwd(const T* x, const int64_t* target, const T* w, const T* lse, const T* grad,
             const T* norm, int64_t rows, int64_t cols, int64_t ignore_index, double eps,
             bool log_input, int reduction, T* gx) {
-  const bool vec = use_avx2();
+  const bool vec = use_avx2_kernels();
   double W = (double)cols;
   if (w) { W = 0; for (int64_t j = 0; j < cols; ++j) W += w[j]; }
   const double g0 = reduction == 0 ? 0.0 : (double)grad[0] / (reduction == 1 ? (double)norm[0] : 1.0);

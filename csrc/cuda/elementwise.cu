@@ -24,17 +24,12 @@ namespace dlcore::cuda {
 namespace {
 
 // ---- element functors ----------------------------------------------------------------------
-// The maths of one element is core/elementwise_math.h, shared with the CPU.
+// The maths of one element is core/elementwise_math.h, shared with the CPU (LogicalNot writes
+// the input dtype there, as the CPU does: Python hands it Bool tensors).
 template <typename T>
 struct UnaryFn {
   UnaryOp op;
   __device__ __forceinline__ T operator()(T x) const { return ew::unary(op, x); }
-};
-
-// Writes the input dtype, as the CPU does (Python hands it Bool tensors).
-template <typename T>
-struct LogicalNotFn {
-  __device__ __forceinline__ T operator()(T x) const { return x == T(0) ? T(1) : T(0); }
 };
 
 template <typename T>
@@ -179,11 +174,7 @@ void unary(UnaryOp op, DType dtype, const Loop& loop, void* out, const void* in,
   if (!unary_ok(op, dtype)) unsupported("unary", (int)op, dtype);
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
-    if (op == UnaryOp::LogicalNot) {
-      launch("unary(logical_not)", loop, stream, LogicalNotFn<T>{}, (T*)out, (const T*)in);
-    } else if constexpr (!std::is_same<T, bool>::value) {
-      launch("unary", loop, stream, UnaryFn<T>{op}, (T*)out, (const T*)in);
-    }
+    launch("unary", loop, stream, UnaryFn<T>{op}, (T*)out, (const T*)in);
   });
 }
 

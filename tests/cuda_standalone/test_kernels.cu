@@ -530,11 +530,10 @@ double run_gemm_case(DType dt, const GemmCase& c, bool tf32, double* ms = nullpt
   return std::sqrt(num / std::max(den, 1e-300));
 }
 
-template <typename T>
-void test_gemm(DType dt, bool tf32, double tol) {
-  const int64_t sizes[][4] = {{1, 1, 1, 1},     {1, 17, 33, 9},    {1, 128, 128, 8}, {1, 129, 257, 65},
-                              {3, 300, 200, 100}, {2, 64, 64, 0},   {1, 1000, 3, 777}, {1, 5, 1000, 31},
-                              {2, 513, 515, 300}};
+// Every (size, A layout, B layout) combination: case number idx (from 1) varies B broadcast,
+// beta, bias and activation across the cases so that each appears with each size.
+template <size_t N, typename F>
+void for_each_gemm_layout(const int64_t (&sizes)[N][4], F&& fn) {
   const Activation acts[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
   int idx = 0;
   for (auto& s : sizes)
@@ -542,12 +541,23 @@ void test_gemm(DType dt, bool tf32, double tol) {
       for (int tb = 0; tb < 2; ++tb) {
         ++idx;
         GemmCase c{s[0], s[1], s[2], s[3], (bool)ta, (bool)tb, (idx % 3) == 0, (idx % 2) ? 0.0 : 0.5,
-                   idx % 3, acts[idx % 4], (idx % 5 == 0) ? 1 : 0};
-        double err = run_gemm_case<T>(dt, c, tf32);
-        EXPECT(err < tol, "gemm %s%s b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d pad=%d: rel err %.3g",
-               dtype_name(dt), tf32 ? "(tf32)" : "", (long long)s[0], (long long)s[1], (long long)s[2],
-               (long long)s[3], ta, tb, c.pad, err);
+                   idx % 3, acts[idx % 4], 0};
+        fn(c, idx);
       }
+}
+
+template <typename T>
+void test_gemm(DType dt, bool tf32, double tol) {
+  const int64_t sizes[][4] = {{1, 1, 1, 1},     {1, 17, 33, 9},    {1, 128, 128, 8}, {1, 129, 257, 65},
+                              {3, 300, 200, 100}, {2, 64, 64, 0},   {1, 1000, 3, 777}, {1, 5, 1000, 31},
+                              {2, 513, 515, 300}};
+  for_each_gemm_layout(sizes, [&](GemmCase c, int idx) {
+    c.pad = (idx % 5 == 0) ? 1 : 0;
+    double err = run_gemm_case<T>(dt, c, tf32);
+    EXPECT(err < tol, "gemm %s%s b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d pad=%d: rel err %.3g",
+           dtype_name(dt), tf32 ? "(tf32)" : "", (long long)c.batch, (long long)c.M, (long long)c.N,
+           (long long)c.K, (int)c.ta, (int)c.tb, c.pad, err);
+  });
 }
 
 // The Hopper wgmma TF32 path (gemm_wgmma.cu), which gemm() takes on sm_90 once its self-check
@@ -567,26 +577,22 @@ void test_gemm_wgmma() {
   const int64_t sizes[][4] = {{1, 1, 1, 1},      {1, 7, 31, 257},  {1, 31, 7, 1000},  {1, 257, 1000, 31},
                               {1, 1000, 257, 7}, {2, 64, 64, 0},   {3, 129, 65, 200}, {2, 1000, 999, 300},
                               {5, 31, 257, 33},  {1, 256, 128, 64}};
-  const Activation acts[] = {Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh};
-  int idx = 0;
-  for (auto& s : sizes)
-    for (int ta = 0; ta < 2; ++ta)
-      for (int tb = 0; tb < 2; ++tb) {
-        ++idx;
-        GemmCase c{s[0], s[1], s[2], s[3], (bool)ta, (bool)tb, (idx % 3) == 0, (idx % 2) ? 0.0 : 0.5,
-                   idx % 3, acts[idx % 4], 0, true};
-        double worst = 0;
-        const double err = run_gemm_case<float>(DType::Float32, c, true, nullptr, &worst);
-        EXPECT(worst <= 3e-3, "gemm wgmma b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d: element error %.3g of its magnitude",
-               (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3], ta, tb, worst);
-        if (s[0] * s[1] * s[2] >= 1000)  // too few elements make the norm ratio noisy
-          EXPECT(err < 3e-3, "gemm wgmma b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d: rel err %.3g",
-                 (long long)s[0], (long long)s[1], (long long)s[2], (long long)s[3], ta, tb, err);
-      }
+  int cases = 0;
+  for_each_gemm_layout(sizes, [&](GemmCase c, int idx) {
+    cases = idx;
+    c.ld4 = true;
+    double worst = 0;
+    const double err = run_gemm_case<float>(DType::Float32, c, true, nullptr, &worst);
+    EXPECT(worst <= 3e-3, "gemm wgmma b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d: element error %.3g of its magnitude",
+           (long long)c.batch, (long long)c.M, (long long)c.N, (long long)c.K, (int)c.ta, (int)c.tb, worst);
+    if (c.batch * c.M * c.N >= 1000)  // too few elements make the norm ratio noisy
+      EXPECT(err < 3e-3, "gemm wgmma b=%lld M=%lld N=%lld K=%lld ta=%d tb=%d: rel err %.3g",
+             (long long)c.batch, (long long)c.M, (long long)c.N, (long long)c.K, (int)c.ta, (int)c.tb, err);
+  });
   const std::string path = cuda::gemm_tf32_path(dev);
   EXPECT(path == (env_off ? "mma.sync" : "wgmma"), "gemm_tf32_path(%d) = %s (expected %s)", dev, path.c_str(),
          env_off ? "mma.sync" : "wgmma");
-  printf("gemm wgmma: %d cases, TF32 path on device %d: %s\n", idx, dev, path.c_str());
+  printf("gemm wgmma: %d cases, TF32 path on device %d: %s\n", cases, dev, path.c_str());
 }
 
 void bench_gemm() {
