@@ -1,7 +1,7 @@
 """Memory-bound kernels against NumPy and PyTorch on the same inputs: dropout (forward), a full
 float32 sum and column sums, index_select (an embedding lookup) and its backward (index_add_,
-repeated indices accumulating), and the transcendental elementwise ops (exp, log, sigmoid,
-tanh), whose cost is the polynomial, not the memory traffic.
+repeated indices accumulating), and the transcendental elementwise ops and activations (exp,
+log, sigmoid, tanh, softplus, tanh-GELU), whose cost is the polynomial, not the memory traffic.
 
     python -m dlcore.bench ops [--threads N] [--quick]
 
@@ -17,6 +17,7 @@ import numpy as np
 
 import dlcore
 from .. import _C
+from ..nn import functional as F
 from .gemm import machine_line
 from .timing import interleaved_times, median_ratio
 
@@ -78,6 +79,14 @@ def _cases(torch, n, rows, vocab, dim, batch):
         (f"tanh, {n:,} floats", 8 * n, {
             "dlcore": lambda: dx.tanh(), "numpy": lambda: np.tanh(x),
             **({"torch": lambda: t["x"].tanh()} if torch else {})}),
+        (f"softplus, {n:,} floats", 8 * n, {
+            "dlcore": lambda: F.softplus(dx),
+            "numpy": lambda: np.where(x > 20, x, np.logaddexp(np.float32(0), x)),
+            **({"torch": lambda: tf.softplus(t["x"])} if torch else {})}),
+        (f"gelu(tanh), {n:,} floats", 8 * n, {
+            "dlcore": lambda: F.gelu(dx, approximate="tanh"),
+            "numpy": lambda: 0.5 * x * (1 + np.tanh(np.float32(0.7978845608) * (x + np.float32(0.044715) * x ** 3))),
+            **({"torch": lambda: tf.gelu(t["x"], approximate="tanh")} if torch else {})}),
     ]
     return cases
 
