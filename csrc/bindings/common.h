@@ -70,5 +70,9 @@ void register_gemm(py::module_& m);
 void register_optim(py::module_& m);
 void register_nn(py::module_& m);
 void register_index(py::module_& m);
+void register_conv(py::module_& m);        // conv.cpp
+void register_pool(py::module_& m);        // pool.cpp
+void register_batchnorm(py::module_& m);   // batchnorm.cpp
+void register_rnn(py::module_& m);         // rnn.cpp
 
 }  // namespace dlcore

@@ -102,4 +102,12 @@ PYBIND11_MODULE(_C, m) {
   register_optim(m);
   register_nn(m);
   register_index(m);
+  // conv family
+
+  // pool family
+
+  // batchnorm family
+
+  // rnn family
+
 }

@@ -153,4 +153,12 @@ void index_select(DType dtype, const void* x, void* out, const int64_t* idx, int
 void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int64_t outer,
                int64_t n, int64_t m, int64_t inner);
 
+// ---- conv.cpp: im2col / col2im convolution, transposed convolution ----------------------
+
+// ---- pool.cpp: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
+
+// ---- batchnorm.cpp: batch norm, local response norm --------------------------------------
+
+// ---- lstm.cpp / rnn.cpp: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
+
 }  // namespace dlcore::cpu

@@ -145,4 +145,12 @@ void index_select(DType dtype, const void* x, void* out, const int64_t* idx, int
 void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int64_t outer,
                int64_t n, int64_t m, int64_t inner, void* stream);
 
+// ---- conv.cu: im2col / col2im convolution, transposed convolution ----------------------
+
+// ---- pool.cu: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
+
+// ---- batchnorm.cu: batch norm, local response norm --------------------------------------
+
+// ---- lstm.cu / rnn.cu: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
+
 }  // namespace dlcore::cuda

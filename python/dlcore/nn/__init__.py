@@ -14,6 +14,14 @@ from .linear import Linear, Identity, Flatten, Unflatten
 from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, Maxout
 from .dropout import Dropout
 from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+# conv family
+
+# pool family
+
+# batchnorm family
+
+# rnn family
+
 
 if _ilu.find_spec(__name__ + ".utils") is not None:     # clip_grad_norm_ & co., when present
     from . import utils

@@ -524,3 +524,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     -weight[t] input[n, t]; 'mean' divides by the sum of the targets' weights."""
     code = _reduction_code("nll_loss", reduction, size_average, reduce)
     return _class_loss("nll_loss", input, target, weight, ignore_index, code, 0.0, True)
+
+
+# ---- the families that live in their own files (each imports helpers from here) -------------
+# conv family
+
+# pool family
+
+# batchnorm family
+
+# rnn family
+
