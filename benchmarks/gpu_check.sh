@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# gpu_check.sh — everything a session with a lent GPU should run, in ONE device call:
+# gpu_check.sh — everything to run on a machine with a GPU, in one command:
 #
 #   build dlcore with CUDA (sm_80 + sm_90a) into the machine's Python, print build_info and
 #   which TF32 GEMM path the device takes (wgmma after its self-check, or mma.sync), build and
 #   run the standalone kernel checker (host float64 references), run the CUDA-side pytest
-#   files, and time the GPU GEMMs against torch.mm (TF32 off and on).
+#   files (CPU/CUDA agreement of every kernel family), and time the GPU GEMMs against torch.mm
+#   (TF32 off and on) and the conv / pool / batch-norm / LSTM / GRU kernels against torch.
 #
-# Usage, from the repository root (the device tool runs commands there):
-#   bash benchmarks/gpu_check.sh            # logs under $OUT (the device tool's) or /tmp/dlcore-gpu
+# Usage, from the repository root:
+#   bash benchmarks/gpu_check.sh            # logs under $OUT (default /tmp/dlcore-gpu)
 # The last lines printed are a summary; the full logs come back under $OUT.
 set -uo pipefail
 OUT=${OUT:-/tmp/dlcore-gpu}
@@ -54,6 +55,7 @@ fi
 # 3. The pytest files with CUDA cases (CPU/CUDA agreement through the Python API).
 $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_matmul.py tests/test_views.py \
   tests/test_elementwise.py tests/test_reduce.py tests/test_functional.py tests/test_optim.py \
+  tests/test_conv.py tests/test_pool.py tests/test_batchnorm.py tests/test_rnn.py \
   > "$OUT/pytest_cuda.txt" 2>&1
 note "pytest (CUDA files): exit $?; $(tail -1 "$OUT/pytest_cuda.txt")"
 
@@ -61,10 +63,18 @@ note "pytest (CUDA files): exit $?; $(tail -1 "$OUT/pytest_cuda.txt")"
 $PY -m dlcore.bench gemm --gpu --quick > "$OUT/bench_gpu.txt" 2>&1
 note "bench: exit $? (table in bench_gpu.txt)"
 
+# 5. The layer kernels on the GPU against torch (cuDNN): conv 3x3 shapes (floor >= 50% of
+#    cuDNN), pooling, batch norm, LSTM T=50 batch 256 512->512 (floor >= 80% of cuDNN).
+for b in conv pool bn lstm gru; do
+  $PY -m dlcore.bench $b --gpu --quick > "$OUT/bench_gpu_$b.txt" 2>&1
+  note "bench $b --gpu: exit $?"
+done
+
 echo
 echo "---- summary ----"
 printf '%s\n' "${summary[@]}"
 echo "---- GPU GEMM (TFLOP/s) ----"
 sed -n '/^GPU:/,$p' "$OUT/bench_gpu.txt"
+for b in conv pool bn lstm gru; do echo "---- $b ----"; grep -i -A30 'gpu\|cuda' "$OUT/bench_gpu_$b.txt" | head -30; done
 echo "---- failures ----"
 grep -E '^FAIL|FAILED|Error' "$OUT/standalone.txt" "$OUT/pytest_cuda.txt" 2>/dev/null | head -20

@@ -20,6 +20,12 @@ FLOP convention (one multiply-add = 2 FLOPs, counted for the whole batch of inpu
   Dropout, Flatten, Identity, Embedding, reshapes: 0
 A module may define ``flops(self, inputs, output) -> int`` to override these rules; a leaf with
 neither a rule nor that method shows "?" and counts 0 toward the total.
+
+The "Mult-adds" column counts the multiply-accumulates of the layer's arithmetic proper, the
+figure papers quote (a 3x3 conv: out elements x C_in/groups x 9): Linear, Conv*d,
+ConvTranspose*d and the recurrent layers their weight products (bias adds excluded), batch /
+layer norm one per element (y = x * scale + shift), average pooling one add per window element,
+max pooling none (comparisons only); "-" where the notion does not apply.
 """
 from __future__ import annotations
 
@@ -105,6 +111,36 @@ def _layer_flops(m, inputs, output):
     return None
 
 
+def _layer_macs(m, inputs, output, flops):
+    """Multiply-adds of one call (see the module docstring), or None for '-'."""
+    name = type(m).__name__
+    x, out = _first_tensor(inputs), _first_tensor(output)
+    if x is None or out is None or flops is None:
+        return None
+    if name == "Linear":
+        return (out.numel() // max(m.out_features, 1)) * m.in_features * m.out_features
+    if name.startswith("Conv") and hasattr(m, "weight"):
+        per = math.prod(m.weight.shape[1:])
+        return (x if name.startswith("ConvTranspose") else out).numel() * per
+    if name in ("RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"):
+        gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[name.replace("Cell", "")]
+        return (flops - _bias_flops_rnn(m, x, gates)) // 2
+    if "Norm" in name:
+        return x.numel()
+    if "Pool" in name:
+        if "Max" in name:
+            return 0
+        return flops
+    return None
+
+
+def _bias_flops_rnn(m, x, gates):
+    rows = x.numel() // max(m.input_size, 1)
+    layers = getattr(m, "num_layers", 1)
+    dirs = 2 if getattr(m, "bidirectional", False) else 1
+    return rows * dirs * layers * 2 * gates * m.hidden_size
+
+
 def _shape_of(x):
     if isinstance(x, Tensor):
         return list(x.shape)
@@ -157,8 +193,8 @@ def summary(model, input_shape, dtype=None, device=None, file=None, print_table=
         def hook(m, args):
             if id(m) not in by_module:
                 row = dict(name=name or type(m).__name__, type=type(m).__name__, output_shape=None,
-                           params=sum(p.numel() for p in m.parameters(recurse=False)), flops=0, calls=0,
-                           _module=m)
+                           params=sum(p.numel() for p in m.parameters(recurse=False)), flops=0,
+                           mult_adds=0, calls=0, _module=m)
                 by_module[id(m)] = row
                 rows.append(row)
         return hook
@@ -170,6 +206,10 @@ def summary(model, input_shape, dtype=None, device=None, file=None, print_table=
         if row["flops"] is not None:
             f = _layer_flops(m, args, out)
             row["flops"] = None if f is None else row["flops"] + f
+            macs = _layer_macs(m, args, out, f)
+            row["mult_adds"] = None if macs is None or row["mult_adds"] is None else row["mult_adds"] + macs
+        else:
+            row["mult_adds"] = None
 
     shown = []
     for name, m in model.named_modules():
@@ -196,6 +236,7 @@ def summary(model, input_shape, dtype=None, device=None, file=None, print_table=
         layers=[{k: v for k, v in r.items() if k != "_module"} for r in rows],
         total_params=total, trainable_params=trainable, non_trainable_params=total - trainable,
         total_flops=sum(r["flops"] or 0 for r in rows),
+        total_mult_adds=sum(r["mult_adds"] or 0 for r in rows),
         params_bytes=sum(p.numel() * p.dtype.itemsize for p in params),
         output_shape=_shape_of(out),
     )
@@ -205,17 +246,18 @@ def summary(model, input_shape, dtype=None, device=None, file=None, print_table=
 
 
 def _print_table(model, shapes, result, file):
-    head = ("Layer (type)", "Output shape", "Params", "FLOPs")
+    head = ("Layer (type)", "Output shape", "Params", "Mult-adds", "FLOPs")
     body = []
     for r in result["layers"]:
         label = f"{r['name']} ({r['type']})" if r["name"] != r["type"] else r["type"]
         if r["calls"] > 1:
             label += f" x{r['calls']}"
         shape = str(r["output_shape"]) if r["calls"] else "(not called)"
-        body.append((label, shape, _fmt_int(r["params"]), _fmt_flops(r["flops"])))
-    widths = [max([len(head[i])] + [len(b[i]) for b in body]) for i in range(4)]
-    line = "  ".join(["{:<%d}" % widths[0], "{:<%d}" % widths[1], "{:>%d}" % widths[2], "{:>%d}" % widths[3]])
-    rule = "=" * (sum(widths) + 6)
+        macs = "-" if r["mult_adds"] is None else _fmt_flops(r["mult_adds"])
+        body.append((label, shape, _fmt_int(r["params"]), macs, _fmt_flops(r["flops"])))
+    widths = [max([len(head[i])] + [len(b[i]) for b in body]) for i in range(5)]
+    line = "  ".join(["{:<%d}" % widths[0], "{:<%d}" % widths[1]] + ["{:>%d}" % w for w in widths[2:]])
+    rule = "=" * (sum(widths) + 8)
     print(f"{type(model).__name__} summary, input {shapes[0] if len(shapes) == 1 else shapes}", file=file)
     print(rule, file=file)
     print(line.format(*head), file=file)
@@ -229,5 +271,6 @@ def _print_table(model, shapes, result, file):
     print(f"Params size:          {result['params_bytes'] / 2 ** 20:.2f} MiB", file=file)
     unknown = sum(1 for r in result["layers"] if r["flops"] is None)
     note = f" (+ {unknown} layer(s) with unknown FLOPs)" if unknown else ""
+    print(f"Mult-adds:            {result['total_mult_adds']:,} ({_fmt_flops(result['total_mult_adds'])})", file=file)
     print(f"Forward FLOPs:        {result['total_flops']:,} ({_fmt_flops(result['total_flops'])}){note}", file=file)
     print(rule, file=file)

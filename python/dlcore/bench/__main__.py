@@ -1,4 +1,8 @@
-"""Command line: python -m dlcore.bench {gemm,peak,train-mlp,optim,ops} [--threads N] [--quick] [--gpu]."""
+"""Command line: python -m dlcore.bench WHAT [--threads N] [--quick] [--gpu].
+
+WHAT: gemm, peak, optim, ops (kernels); conv, pool, bn, lstm, gru (layer kernels, forward and
+backward); train-mlp, train-cnn, train-charlm (whole training steps).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,9 +10,13 @@ import os
 import sys
 
 
+WHAT = ["gemm", "peak", "optim", "ops", "conv", "pool", "bn", "lstm", "gru",
+        "train-mlp", "train-cnn", "train-charlm"]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m dlcore.bench", description=__doc__)
-    p.add_argument("what", choices=["gemm", "peak", "train-mlp", "optim", "ops"], help="which benchmark")
+    p.add_argument("what", choices=WHAT, help="which benchmark")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for dlcore, NumPy and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repetitions (smoke test)")
     p.add_argument("--gpu", action="store_true", help="also run the CUDA shapes (needs a GPU)")
@@ -35,6 +43,19 @@ def main(argv=None):
     elif args.what == "train-mlp":
         from . import train_mlp
         train_mlp.run(threads=args.threads, quick=args.quick, profile=args.profile)
+    elif args.what in ("conv", "pool", "bn"):
+        import importlib
+        importlib.import_module(f"{__package__}.{args.what}").run(threads=args.threads, quick=args.quick,
+                                                                    gpu=args.gpu)
+    elif args.what in ("lstm", "gru"):
+        from . import rnn
+        rnn.run(threads=args.threads, quick=args.quick, gpu=args.gpu, which=args.what)
+    elif args.what == "train-cnn":
+        from . import train_models
+        train_models.run_cnn(threads=args.threads, quick=args.quick)
+    elif args.what == "train-charlm":
+        from . import train_models
+        train_models.run_charlm(threads=args.threads, quick=args.quick)
 
 
 if __name__ == "__main__":
