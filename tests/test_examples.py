@@ -52,3 +52,43 @@ def test_digits_mlp_fast():
     assert r["samples_per_s"] > 0
     cm = r["confusion_matrix"]
     assert tuple(cm.shape) == (10, 10) and cm.sum().item() == 359
+
+
+def test_cnn_digits_fast():
+    r = _load("cnn_digits").main(fast=True, progress=False)
+    assert r["test_accuracy"] >= 0.97
+    assert r["samples_per_s"] > 0
+    assert r["confusion_matrix"].sum().item() == 359
+
+
+def test_lenet5_fast(capsys):
+    r = _load("lenet5").main(fast=True, progress=False)
+    out = capsys.readouterr().out
+    assert "61,706" in out                       # the published parameter count
+    assert r["test_accuracy"] >= 0.95
+
+
+def test_filters_png(tmp_path):
+    r = _load("filters").main(out=str(tmp_path / "f.png"))
+    data = (tmp_path / "f.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    img = r["image"]
+    assert img.shape == (4 + 4 * 28, 4 + 8 * 28) and img.min() == 0 and img.max() == 255
+
+
+def test_char_rnn_hello_learns_hello():
+    r = _load("char_rnn_hello").main(fast=True)
+    for cell in ("rnn", "lstm"):
+        assert r[cell]["prediction"] == "ello" and r[cell]["accuracy"] == 1.0
+
+
+def test_char_lm_fast_learns():
+    r = _load("char_lm").main(minutes=0.3, hidden=64, layers=1, max_epochs=1, fast=True, progress=False)
+    assert r["val_loss"] < 3.0                   # ln(65) = 4.17 at the start
+    assert all(len(s) > 100 for s in r["samples"].values())
+
+
+def test_long_term_lstm_beats_rnn():
+    r = _load("long_term").main(T=20, steps=300, plot=False)
+    assert r["lstm"] > 0.9
+    assert r["rnn"] < r["lstm"]
