@@ -103,6 +103,7 @@ PYBIND11_MODULE(_C, m) {
   register_nn(m);
   register_index(m);
   // conv family
+  register_conv(m);
 
   // pool family
 

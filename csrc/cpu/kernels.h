@@ -154,6 +154,25 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
                int64_t n, int64_t m, int64_t inner);
 
 // ---- conv.cpp: im2col / col2im convolution, transposed convolution ----------------------
+}  // namespace dlcore::cpu
+#include "../core/conv_params.h"   // ConvParams (shared with the CUDA kernels)
+namespace dlcore::cpu {
+// Geometry in core/conv_params.h (x (N,C,H,W), w (K,C/groups,kh,kw), y (N,K,OH,OW), NCHW
+// contiguous). float32 / float64. Bias (K entries) and act (None or Relu) are applied in the
+// GEMM epilogue; the column buffer of a batch slice stays <= 32 MiB (at least one image).
+void conv2d_forward(const ConvParams& p, const void* x, const void* w, const void* bias, void* y,
+                    Activation act);
+// Gradients of conv2d: any of dx (N,C,H,W), dw (K,C/groups,kh,kw), db (K) may be null (then
+// not computed); x is read only for dw, w only for dx. Every requested output is overwritten.
+void conv2d_backward(const ConvParams& p, const void* x, const void* w, const void* dy, void* dx,
+                     void* dw, void* db);
+// Transposed convolution, described by the conv2d `p` it is the adjoint of: x is (N,K,OH,OW),
+// y (N,C,H,W), w (K, C/groups, kh, kw) as torch's (in, out/groups, kh, kw), bias C entries.
+void conv_transpose2d_forward(const ConvParams& p, const void* x, const void* w,
+                              const void* bias, void* y);
+// dx (N,K,OH,OW), dw, db (C) from dy (N,C,H,W); null outputs are skipped.
+void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w,
+                               const void* dy, void* dx, void* dw, void* db);
 
 // ---- pool.cpp: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
 

@@ -528,6 +528,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 # ---- the families that live in their own files (each imports helpers from here) -------------
 # conv family
+from .conv import conv1d, conv2d, conv_transpose2d  # noqa: E402
+__all__ += ["conv1d", "conv2d", "conv_transpose2d"]
 
 # pool family
 
