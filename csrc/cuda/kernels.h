@@ -146,6 +146,18 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
                int64_t n, int64_t m, int64_t inner, void* stream);
 
 // ---- conv.cu: im2col / col2im convolution, transposed convolution ----------------------
+}  // namespace dlcore::cuda
+#include "../core/conv_params.h"   // ConvParams (shared with the CPU kernels)
+namespace dlcore::cuda {
+// Same contracts as the CPU functions (csrc/cpu/kernels.h), on `stream`.
+void conv2d_forward(const ConvParams& p, const void* x, const void* w, const void* bias, void* y,
+                    Activation act, void* stream);
+void conv2d_backward(const ConvParams& p, const void* x, const void* w, const void* dy, void* dx,
+                     void* dw, void* db, void* stream);
+void conv_transpose2d_forward(const ConvParams& p, const void* x, const void* w,
+                              const void* bias, void* y, void* stream);
+void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w,
+                               const void* dy, void* dx, void* dw, void* db, void* stream);
 
 // ---- pool.cu: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
 
