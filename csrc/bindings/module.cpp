@@ -107,6 +107,7 @@ PYBIND11_MODULE(_C, m) {
   // pool family
 
   // batchnorm family
+  register_batchnorm(m);
 
   // rnn family
 

@@ -19,6 +19,7 @@ from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,
 # pool family
 
 # batchnorm family
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LocalResponseNorm
 
 # rnn family
 

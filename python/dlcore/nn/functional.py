@@ -532,6 +532,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 # pool family
 
 # batchnorm family
+from .normalization import batch_norm, local_response_norm  # noqa: E402
+__all__ += ["batch_norm", "local_response_norm"]
 
 # rnn family
 
