@@ -103,10 +103,12 @@ PYBIND11_MODULE(_C, m) {
   register_nn(m);
   register_index(m);
   // conv family
+  register_conv(m);
 
   // pool family
 
   // batchnorm family
+  register_batchnorm(m);
 
   // rnn family
 

@@ -146,10 +146,56 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
                int64_t n, int64_t m, int64_t inner, void* stream);
 
 // ---- conv.cu: im2col / col2im convolution, transposed convolution ----------------------
+}  // namespace dlcore::cuda
+#include "../core/conv_params.h"   // ConvParams (shared with the CPU kernels)
+namespace dlcore::cuda {
+// Same contracts as the CPU functions (csrc/cpu/kernels.h), on `stream`.
+void conv2d_forward(const ConvParams& p, const void* x, const void* w, const void* bias, void* y,
+                    Activation act, void* stream);
+void conv2d_backward(const ConvParams& p, const void* x, const void* w, const void* dy, void* dx,
+                     void* dw, void* db, void* stream);
+void conv_transpose2d_forward(const ConvParams& p, const void* x, const void* w,
+                              const void* bias, void* y, void* stream);
+void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w,
+                               const void* dy, void* dx, void* dw, void* db, void* stream);
 
 // ---- pool.cu: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
 
 // ---- batchnorm.cu: batch norm, local response norm --------------------------------------
+// Mirror of csrc/cpu/batchnorm.cpp (same maths, same outputs), on `stream`.
+// x, y, grad are contiguous [N, C, S] blocks (S = product of the spatial dims, 1 for (N, C));
+// per-channel vectors (weight, bias, running_*, save_*, grad_weight/bias) have C entries of the
+// same dtype (float32 / float64). weight and bias may be null (gamma = 1, beta = 0).
+// Training forward: batch mean / biased variance over the N*S values of each channel, y =
+// (x - mean) invstd gamma + beta, save_mean / save_invstd = mean, 1/sqrt(var + eps) (all the
+// backward needs). running_mean / running_var (nullable) become (1 - momentum) r + momentum s,
+// with the UNBIASED variance. The caller refuses N*S == 1; N*S == 0 leaves them untouched.
+// The sums do not depend on the thread count (deterministic).
+void batch_norm_forward_train(DType dtype, const void* x, const void* weight, const void* bias,
+                              void* y, void* save_mean, void* save_invstd, void* running_mean,
+                              void* running_var, int64_t N, int64_t C, int64_t S,
+                              double momentum, double eps, void* stream);
+// Eval forward: normalises with running_mean / running_var; writes save_mean / save_invstd
+// (running_mean, 1/sqrt(running_var + eps)) for the backward.
+void batch_norm_forward_eval(DType dtype, const void* x, const void* weight, const void* bias,
+                             const void* running_mean, const void* running_var, void* y,
+                             void* save_mean, void* save_invstd, int64_t N, int64_t C, int64_t S,
+                             double eps, void* stream);
+// From the saved mean / invstd: grad_weight = invstd sum(dy (x - mean)), grad_bias = sum(dy),
+// grad_x = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)) (training) or gamma invstd dy
+// (eval: the statistics are constants). Any of grad_x / grad_weight / grad_bias may be null.
+void batch_norm_backward(DType dtype, const void* grad, const void* x, const void* weight,
+                         const void* mean, const void* invstd, void* grad_x, void* grad_weight,
+                         void* grad_bias, int64_t N, int64_t C, int64_t S, bool training, void* stream);
+// Local response norm across channels (torch.nn.functional.local_response_norm):
+//   scale = k + alpha/size * sum of x^2 over channels [c - size/2, c + (size-1)/2] (zero padded),
+//   y = x * scale^-beta. scale ([N, C, S]) is kept for the backward. size >= 1.
+void local_response_norm_forward(DType dtype, const void* x, void* y, void* scale, int64_t N,
+                                 int64_t C, int64_t S, int64_t size, double alpha, double beta,
+                                 double k, void* stream);
+void local_response_norm_backward(DType dtype, const void* grad, const void* x,
+                                  const void* scale, void* grad_x, int64_t N, int64_t C,
+                                  int64_t S, int64_t size, double alpha, double beta, void* stream);
 
 // ---- lstm.cu / rnn.cu: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
 

@@ -15,10 +15,12 @@ from .activation import ReLU, Sigmoid, Tanh, LeakyReLU, ELU, Softplus, Softmax, 
 from .dropout import Dropout
 from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 # conv family
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 
 # pool family
 
 # batchnorm family
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LocalResponseNorm
 
 # rnn family
 

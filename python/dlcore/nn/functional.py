@@ -528,10 +528,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 # ---- the families that live in their own files (each imports helpers from here) -------------
 # conv family
+from .conv import conv1d, conv2d, conv_transpose2d  # noqa: E402
+__all__ += ["conv1d", "conv2d", "conv_transpose2d"]
 
 # pool family
 
 # batchnorm family
+from .normalization import batch_norm, local_response_norm  # noqa: E402
+__all__ += ["batch_norm", "local_response_norm"]
 
 # rnn family
 

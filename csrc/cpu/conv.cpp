@@ -1,0 +1,543 @@
+// conv.cpp — 2-D convolution (and conv1d, a 2-D convolution with H = 1) by im2col + GEMM,
+// its two backward passes, a direct kernel for depthwise convolution, and the transposed
+// convolution as the adjoint of all that. Geometry: core/conv_params.h.
+//
+// im2col turns a convolution into one matrix product. For a slice of nb images the column
+// matrix has one row per (c, i, j) tap of the kernel and one column per output pixel of
+// every image in the slice, images side by side:
+//
+//   col[(c*kh + i)*kw + j,  n*OH*OW + oh*OW + ow] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+//
+// (zero where the tap falls in the padding). With the weight seen as the matrix
+// Wm (K x C*kh*kw), per group g (rows / columns of that group only):
+//
+//   forward         Y_g  = Wm_g @ col_g          (Kg x L), L = nb*OH*OW: the long dimension
+//                                                 is the GEMM's N, bias + ReLU in its epilogue
+//   input grad      dcol_g = Wm_g^T @ dY_g,  dx = col2im(dcol)   (scatter-add of the taps)
+//   weight grad     dWm_g += dY_g @ col_g^T       (K of the GEMM = L, accumulated over slices)
+//   bias grad       db[k] = sum_{n, oh, ow} dy[n, k, oh, ow]
+//
+// Y and dY are (K x L) matrices here, but NCHW stores image n's K x OH*OW block at n*K*OH*OW:
+// with nb > 1 images the product lands in a scratch (K x L) and is scattered to NCHW (dY is
+// gathered the other way), a copy of the output size, small beside im2col. Batching images
+// matters for small feature maps (LeNet: 10x10 outputs make a per-image GEMM 16 x 100 x 150,
+// all edges and no body); nb = 1 for large maps, where the GEMM writes y in place.
+//
+// Workspace bound: the column buffer holds at most kColBytes (32 MiB) — a slice takes as many
+// images as fit, at least one — plus the (K x L) scratch when nb > 1. A large batch never
+// materialises one giant column matrix.
+//
+// Special cases: a 1x1, stride-1, unpadded convolution needs no im2col (the image IS its
+// column matrix: C x H*W), and depthwise convolution (groups == C, one input channel per
+// group) runs a direct kernel: there each output pixel needs only kh*kw products, and an
+// im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with K = kh*kw.
+//
+// Threads: im2col / col2im / the depthwise kernels split (image, channel) planes or column
+// rows across OpenMP threads; the GEMM is itself parallel. Every output element is written by
+// one thread with a fixed summation order, so results do not depend on the thread count.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../core/cpu_allocator.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace dlcore::cpu {
+namespace {
+
+constexpr int64_t kColBytes = int64_t(32) << 20;   // bound on the column buffer
+// A slice aims for at least this many GEMM columns (L): below it the product is mostly
+// edge tiles and per-call overhead. 4096 columns of 3x3x64 taps are 9 MiB of float32.
+constexpr int64_t kTargetCols = 4096;
+
+// Host scratch from the caching allocator (big blocks are reused from call to call, so the
+// column buffer is not page-faulted in anew by every convolution of a training step).
+struct Scratch {
+  void* p = nullptr;
+  size_t n = 0;
+  explicit Scratch(size_t bytes) : n(bytes) {
+    if (n) {
+      p = cpualloc::alloc(n);
+      if (!p) throw std::bad_alloc();
+    }
+  }
+  ~Scratch() { if (p) cpualloc::free(p, n); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  template <typename T> T* as() const { return static_cast<T*>(p); }
+};
+
+// Output columns [lo, hi) whose input column ow*s - pad + j*d lies inside [0, W).
+inline void valid_range(int64_t W, int64_t OW, int64_t s, int64_t pad, int64_t jd, int64_t& lo,
+                        int64_t& hi) {
+  const int64_t t = pad - jd;                       // need ow*s >= t
+  lo = t <= 0 ? 0 : (t + s - 1) / s;
+  const int64_t t2 = W + pad - jd;                  // need ow*s < t2
+  hi = t2 <= 0 ? 0 : (t2 + s - 1) / s;
+  hi = std::min(hi, OW);
+  lo = std::min(lo, hi);
+}
+
+// Grain (in items of `per_item` elements) so a thread gets >= kParallelGrain elements.
+inline int64_t grain_for(int64_t per_item) {
+  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(per_item, 1));
+}
+
+GemmParams gemm_of(const ConvParams& p) {
+  GemmParams g;
+  g.dtype = p.dtype;
+  return g;
+}
+
+// ---- im2col / col2im ------------------------------------------------------------------------
+
+// col (rows C*kh*kw, row stride ldc) <- nb images starting at x. Each row is filled by OH runs
+// along ow: for stride 1 a run is a memcpy of the valid span between zeroed edges.
+template <typename T>
+void im2col(const ConvParams& p, const T* x, int64_t nb, T* col, int64_t ldc) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, taps = p.kh * p.kw;
+  const int64_t rows = p.C * taps;
+  parallel_for(nb * rows, grain_for(OHW), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / rows, r = it % rows;
+      const int64_t c = r / taps, i = (r % taps) / p.kw, j = r % p.kw;
+      const T* xc = x + (n * p.C + c) * HW;
+      T* dst = col + r * ldc + n * OHW;
+      int64_t lo, hi;
+      valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo, hi);
+      const int64_t shift = j * p.dw - p.pw;
+      for (int64_t oh = 0; oh < p.OH; ++oh, dst += p.OW) {
+        const int64_t ih = oh * p.sh - p.ph + i * p.dh;
+        if (ih < 0 || ih >= p.H) {
+          std::fill(dst, dst + p.OW, T(0));
+          continue;
+        }
+        const T* xr = xc + ih * p.W + shift;
+        std::fill(dst, dst + lo, T(0));
+        if (p.sw == 1) {
+          std::memcpy(dst + lo, xr + lo, (hi - lo) * sizeof(T));
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = xr[ow * p.sw];
+        }
+        std::fill(dst + hi, dst + p.OW, T(0));
+      }
+    }
+  });
+}
+
+// dx (nb images) <- sum of the taps in col (the adjoint of im2col). One thread owns each
+// (image, channel) plane, zeroes it, then adds the kh*kw shifted tap rows in a fixed order.
+template <typename T>
+void col2im(const ConvParams& p, const T* col, int64_t ldc, int64_t nb, T* dx) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, taps = p.kh * p.kw;
+  parallel_for(nb * p.C, grain_for(taps * OHW), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / p.C, c = it % p.C;
+      T* xc = dx + it * HW;
+      std::fill(xc, xc + HW, T(0));
+      for (int64_t i = 0; i < p.kh; ++i) {
+        for (int64_t j = 0; j < p.kw; ++j) {
+          const T* src = col + ((c * p.kh + i) * p.kw + j) * ldc + n * OHW;
+          int64_t lo, hi;
+          valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo, hi);
+          const int64_t shift = j * p.dw - p.pw;
+          for (int64_t oh = 0; oh < p.OH; ++oh) {
+            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
+            if (ih < 0 || ih >= p.H) continue;
+            T* __restrict xr = xc + ih * p.W + shift;
+            const T* __restrict sr = src + oh * p.OW;
+            if (p.sw == 1) {
+              for (int64_t ow = lo; ow < hi; ++ow) xr[ow] += sr[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) xr[ow * p.sw] += sr[ow];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// NCHW block of nb images <-> the (K x L) matrix the GEMM reads / writes (images side by side).
+template <typename T>
+void nchw_to_mat(const T* src, int64_t nb, int64_t K, int64_t OHW, T* mat) {
+  const int64_t L = nb * OHW;
+  parallel_for(nb * K, grain_for(OHW), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / K, k = it % K;
+      std::memcpy(mat + k * L + n * OHW, src + it * OHW, OHW * sizeof(T));
+    }
+  });
+}
+
+template <typename T>
+void mat_to_nchw(const T* mat, int64_t nb, int64_t K, int64_t OHW, T* dst) {
+  const int64_t L = nb * OHW;
+  parallel_for(nb * K, grain_for(OHW), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / K, k = it % K;
+      std::memcpy(dst + it * OHW, mat + k * L + n * OHW, OHW * sizeof(T));
+    }
+  });
+}
+
+// Images per slice: enough for kTargetCols GEMM columns, as many as the column buffer bound
+// allows, at least one.
+int64_t slice_images(const ConvParams& p) {
+  const int64_t OHW = std::max<int64_t>(p.OH * p.OW, 1);
+  const int64_t per_image = p.C * p.kh * p.kw * OHW * (int64_t)itemsize(p.dtype);
+  int64_t nb = (kTargetCols + OHW - 1) / OHW;
+  if (per_image > 0) nb = std::min(nb, kColBytes / per_image);
+  return std::max<int64_t>(1, std::min(nb, p.N));
+}
+
+bool is_pointwise(const ConvParams& p) {
+  return p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 &&
+         p.OH == p.H && p.OW == p.W;
+}
+
+bool is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups == p.C; }
+
+// ---- depthwise (groups == C): direct kernels ----------------------------------------------
+// Output channel k reads input channel k / m (m = K / C channel multiplier). Each kernel tap
+// adds a shifted input row to the output row: contiguous, vectorised runs for stride 1.
+
+template <typename T>
+void depthwise_forward(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
+                       Activation act) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
+  parallel_for(p.N * p.K, grain_for(taps * OHW), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> lo(p.kw), hi(p.kw);
+    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / p.K, k = it % p.K;
+      const T* xc = x + (n * p.C + k / m) * HW;
+      const T* wk = w + k * taps;
+      T* yk = y + it * OHW;
+      std::fill(yk, yk + OHW, bias ? bias[k] : T(0));
+      for (int64_t oh = 0; oh < p.OH; ++oh) {
+        T* __restrict yr = yk + oh * p.OW;
+        for (int64_t i = 0; i < p.kh; ++i) {
+          const int64_t ih = oh * p.sh - p.ph + i * p.dh;
+          if (ih < 0 || ih >= p.H) continue;
+          for (int64_t j = 0; j < p.kw; ++j) {
+            const T wv = wk[i * p.kw + j];
+            const T* __restrict xr = xc + ih * p.W + j * p.dw - p.pw;
+            if (p.sw == 1) {
+              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) yr[ow] += wv * xr[ow];
+            } else {
+              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) yr[ow] += wv * xr[ow * p.sw];
+            }
+          }
+        }
+      }
+      if (act == Activation::Relu)
+        for (int64_t q = 0; q < OHW; ++q) yk[q] = yk[q] > T(0) ? yk[q] : T(0);
+    }
+  });
+}
+
+// dx[n, c] = sum over the m output channels of c of the taps scattered back (one thread per
+// (image, channel) plane: no two threads write the same dx element).
+template <typename T>
+void depthwise_backward_input(const ConvParams& p, const T* w, const T* dy, T* dx) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
+  parallel_for(p.N * p.C, grain_for(m * taps * OHW), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> lo(p.kw), hi(p.kw);
+    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / p.C, c = it % p.C;
+      T* xc = dx + it * HW;
+      std::fill(xc, xc + HW, T(0));
+      for (int64_t q = 0; q < m; ++q) {
+        const int64_t k = c * m + q;
+        const T* dyk = dy + (n * p.K + k) * OHW;
+        const T* wk = w + k * taps;
+        for (int64_t oh = 0; oh < p.OH; ++oh) {
+          const T* __restrict dr = dyk + oh * p.OW;
+          for (int64_t i = 0; i < p.kh; ++i) {
+            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
+            if (ih < 0 || ih >= p.H) continue;
+            for (int64_t j = 0; j < p.kw; ++j) {
+              const T wv = wk[i * p.kw + j];
+              T* __restrict xr = xc + ih * p.W + j * p.dw - p.pw;
+              if (p.sw == 1) {
+                for (int64_t ow = lo[j]; ow < hi[j]; ++ow) xr[ow] += wv * dr[ow];
+              } else {
+                for (int64_t ow = lo[j]; ow < hi[j]; ++ow) xr[ow * p.sw] += wv * dr[ow];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// dw[k, i, j] = sum_{n, oh, ow} dy[n, k, oh, ow] * x[n, k/m, ih, iw]: one thread per output
+// channel, a dot product along each row run.
+template <typename T>
+void depthwise_backward_weight(const ConvParams& p, const T* x, const T* dy, T* dw) {
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
+  parallel_for(p.K, grain_for(p.N * taps * OHW), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> lo(p.kw), hi(p.kw);
+    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
+    for (int64_t k = b; k < e; ++k) {
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t i = t / p.kw, j = t % p.kw;
+        T acc = T(0);
+        for (int64_t n = 0; n < p.N; ++n) {
+          const T* xc = x + (n * p.C + k / m) * HW + j * p.dw - p.pw;
+          const T* dyk = dy + (n * p.K + k) * OHW;
+          for (int64_t oh = 0; oh < p.OH; ++oh) {
+            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
+            if (ih < 0 || ih >= p.H) continue;
+            const T* __restrict xr = xc + ih * p.W;
+            const T* __restrict dr = dyk + oh * p.OW;
+            T s = T(0);
+            if (p.sw == 1) {
+#pragma omp simd reduction(+ : s)
+              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) s += dr[ow] * xr[ow];
+            } else {
+              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) s += dr[ow] * xr[ow * p.sw];
+            }
+            acc += s;
+          }
+        }
+        dw[k * taps + t] = acc;
+      }
+    }
+  });
+}
+
+// ---- bias gradient / bias add -----------------------------------------------------------------
+
+// db[c] = sum_{n, q} g[n, c, q] for g of shape (N, C, S); one thread per channel.
+template <typename T>
+void channel_sum(const T* g, int64_t N, int64_t C, int64_t S, T* db) {
+  parallel_for(C, grain_for(N * S), [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      T acc = T(0);
+      for (int64_t n = 0; n < N; ++n) {
+        const T* __restrict r = g + (n * C + c) * S;
+        T s = T(0);
+#pragma omp simd reduction(+ : s)
+        for (int64_t q = 0; q < S; ++q) s += r[q];
+        acc += s;
+      }
+      db[c] = acc;
+    }
+  });
+}
+
+template <typename T>
+void add_channel_bias(T* y, const T* bias, int64_t N, int64_t C, int64_t S) {
+  parallel_for(N * C, grain_for(S), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const T v = bias[it % C];
+      T* __restrict r = y + it * S;
+      for (int64_t q = 0; q < S; ++q) r[q] += v;
+    }
+  });
+}
+
+// ---- convolution forward ------------------------------------------------------------------------
+
+template <typename T>
+void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
+                  Activation act) {
+  if (p.N == 0 || p.K == 0 || p.OH * p.OW == 0) return;
+  if (is_depthwise(p)) { depthwise_forward(p, x, w, bias, y, act); return; }
+  const int64_t G = p.groups, Cg = p.C / G, Kg = p.K / G;
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, R = Cg * p.kh * p.kw;   // R: taps per group
+  GemmParams g = gemm_of(p);
+  g.M = Kg; g.K = R;
+  g.a_row_stride = R; g.a_col_stride = 1;
+  g.act = act;
+  g.bias_per_row = true;
+  if (is_pointwise(p)) {
+    // The image is its own column matrix: y_n[g] = W_g @ x_n[g], one batched GEMM per group
+    // over the images (small products run one per thread).
+    g.batch = p.N; g.N = HW;
+    g.b_row_stride = HW; g.b_batch_stride = p.C * HW;
+    g.c_row_stride = HW; g.c_batch_stride = p.K * HW;
+    for (int64_t gi = 0; gi < G; ++gi) {
+      g.A = w + gi * Kg * R;
+      g.B = x + gi * Cg * HW;
+      g.C = y + gi * Kg * HW;
+      g.bias = bias ? bias + gi * Kg : nullptr;
+      gemm(g);
+    }
+    return;
+  }
+  const int64_t nb = slice_images(p);
+  Scratch col(sizeof(T) * p.C * p.kh * p.kw * nb * OHW);
+  Scratch tmp(nb > 1 ? sizeof(T) * p.K * nb * OHW : 0);
+  for (int64_t n0 = 0; n0 < p.N; n0 += nb) {
+    const int64_t cnt = std::min(nb, p.N - n0), L = cnt * OHW;
+    im2col(p, x + n0 * p.C * HW, cnt, col.as<T>(), L);
+    T* out = cnt > 1 ? tmp.as<T>() : y + n0 * p.K * OHW;   // (K x L), row stride L
+    g.N = L;
+    g.b_row_stride = L;
+    g.c_row_stride = L;
+    for (int64_t gi = 0; gi < G; ++gi) {
+      g.A = w + gi * Kg * R;
+      g.B = col.as<T>() + gi * R * L;
+      g.C = out + gi * Kg * L;
+      g.bias = bias ? bias + gi * Kg : nullptr;
+      gemm(g);
+    }
+    if (cnt > 1) mat_to_nchw(out, cnt, p.K, OHW, y + n0 * p.K * OHW);
+  }
+}
+
+// ---- convolution backward -------------------------------------------------------------------------
+
+template <typename T>
+void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* dx, T* dw,
+                   T* db) {
+  const int64_t G = p.groups, Cg = p.C / G, Kg = p.K / G;
+  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, R = Cg * p.kh * p.kw;
+  if (db) channel_sum(dy, p.N, p.K, OHW, db);
+  if (p.N == 0 || OHW == 0) {    // nothing flows back: zero weight gradient, zero dx
+    if (dw) std::fill(dw, dw + p.K * R, T(0));
+    if (dx) std::fill(dx, dx + p.N * p.C * HW, T(0));
+    return;
+  }
+  if (!dx && !dw) return;
+  if (is_depthwise(p)) {
+    if (dx) depthwise_backward_input(p, w, dy, dx);
+    if (dw) depthwise_backward_weight(p, x, dy, dw);
+    return;
+  }
+  GemmParams g = gemm_of(p);
+  if (is_pointwise(p)) {
+    for (int64_t gi = 0; gi < G; ++gi) {
+      if (dx) {    // dx_n[g] = W_g^T @ dy_n[g], batched over the images
+        GemmParams a = g;
+        a.batch = p.N; a.M = Cg; a.N = HW; a.K = Kg;
+        a.A = w + gi * Kg * R; a.a_row_stride = 1; a.a_col_stride = R;
+        a.B = dy + gi * Kg * HW; a.b_row_stride = HW; a.b_batch_stride = p.K * HW;
+        a.C = dx + gi * Cg * HW; a.c_row_stride = HW; a.c_batch_stride = p.C * HW;
+        gemm(a);
+      }
+      if (dw) {    // dW_g = sum_n dy_n[g] @ x_n[g]^T, accumulated image by image (beta = 1)
+        GemmParams b = g;
+        b.M = Kg; b.N = Cg; b.K = HW;
+        b.a_row_stride = HW; b.a_col_stride = 1;
+        b.b_row_stride = 1; b.b_col_stride = HW;
+        b.C = dw + gi * Kg * R; b.c_row_stride = R;
+        for (int64_t n = 0; n < p.N; ++n) {
+          b.A = dy + (n * p.K + gi * Kg) * HW;
+          b.B = x + (n * p.C + gi * Cg) * HW;
+          b.beta = n ? 1.0 : 0.0;
+          gemm(b);
+        }
+      }
+    }
+    return;
+  }
+  const int64_t nb = slice_images(p);
+  Scratch col(sizeof(T) * p.C * p.kh * p.kw * nb * OHW);
+  Scratch tmp(nb > 1 ? sizeof(T) * p.K * nb * OHW : 0);
+  for (int64_t n0 = 0; n0 < p.N; n0 += nb) {
+    const int64_t cnt = std::min(nb, p.N - n0), L = cnt * OHW;
+    const T* dym = dy + n0 * p.K * OHW;                    // (K x L), row stride L
+    if (cnt > 1) {
+      nchw_to_mat(dym, cnt, p.K, OHW, tmp.as<T>());
+      dym = tmp.as<T>();
+    }
+    if (dw) {
+      im2col(p, x + n0 * p.C * HW, cnt, col.as<T>(), L);
+      GemmParams b = g;
+      b.M = Kg; b.N = R; b.K = L;
+      b.a_row_stride = L; b.a_col_stride = 1;
+      b.b_row_stride = 1; b.b_col_stride = L;              // col^T, read in place
+      b.c_row_stride = R;
+      b.beta = n0 ? 1.0 : 0.0;
+      for (int64_t gi = 0; gi < G; ++gi) {
+        b.A = dym + gi * Kg * L;
+        b.B = col.as<T>() + gi * R * L;
+        b.C = dw + gi * Kg * R;
+        gemm(b);
+      }
+    }
+    if (dx) {
+      GemmParams a = g;
+      a.M = R; a.N = L; a.K = Kg;
+      a.a_row_stride = 1; a.a_col_stride = R;              // W_g^T, read in place
+      a.b_row_stride = L; a.b_col_stride = 1;
+      a.c_row_stride = L;
+      for (int64_t gi = 0; gi < G; ++gi) {
+        a.A = w + gi * Kg * R;
+        a.B = dym + gi * Kg * L;
+        a.C = col.as<T>() + gi * R * L;
+        gemm(a);
+      }
+      col2im(p, col.as<T>(), L, cnt, dx + n0 * p.C * HW);
+    }
+  }
+}
+
+template <typename F>
+void dispatch(DType dt, const char* op, F&& f) {
+  switch (dt) {
+    case DType::Float32: f(float()); return;
+    case DType::Float64: f(double()); return;
+    default:
+      throw std::invalid_argument(std::string(op) + ": unsupported dtype " + dtype_name(dt) +
+                                  " (expected float32 or float64)");
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(const ConvParams& p, const void* x, const void* w, const void* bias, void* y,
+                    Activation act) {
+  dispatch(p.dtype, "conv2d", [&](auto z) {
+    using T = decltype(z);
+    forward_impl<T>(p, (const T*)x, (const T*)w, (const T*)bias, (T*)y, act);
+  });
+}
+
+void conv2d_backward(const ConvParams& p, const void* x, const void* w, const void* dy, void* dx,
+                     void* dw, void* db) {
+  dispatch(p.dtype, "conv2d_backward", [&](auto z) {
+    using T = decltype(z);
+    backward_impl<T>(p, (const T*)x, (const T*)w, (const T*)dy, (T*)dx, (T*)dw, (T*)db);
+  });
+}
+
+// ---- transposed convolution: the adjoint of conv2d ----------------------------------------------
+// p describes the convolution it is the adjoint of, so x is (N, K, OH, OW), y (N, C, H, W) and
+// the weight (K, C/groups, kh, kw) — torch's (in, out/groups, kh, kw) layout.
+//   forward       y  = conv2d's input gradient of x  (GEMM + col2im), + bias per channel
+//   input grad    dx = conv2d forward of dy
+//   weight grad   dw = conv2d's weight gradient with dy as the input and x as the output grad
+//   bias grad     db = sum of dy over (n, h, w)
+
+void conv_transpose2d_forward(const ConvParams& p, const void* x, const void* w,
+                              const void* bias, void* y) {
+  dispatch(p.dtype, "conv_transpose2d", [&](auto z) {
+    using T = decltype(z);
+    backward_impl<T>(p, nullptr, (const T*)w, (const T*)x, (T*)y, nullptr, nullptr);
+    if (bias && p.N > 0) add_channel_bias((T*)y, (const T*)bias, p.N, p.C, p.H * p.W);
+  });
+}
+
+void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w,
+                               const void* dy, void* dx, void* dw, void* db) {
+  dispatch(p.dtype, "conv_transpose2d_backward", [&](auto z) {
+    using T = decltype(z);
+    if (dx) forward_impl<T>(p, (const T*)dy, (const T*)w, nullptr, (T*)dx, Activation::None);
+    if (dw) backward_impl<T>(p, (const T*)dy, nullptr, (const T*)x, nullptr, (T*)dw, nullptr);
+    if (db) channel_sum((const T*)dy, p.N, p.C, p.H * p.W, (T*)db);
+  });
+}
+
+}  // namespace dlcore::cpu
