@@ -23,18 +23,24 @@
 // matters for small feature maps (LeNet: 10x10 outputs make a per-image GEMM 16 x 100 x 150,
 // all edges and no body); nb = 1 for large maps, where the GEMM writes y in place.
 //
-// Workspace bound: the column buffer holds at most kColBytes (32 MiB) — a slice takes as many
-// images as fit, at least one — plus the (K x L) scratch when nb > 1. A large batch never
-// materialises one giant column matrix.
+// Workspace bound: a slice's column buffer aims at ~2 MiB (it stays in cache between im2col
+// and the GEMM's packing) with at least 512 columns, and all threads' buffers together hold
+// at most kColBytes (32 MiB) — at least one image per slice — plus the (K x L) scratch when
+// nb > 1. A large batch never materialises one giant column matrix.
 //
 // Special cases: a 1x1, stride-1, unpadded convolution needs no im2col (the image IS its
 // column matrix: C x H*W), and depthwise convolution (groups == C, one input channel per
 // group) runs a direct kernel: there each output pixel needs only kh*kw products, and an
 // im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with K = kh*kw.
 //
-// Threads: im2col / col2im / the depthwise kernels split (image, channel) planes or column
-// rows across OpenMP threads; the GEMM is itself parallel. Every output element is written by
-// one thread with a fixed summation order, so results do not depend on the thread count.
+// Threads: with at least as many images as threads, each thread takes a contiguous range of
+// images and runs im2col, single-threaded GEMMs and col2im on them in one parallel region (no
+// barrier per slice; on a shared 2-core machine the per-GEMM barriers cost more than the
+// work). Otherwise the slices run in turn and im2col / col2im split their rows or planes
+// across threads while the GEMM is itself parallel. The depthwise kernels split (image,
+// channel) planes. Each forward / input-gradient element is written by one thread in a fixed
+// order; the weight gradient is summed per thread range, then over threads in order, so it
+// is reproducible for a given thread count.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
