@@ -373,6 +373,30 @@ def test_weight_grad_accumulates_over_slices():
     close(X.grad, dx, np.float64, scale=10)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_large_batch_threads_and_slices(threads):
+    # Big enough for the image-parallel path (each thread several slices of several images,
+    # the last slice short) and for the slice-by-slice path with one thread; both against
+    # torch in float64 (or the NumPy reference), forward and all three gradients.
+    torch = pytest.importorskip("torch")
+    old = dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    try:
+        for (N, C, H, K, g) in [(31, 32, 16, 8, 1), (7, 12, 20, 6, 3)]:
+            x, w, b = rand((N, C, H, H)), rand((K, C // g, 3, 3)), rand((K,))
+            X, Wt, B = (T(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(X, Wt, B, padding=1, groups=g, activation="relu")
+            tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+            yt = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=1, groups=g))
+            gy = rand(tuple(yt.shape))
+            y.backward(T(gy))
+            yt.backward(torch.tensor(gy))
+            for a, e in ((y, yt), (X.grad, tx.grad), (Wt.grad, tw.grad), (B.grad, tb.grad)):
+                close(a, e.detach().numpy(), np.float64, scale=100)
+    finally:
+        dlcore.set_num_threads(old)
+
+
 def test_empty_batch():
     x = T(np.zeros((0, 3, 6, 6)), requires_grad=True)
     w, b = T(rand((4, 3, 3, 3)), requires_grad=True), T(rand((4,)), requires_grad=True)
