@@ -5,7 +5,7 @@ Time per training step of one layer = forward + backward; the table prints media
 interleaved rounds, dlcore's speed-up over torch (median of per-round ratios) and the GFLOP/s
 both reach counting 3 x 2 N K OH OW C kh kw / groups flops (forward, input grad, weight grad).
 
-    python -m dlcore.bench.conv [--threads N] [--quick]
+    python -m dlcore.bench.conv [--threads N] [--quick] [--gpu]
 """
 from __future__ import annotations
 
@@ -95,14 +95,59 @@ def run(threads=None, quick=False, gpu=False):
             row.update(torch_ms=t_t * 1e3, x_torch=r)
         print(line, flush=True)
         rows.append(row)
-    if gpu and not dlcore.cuda.is_available():
-        print("GPU: no CUDA device; skipped")
+    if gpu:
+        run_gpu(torch)
     return rows
+
+
+def run_gpu(torch):
+    """The same shapes on the GPU (float32, no TF32 on either side), synchronised per step."""
+    if not dlcore.cuda.is_available():
+        print("GPU: no CUDA device; skipped")
+        return
+    print(f"GPU: {dlcore.cuda.get_device_name(0)}")
+    has_t = torch is not None and torch.cuda.is_available()
+    if has_t:
+        torch.backends.cudnn.allow_tf32 = False
+    print(f"{'shape':>40} {'dlcore ms':>10} {'torch ms':>9} {'x torch':>8}")
+    for (label, N, C, H, W, K, R, s, p) in SHAPES:
+        OH, OW = (H + 2 * p - R) // s + 1, (W + 2 * p - R) // s + 1
+        dx = dlcore.randn(N, C, H, W, device="cuda", requires_grad=True)
+        dw = dlcore.randn(K, C, R, R, device="cuda", requires_grad=True)
+        db = dlcore.randn(K, device="cuda", requires_grad=True)
+        dgy = dlcore.randn(N, K, OH, OW, device="cuda")
+
+        def step_dl():
+            dx.grad = dw.grad = db.grad = None
+            F.conv2d(dx, dw, db, s, p).backward(dgy)
+            dlcore.cuda.synchronize()
+
+        fns = {"dlcore": step_dl}
+        if has_t:
+            tx = torch.randn(N, C, H, W, device="cuda", requires_grad=True)
+            tw = torch.randn(K, C, R, R, device="cuda", requires_grad=True)
+            tb = torch.randn(K, device="cuda", requires_grad=True)
+            tgy = torch.randn(N, K, OH, OW, device="cuda")
+
+            def step_t():
+                tx.grad = tw.grad = tb.grad = None
+                torch.nn.functional.conv2d(tx, tw, tb, s, p).backward(tgy)
+                torch.cuda.synchronize()
+
+            fns["torch"] = step_t
+        times = interleaved_times(fns, rounds=3, min_time=0.1, settle=0)
+        t_dl = statistics.median(times["dlcore"])
+        line = f"{label:>40} {t_dl * 1e3:10.3f}"
+        if has_t:
+            line += (f" {statistics.median(times['torch']) * 1e3:9.3f}"
+                     f" {median_ratio(times['torch'], times['dlcore']):7.2f}x")
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(prog="python -m dlcore.bench.conv", description=__doc__)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--gpu", action="store_true", help="also time the shapes on a CUDA device")
     args = ap.parse_args()
-    run(threads=args.threads, quick=args.quick)
+    run(threads=args.threads, quick=args.quick, gpu=args.gpu)
