@@ -113,6 +113,7 @@ GemmParams gemm_of(const ConvParams& p) {
 // col (rows C*kh*kw, row stride ldc) <- nb images starting at x. Each row is filled by OH runs
 // along ow: for stride 1 a run is a memcpy of the valid span between zeroed edges.
 template <typename T>
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
 void im2col(const ConvParams& p, const T* x, int64_t nb, T* col, int64_t ldc) {
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, taps = p.kh * p.kw;
   const int64_t rows = p.C * taps;
@@ -125,20 +126,22 @@ void im2col(const ConvParams& p, const T* x, int64_t nb, T* col, int64_t ldc) {
       int64_t lo, hi;
       valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo, hi);
       const int64_t shift = j * p.dw - p.pw;
+      // Explicit loops, not memcpy / fill: the runs are short (10 elements for LeNet's
+      // second layer), where a library call per run costs more than the copy.
       for (int64_t oh = 0; oh < p.OH; ++oh, dst += p.OW) {
         const int64_t ih = oh * p.sh - p.ph + i * p.dh;
         if (ih < 0 || ih >= p.H) {
-          std::fill(dst, dst + p.OW, T(0));
+          for (int64_t ow = 0; ow < p.OW; ++ow) dst[ow] = T(0);
           continue;
         }
-        const T* xr = xc + ih * p.W + shift;
-        std::fill(dst, dst + lo, T(0));
+        const T* __restrict xr = xc + ih * p.W + shift;
+        for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
         if (p.sw == 1) {
-          std::memcpy(dst + lo, xr + lo, (hi - lo) * sizeof(T));
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = xr[ow];
         } else {
           for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = xr[ow * p.sw];
         }
-        std::fill(dst + hi, dst + p.OW, T(0));
+        for (int64_t ow = hi; ow < p.OW; ++ow) dst[ow] = T(0);
       }
     }
   });
