@@ -114,6 +114,8 @@ CONFIGS = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation, groups
     (45, 3, 12, 12, 5, (3, 3), 1, 0, 1, 1),       # several batch slices of many images
     (2, 2, 70, 66, 3, (3, 3), 1, 1, 1, 1),        # one image per slice (GEMM writes y)
     (1, 3, 4, 4, 2, (4, 4), 1, 0, 1, 1),          # kernel == input: 1x1 output
+    (5, 4, 13, 11, 6, (3, 2), 1, 0, (2, 3), 2),   # stride 1, unpadded, narrow: wide grid
+    (3, 2, 9, 28, 3, (5, 5), 1, 0, 1, 1),         # wide grid, LeNet-like rows
 ]
 
 
@@ -382,12 +384,14 @@ def test_large_batch_threads_and_slices(threads):
     old = dlcore.get_num_threads()
     dlcore.set_num_threads(threads)
     try:
-        for (N, C, H, K, g) in [(31, 32, 16, 8, 1), (7, 12, 20, 6, 3)]:
+        for (N, C, H, K, g, p, d) in [(31, 32, 16, 8, 1, 1, 1), (7, 12, 20, 6, 3, 1, 1),
+                                      (33, 6, 14, 16, 1, 0, 1), (9, 8, 17, 6, 2, 0, (2, 1))]:
             x, w, b = rand((N, C, H, H)), rand((K, C // g, 3, 3)), rand((K,))
             X, Wt, B = (T(a, requires_grad=True) for a in (x, w, b))
-            y = F.conv2d(X, Wt, B, padding=1, groups=g, activation="relu")
+            y = F.conv2d(X, Wt, B, padding=p, dilation=d, groups=g, activation="relu")
             tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-            yt = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=1, groups=g))
+            yt = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=p, dilation=d,
+                                                       groups=g))
             gy = rand(tuple(yt.shape))
             y.backward(T(gy))
             yt.backward(torch.tensor(gy))

@@ -180,25 +180,99 @@ void col2im(const ConvParams& p, const T* col, int64_t ldc, int64_t nb, T* dx) {
   });
 }
 
-// NCHW block of nb images <-> the (K x L) matrix the GEMM reads / writes (images side by side).
+// The GEMM's pixel grid: OH rows of Wq columns per image (Wq = OW, or W in the wide layout
+// below, whose last W - OW columns of each row are computed and discarded).
+struct Grid {
+  int64_t Wq, PQ;   // row width, pixels per image
+  bool wide;
+};
+
+// For a stride-1 unpadded convolution, tap (i, j) of output pixel (oh, ow) reads the input
+// plane at (oh + i*dh)*W + ow + j*dw. On a grid W wide instead of OW, a column-matrix row is
+// then ONE contiguous run of the plane, plane[i*dh*W + j*dw + q] for q < OH*W, instead of OH
+// runs of OW elements (10 for LeNet's second layer, where these short copies in im2col and
+// col2im took most of the time). The price is W/OW times the GEMM columns, so only narrow
+// outputs take it (W/OW <= 1.5).
+Grid grid_of(const ConvParams& p) {
+  const bool wide = p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 && p.OW < p.W &&
+                    p.OW < 64 && 2 * p.W <= 3 * p.OW && p.OH <= p.H - p.dh * (p.kh - 1) &&
+                    p.OW <= p.W - p.dw * (p.kw - 1);
+  const int64_t Wq = wide ? p.W : p.OW;
+  return {Wq, p.OH * Wq, wide};
+}
+
+// NCHW block of nb images <-> the (K x L) matrix the GEMM reads / writes (images side by side,
+// each on the grid g; the discarded columns of a wide grid are zero in the matrix).
 template <typename T>
-void nchw_to_mat(const T* src, int64_t nb, int64_t K, int64_t OHW, T* mat) {
-  const int64_t L = nb * OHW;
-  parallel_for(nb * K, grain_for(OHW), [&](int64_t b, int64_t e) {
+void nchw_to_mat(const T* src, int64_t nb, int64_t K, int64_t OH, int64_t OW, const Grid& g,
+                 T* mat) {
+  const int64_t L = nb * g.PQ, OHW = OH * OW;
+  parallel_for(nb * K, grain_for(g.PQ), [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t n = it / K, k = it % K;
-      std::memcpy(mat + k * L + n * OHW, src + it * OHW, OHW * sizeof(T));
+      T* d = mat + k * L + n * g.PQ;
+      const T* s = src + it * OHW;
+      if (!g.wide) { std::memcpy(d, s, OHW * sizeof(T)); continue; }
+      for (int64_t oh = 0; oh < OH; ++oh, d += g.Wq, s += OW) {
+        for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow];
+        for (int64_t ow = OW; ow < g.Wq; ++ow) d[ow] = T(0);
+      }
     }
   });
 }
 
 template <typename T>
-void mat_to_nchw(const T* mat, int64_t nb, int64_t K, int64_t OHW, T* dst) {
-  const int64_t L = nb * OHW;
-  parallel_for(nb * K, grain_for(OHW), [&](int64_t b, int64_t e) {
+void mat_to_nchw(const T* mat, int64_t nb, int64_t K, int64_t OH, int64_t OW, const Grid& g,
+                 T* dst) {
+  const int64_t L = nb * g.PQ, OHW = OH * OW;
+  parallel_for(nb * K, grain_for(g.PQ), [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t n = it / K, k = it % K;
-      std::memcpy(dst + it * OHW, mat + k * L + n * OHW, OHW * sizeof(T));
+      const T* s = mat + k * L + n * g.PQ;
+      T* d = dst + it * OHW;
+      if (!g.wide) { std::memcpy(d, s, OHW * sizeof(T)); continue; }
+      for (int64_t oh = 0; oh < OH; ++oh, s += g.Wq, d += OW)
+        for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow];
+    }
+  });
+}
+
+// im2col / col2im on the wide grid: one run per (image, tap row), clipped at the plane's end
+// (the clipped tail lies in discarded columns: zero in col, skipped in col2im).
+template <typename T>
+void im2col_wide(const ConvParams& p, const Grid& g, const T* x, int64_t nb, T* col,
+                 int64_t ldc) {
+  const int64_t HW = p.H * p.W, taps = p.kh * p.kw, rows = p.C * taps;
+  parallel_for(nb * rows, grain_for(g.PQ), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / rows, r = it % rows;
+      const int64_t c = r / taps, i = (r % taps) / p.kw, j = r % p.kw;
+      const int64_t start = i * p.dh * p.W + j * p.dw;
+      const int64_t len = std::min(g.PQ, HW - start);
+      T* dst = col + r * ldc + n * g.PQ;
+      std::memcpy(dst, x + (n * p.C + c) * HW + start, len * sizeof(T));
+      std::fill(dst + len, dst + g.PQ, T(0));
+    }
+  });
+}
+
+template <typename T>
+void col2im_wide(const ConvParams& p, const Grid& g, const T* col, int64_t ldc, int64_t nb,
+                 T* dx) {
+  const int64_t HW = p.H * p.W;
+  parallel_for(nb * p.C, grain_for(p.kh * p.kw * g.PQ), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / p.C, c = it % p.C;
+      T* xc = dx + it * HW;
+      std::fill(xc, xc + HW, T(0));
+      for (int64_t i = 0; i < p.kh; ++i)
+        for (int64_t j = 0; j < p.kw; ++j) {
+          const int64_t start = i * p.dh * p.W + j * p.dw;
+          const int64_t len = std::min(g.PQ, HW - start);
+          const T* __restrict src = col + ((c * p.kh + i) * p.kw + j) * ldc + n * g.PQ;
+          T* __restrict d = xc + start;
+          for (int64_t q = 0; q < len; ++q) d[q] += src[q];
+        }
     }
   });
 }
@@ -206,7 +280,7 @@ void mat_to_nchw(const T* mat, int64_t nb, int64_t K, int64_t OHW, T* dst) {
 // Images per slice for `threads` workers: kMinCols columns or a cache-sized column buffer,
 // whichever is more images, but all workers' buffers together within kColBytes; >= 1 image.
 int64_t slice_images(const ConvParams& p, int64_t images, int threads) {
-  const int64_t OHW = std::max<int64_t>(p.OH * p.OW, 1);
+  const int64_t OHW = std::max<int64_t>(grid_of(p).PQ, 1);
   const int64_t per_image =
       std::max<int64_t>(1, p.C * p.kh * p.kw * OHW * (int64_t)itemsize(p.dtype));
   int64_t nb = std::max((kMinCols + OHW - 1) / OHW, kColCacheBytes / per_image);
@@ -422,21 +496,26 @@ void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T*
     }
     return;
   }
+  const Grid grid = grid_of(p);
+  const int64_t PQ = grid.PQ;                              // GEMM columns per image
   const int nt = image_threads(p);
   const int64_t nb = slice_images(p, (p.N + nt - 1) / nt, nt);
+  const bool use_tmp = nb > 1 || grid.wide;                // else the GEMM writes y itself
   // Buffers are allocated here, outside the parallel region (an exception must not escape it).
   std::vector<std::unique_ptr<Scratch>> cols, tmps;
   for (int t = 0; t < nt; ++t) {
-    cols.emplace_back(new Scratch(sizeof(T) * p.C * p.kh * p.kw * nb * OHW));
-    tmps.emplace_back(new Scratch(nb > 1 ? sizeof(T) * p.K * nb * OHW : 0));
+    cols.emplace_back(new Scratch(sizeof(T) * p.C * p.kh * p.kw * nb * PQ));
+    tmps.emplace_back(new Scratch(use_tmp ? sizeof(T) * p.K * nb * PQ : 0));
   }
   over_images(nt, p.N, [&](int t, int64_t n_begin, int64_t n_end) {
     T* colp = cols[t]->template as<T>();
     GemmParams gt = g;
     for (int64_t n0 = n_begin; n0 < n_end; n0 += nb) {
-      const int64_t cnt = std::min(nb, n_end - n0), L = cnt * OHW;
-      im2col(p, x + n0 * p.C * HW, cnt, colp, L);
-      T* out = cnt > 1 ? tmps[t]->template as<T>() : y + n0 * p.K * OHW;   // (K x L)
+      const int64_t cnt = std::min(nb, n_end - n0), L = cnt * PQ;
+      if (grid.wide) im2col_wide(p, grid, x + n0 * p.C * HW, cnt, colp, L);
+      else im2col(p, x + n0 * p.C * HW, cnt, colp, L);
+      const bool direct = cnt == 1 && !grid.wide;
+      T* out = direct ? y + n0 * p.K * OHW : tmps[t]->template as<T>();   // (K x L)
       gt.N = L;
       gt.b_row_stride = L;
       gt.c_row_stride = L;
@@ -447,7 +526,7 @@ void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T*
         gt.bias = bias ? bias + gi * Kg : nullptr;
         gemm(gt);
       }
-      if (cnt > 1) mat_to_nchw(out, cnt, p.K, OHW, y + n0 * p.K * OHW);
+      if (!direct) mat_to_nchw(out, cnt, p.K, p.OH, p.OW, grid, y + n0 * p.K * OHW);
     }
   });
 }
@@ -500,12 +579,15 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
   }
   // Image-parallel: thread t accumulates the weight gradient of its images in its own
   // buffer (thread 0 in dw itself); the buffers are added in thread order at the end.
+  const Grid grid = grid_of(p);
+  const int64_t PQ = grid.PQ;
   const int nt = image_threads(p);
   const int64_t nb = slice_images(p, (p.N + nt - 1) / nt, nt);
+  const bool use_tmp = nb > 1 || grid.wide;
   std::vector<std::unique_ptr<Scratch>> cols, tmps, dws;
   for (int t = 0; t < nt; ++t) {
-    cols.emplace_back(new Scratch(sizeof(T) * p.C * p.kh * p.kw * nb * OHW));
-    tmps.emplace_back(new Scratch(nb > 1 ? sizeof(T) * p.K * nb * OHW : 0));
+    cols.emplace_back(new Scratch(sizeof(T) * p.C * p.kh * p.kw * nb * PQ));
+    tmps.emplace_back(new Scratch(use_tmp ? sizeof(T) * p.K * nb * PQ : 0));
     dws.emplace_back(new Scratch(dw && t > 0 ? sizeof(T) * p.K * R : 0));
   }
   over_images(nt, p.N, [&](int t, int64_t n_begin, int64_t n_end) {
@@ -513,14 +595,15 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
     T* dwt = t > 0 ? dws[t]->template as<T>() : dw;
     if (dw && n_begin == n_end) std::fill(dwt, dwt + p.K * R, T(0));
     for (int64_t n0 = n_begin; n0 < n_end; n0 += nb) {
-      const int64_t cnt = std::min(nb, n_end - n0), L = cnt * OHW;
+      const int64_t cnt = std::min(nb, n_end - n0), L = cnt * PQ;
       const T* dym = dy + n0 * p.K * OHW;                  // (K x L), row stride L
-      if (cnt > 1) {
-        nchw_to_mat(dym, cnt, p.K, OHW, tmps[t]->template as<T>());
+      if (cnt > 1 || grid.wide) {
+        nchw_to_mat(dym, cnt, p.K, p.OH, p.OW, grid, tmps[t]->template as<T>());
         dym = tmps[t]->template as<T>();
       }
       if (dw) {
-        im2col(p, x + n0 * p.C * HW, cnt, colp, L);
+        if (grid.wide) im2col_wide(p, grid, x + n0 * p.C * HW, cnt, colp, L);
+        else im2col(p, x + n0 * p.C * HW, cnt, colp, L);
         GemmParams b = g;
         b.M = Kg; b.N = R; b.K = L;
         b.a_row_stride = L; b.a_col_stride = 1;
@@ -546,7 +629,8 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
           a.C = colp + gi * R * L;
           gemm(a);
         }
-        col2im(p, colp, L, cnt, dx + n0 * p.C * HW);
+        if (grid.wide) col2im_wide(p, grid, colp, L, cnt, dx + n0 * p.C * HW);
+        else col2im(p, colp, L, cnt, dx + n0 * p.C * HW);
       }
     }
   });
