@@ -1,6 +1,7 @@
 // conv.cpp — 2-D convolution (and conv1d, a 2-D convolution with H = 1) by im2col + GEMM,
-// its two backward passes, a direct kernel for depthwise convolution, and the transposed
-// convolution as the adjoint of all that. Geometry: core/conv_params.h.
+// its two backward passes. Beside it: conv_depthwise.cpp (direct kernels for groups == C) and
+// conv_transpose.cpp (the transposed convolution, the adjoint of this one); conv_internal.h is
+// what the three share. Geometry: core/conv_params.h.
 //
 // im2col turns a convolution into one matrix product. For a slice of nb images the column
 // matrix has one row per (c, i, j) tap of the kernel and one column per output pixel of
@@ -30,7 +31,7 @@
 //
 // Special cases: a 1x1, stride-1, unpadded convolution needs no im2col (the image IS its
 // column matrix: C x H*W), and depthwise convolution (groups == C, one input channel per
-// group) runs a direct kernel: there each output pixel needs only kh*kw products, and an
+// group) runs a direct kernel (conv_depthwise.cpp): there each output pixel needs only kh*kw products, and an
 // im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with K = kh*kw.
 //
 // Threads: with at least as many images as threads, each thread takes a contiguous range of
@@ -55,10 +56,12 @@
 #endif
 
 #include "../core/cpu_allocator.h"
+#include "conv_internal.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace dlcore::cpu {
+namespace conv_detail {
 namespace {
 
 constexpr int64_t kColBytes = int64_t(32) << 20;   // bound on all column buffers together
@@ -85,22 +88,6 @@ struct Scratch {
   Scratch& operator=(const Scratch&) = delete;
   template <typename T> T* as() const { return static_cast<T*>(p); }
 };
-
-// Output columns [lo, hi) whose input column ow*s - pad + j*d lies inside [0, W).
-inline void valid_range(int64_t W, int64_t OW, int64_t s, int64_t pad, int64_t jd, int64_t& lo,
-                        int64_t& hi) {
-  const int64_t t = pad - jd;                       // need ow*s >= t
-  lo = t <= 0 ? 0 : (t + s - 1) / s;
-  const int64_t t2 = W + pad - jd;                  // need ow*s < t2
-  hi = t2 <= 0 ? 0 : (t2 + s - 1) / s;
-  hi = std::min(hi, OW);
-  lo = std::min(lo, hi);
-}
-
-// Grain (in items of `per_item` elements) so a thread gets >= kParallelGrain elements.
-inline int64_t grain_for(int64_t per_item) {
-  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(per_item, 1));
-}
 
 GemmParams gemm_of(const ConvParams& p) {
   GemmParams g;
@@ -324,119 +311,7 @@ bool is_pointwise(const ConvParams& p) {
 
 bool is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups == p.C; }
 
-// ---- depthwise (groups == C): direct kernels ----------------------------------------------
-// Output channel k reads input channel k / m (m = K / C channel multiplier). Each kernel tap
-// adds a shifted input row to the output row: contiguous, vectorised runs for stride 1.
-
-template <typename T>
-void depthwise_forward(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
-                       Activation act) {
-  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
-  parallel_for(p.N * p.K, grain_for(taps * OHW), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> lo(p.kw), hi(p.kw);
-    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t n = it / p.K, k = it % p.K;
-      const T* xc = x + (n * p.C + k / m) * HW;
-      const T* wk = w + k * taps;
-      T* yk = y + it * OHW;
-      std::fill(yk, yk + OHW, bias ? bias[k] : T(0));
-      for (int64_t oh = 0; oh < p.OH; ++oh) {
-        T* __restrict yr = yk + oh * p.OW;
-        for (int64_t i = 0; i < p.kh; ++i) {
-          const int64_t ih = oh * p.sh - p.ph + i * p.dh;
-          if (ih < 0 || ih >= p.H) continue;
-          for (int64_t j = 0; j < p.kw; ++j) {
-            const T wv = wk[i * p.kw + j];
-            const T* __restrict xr = xc + ih * p.W + j * p.dw - p.pw;
-            if (p.sw == 1) {
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) yr[ow] += wv * xr[ow];
-            } else {
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) yr[ow] += wv * xr[ow * p.sw];
-            }
-          }
-        }
-      }
-      if (act == Activation::Relu)
-        for (int64_t q = 0; q < OHW; ++q) yk[q] = yk[q] > T(0) ? yk[q] : T(0);
-    }
-  });
-}
-
-// dx[n, c] = sum over the m output channels of c of the taps scattered back (one thread per
-// (image, channel) plane: no two threads write the same dx element).
-template <typename T>
-void depthwise_backward_input(const ConvParams& p, const T* w, const T* dy, T* dx) {
-  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
-  parallel_for(p.N * p.C, grain_for(m * taps * OHW), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> lo(p.kw), hi(p.kw);
-    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t n = it / p.C, c = it % p.C;
-      T* xc = dx + it * HW;
-      std::fill(xc, xc + HW, T(0));
-      for (int64_t q = 0; q < m; ++q) {
-        const int64_t k = c * m + q;
-        const T* dyk = dy + (n * p.K + k) * OHW;
-        const T* wk = w + k * taps;
-        for (int64_t oh = 0; oh < p.OH; ++oh) {
-          const T* __restrict dr = dyk + oh * p.OW;
-          for (int64_t i = 0; i < p.kh; ++i) {
-            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
-            if (ih < 0 || ih >= p.H) continue;
-            for (int64_t j = 0; j < p.kw; ++j) {
-              const T wv = wk[i * p.kw + j];
-              T* __restrict xr = xc + ih * p.W + j * p.dw - p.pw;
-              if (p.sw == 1) {
-                for (int64_t ow = lo[j]; ow < hi[j]; ++ow) xr[ow] += wv * dr[ow];
-              } else {
-                for (int64_t ow = lo[j]; ow < hi[j]; ++ow) xr[ow * p.sw] += wv * dr[ow];
-              }
-            }
-          }
-        }
-      }
-    }
-  });
-}
-
-// dw[k, i, j] = sum_{n, oh, ow} dy[n, k, oh, ow] * x[n, k/m, ih, iw]: one thread per output
-// channel, a dot product along each row run.
-template <typename T>
-void depthwise_backward_weight(const ConvParams& p, const T* x, const T* dy, T* dw) {
-  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
-  parallel_for(p.K, grain_for(p.N * taps * OHW), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> lo(p.kw), hi(p.kw);
-    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
-    for (int64_t k = b; k < e; ++k) {
-      for (int64_t t = 0; t < taps; ++t) {
-        const int64_t i = t / p.kw, j = t % p.kw;
-        T acc = T(0);
-        for (int64_t n = 0; n < p.N; ++n) {
-          const T* xc = x + (n * p.C + k / m) * HW + j * p.dw - p.pw;
-          const T* dyk = dy + (n * p.K + k) * OHW;
-          for (int64_t oh = 0; oh < p.OH; ++oh) {
-            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
-            if (ih < 0 || ih >= p.H) continue;
-            const T* __restrict xr = xc + ih * p.W;
-            const T* __restrict dr = dyk + oh * p.OW;
-            T s = T(0);
-            if (p.sw == 1) {
-#pragma omp simd reduction(+ : s)
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) s += dr[ow] * xr[ow];
-            } else {
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) s += dr[ow] * xr[ow * p.sw];
-            }
-            acc += s;
-          }
-        }
-        dw[k * taps + t] = acc;
-      }
-    }
-  });
-}
-
-// ---- bias gradient / bias add -----------------------------------------------------------------
+// ---- bias gradient ---------------------------------------------------------------------------------
 
 // db[c] = sum_{n, q} g[n, c, q] for g of shape (N, C, S); one thread per channel.
 template <typename T>
@@ -456,24 +331,13 @@ void channel_sum(const T* g, int64_t N, int64_t C, int64_t S, T* db) {
   });
 }
 
-template <typename T>
-void add_channel_bias(T* y, const T* bias, int64_t N, int64_t C, int64_t S) {
-  parallel_for(N * C, grain_for(S), [&](int64_t b, int64_t e) {
-    for (int64_t it = b; it < e; ++it) {
-      const T v = bias[it % C];
-      T* __restrict r = y + it * S;
-      for (int64_t q = 0; q < S; ++q) r[q] += v;
-    }
-  });
-}
-
 // ---- convolution forward ------------------------------------------------------------------------
 
 template <typename T>
 void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
                   Activation act) {
   if (p.N == 0 || p.K == 0 || p.OH * p.OW == 0) return;
-  if (is_depthwise(p)) { depthwise_forward(p, x, w, bias, y, act); return; }
+  if (is_depthwise(p)) { depthwise_forward(p, x, w, bias, y, act); return; }   // conv_depthwise.cpp
   const int64_t G = p.groups, Cg = p.C / G, Kg = p.K / G;
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, R = Cg * p.kh * p.kw;   // R: taps per group
   GemmParams g = gemm_of(p);
@@ -546,8 +410,7 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
   }
   if (!dx && !dw) return;
   if (is_depthwise(p)) {
-    if (dx) depthwise_backward_input(p, w, dy, dx);
-    if (dw) depthwise_backward_weight(p, x, dy, dw);
+    depthwise_backward(p, x, w, dy, dx, dw);                                    // conv_depthwise.cpp
     return;
   }
   GemmParams g = gemm_of(p);
@@ -641,18 +504,18 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
     }
 }
 
-template <typename F>
-void dispatch(DType dt, const char* op, F&& f) {
-  switch (dt) {
-    case DType::Float32: f(float()); return;
-    case DType::Float64: f(double()); return;
-    default:
-      throw std::invalid_argument(std::string(op) + ": unsupported dtype " + dtype_name(dt) +
-                                  " (expected float32 or float64)");
-  }
+}  // namespace
+
+void channel_sum(DType dt, const void* g, int64_t N, int64_t C, int64_t S, void* db) {
+  dispatch(dt, "conv bias gradient", [&](auto z) {
+    using T = decltype(z);
+    channel_sum((const T*)g, N, C, S, (T*)db);
+  });
 }
 
-}  // namespace
+}  // namespace conv_detail
+
+using namespace conv_detail;
 
 void conv2d_forward(const ConvParams& p, const void* x, const void* w, const void* bias, void* y,
                     Activation act) {
@@ -667,33 +530,6 @@ void conv2d_backward(const ConvParams& p, const void* x, const void* w, const vo
   dispatch(p.dtype, "conv2d_backward", [&](auto z) {
     using T = decltype(z);
     backward_impl<T>(p, (const T*)x, (const T*)w, (const T*)dy, (T*)dx, (T*)dw, (T*)db);
-  });
-}
-
-// ---- transposed convolution: the adjoint of conv2d ----------------------------------------------
-// p describes the convolution it is the adjoint of, so x is (N, K, OH, OW), y (N, C, H, W) and
-// the weight (K, C/groups, kh, kw) — torch's (in, out/groups, kh, kw) layout.
-//   forward       y  = conv2d's input gradient of x  (GEMM + col2im), + bias per channel
-//   input grad    dx = conv2d forward of dy
-//   weight grad   dw = conv2d's weight gradient with dy as the input and x as the output grad
-//   bias grad     db = sum of dy over (n, h, w)
-
-void conv_transpose2d_forward(const ConvParams& p, const void* x, const void* w,
-                              const void* bias, void* y) {
-  dispatch(p.dtype, "conv_transpose2d", [&](auto z) {
-    using T = decltype(z);
-    backward_impl<T>(p, nullptr, (const T*)w, (const T*)x, (T*)y, nullptr, nullptr);
-    if (bias && p.N > 0) add_channel_bias((T*)y, (const T*)bias, p.N, p.C, p.H * p.W);
-  });
-}
-
-void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w,
-                               const void* dy, void* dx, void* dw, void* db) {
-  dispatch(p.dtype, "conv_transpose2d_backward", [&](auto z) {
-    using T = decltype(z);
-    if (dx) forward_impl<T>(p, (const T*)dy, (const T*)w, nullptr, (T*)dx, Activation::None);
-    if (dw) backward_impl<T>(p, (const T*)dy, nullptr, (const T*)x, nullptr, (T*)dw, nullptr);
-    if (db) channel_sum((const T*)dy, p.N, p.C, p.H * p.W, (T*)db);
   });
 }
 
