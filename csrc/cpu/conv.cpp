@@ -31,8 +31,9 @@
 //
 // Special cases: a 1x1, stride-1, unpadded convolution needs no im2col (the image IS its
 // column matrix: C x H*W), and depthwise convolution (groups == C, one input channel per
-// group) runs a direct kernel (conv_depthwise.cpp): there each output pixel needs only kh*kw products, and an
-// im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with K = kh*kw.
+// group) runs a direct kernel (conv_depthwise.cpp): there each output pixel needs only kh*kw
+// products, and an im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with
+// K = kh*kw.
 //
 // Threads: with at least as many images as threads, each thread takes a contiguous range of
 // images and runs im2col, single-threaded GEMMs and col2im on them in one parallel region (no
@@ -337,7 +338,10 @@ template <typename T>
 void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
                   Activation act) {
   if (p.N == 0 || p.K == 0 || p.OH * p.OW == 0) return;
-  if (is_depthwise(p)) { depthwise_forward(p, x, w, bias, y, act); return; }   // conv_depthwise.cpp
+  if (is_depthwise(p)) {   // conv_depthwise.cpp
+    depthwise_forward(p, x, w, bias, y, act);
+    return;
+  }
   const int64_t G = p.groups, Cg = p.C / G, Kg = p.K / G;
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, R = Cg * p.kh * p.kw;   // R: taps per group
   GemmParams g = gemm_of(p);
@@ -410,7 +414,7 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
   }
   if (!dx && !dw) return;
   if (is_depthwise(p)) {
-    depthwise_backward(p, x, w, dy, dx, dw);                                    // conv_depthwise.cpp
+    depthwise_backward(p, x, w, dy, dx, dw);   // conv_depthwise.cpp
     return;
   }
   GemmParams g = gemm_of(p);
