@@ -510,3 +510,24 @@ def test_cuda_module_and_device_mismatch():
     np.testing.assert_allclose(npa(m.running_var), npa(ref.running_var), rtol=1e-5, atol=1e-6)
     with pytest.raises(RuntimeError):
         m(T(x))                                                       # cpu input, cuda stats
+
+
+@pytest.mark.parametrize("path", ["generic", None])
+def test_float32_simd_and_portable_paths(monkeypatch, path):
+    """The AVX2 float32 reductions (8 lanes, 16-wide unroll, scalar tails) and the portable
+    loops both match the float64 reference; runs of every tail length."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    for S in (1, 2, 7, 8, 15, 16, 17, 31, 33, 143):
+        shape = (5, 3, S)
+        x = (RNG.standard_normal(shape) * 2 + 3).astype(np.float32)
+        g = RNG.standard_normal(shape).astype(np.float32)
+        w = RNG.standard_normal(3).astype(np.float32)
+        tx, tw = T(x, requires_grad=True), T(w, requires_grad=True)
+        y = F.batch_norm(tx, None, None, tw, None, True)
+        ey, _, _, mean, invstd = bn_ref(x, None, None, w, None, True)
+        assert_close(y, ey, "float32", *TOL["float32"])
+        y.backward(T(g))
+        edx, edw, _ = bn_grad_ref(x, w, g, True, mean, invstd)
+        assert_close(tx.grad, edx, "float32", 1e-4, 1e-4)
+        assert_close(tw.grad, edw, "float32", 1e-4, 1e-4, scale=np.abs(g).sum())
