@@ -407,6 +407,9 @@ def test_empty_batch():
             x.grad = w.grad = None
     m = nn.BatchNorm1d(3)
     assert tuple(m(T(np.zeros((0, 3), np.float32))).shape) == (0, 3)
+    assert int(m.num_batches_tracked.item()) == 1            # counted, as torch does
+    np.testing.assert_array_equal(npa(m.running_mean), 0)
+    np.testing.assert_array_equal(npa(m.running_var), 1)
 
 
 def test_one_value_per_channel_in_training_raises():
@@ -531,3 +534,41 @@ def test_float32_simd_and_portable_paths(monkeypatch, path):
         edx, edw, _ = bn_grad_ref(x, w, g, True, mean, invstd)
         assert_close(tx.grad, edx, "float32", 1e-4, 1e-4)
         assert_close(tw.grad, edw, "float32", 1e-4, 1e-4, scale=np.abs(g).sum())
+
+
+def test_random_configurations_hypothesis():
+    """Random (N, C, spatial) shapes, momentum, eps, affine or not: forward, running statistics
+    and every gradient against the float64 reference."""
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    @hyp.settings(max_examples=30)
+    @hyp.given(n=st.integers(1, 9), c=st.integers(1, 6),
+               spatial=st.lists(st.integers(1, 7), min_size=0, max_size=2),
+               momentum=st.floats(0.0, 1.0), eps=st.sampled_from([1e-5, 1e-3, 0.1]),
+               affine=st.booleans(), training=st.booleans(), seed=st.integers(0, 2 ** 16))
+    def check(n, c, spatial, momentum, eps, affine, training, seed):
+        shape = (n, c) + tuple(spatial)
+        if training and n * int(np.prod(spatial)) == 1:
+            return
+        r = np.random.default_rng(seed)
+        x, g = r.standard_normal(shape) * 3 + 1, r.standard_normal(shape)
+        w = r.standard_normal(c) if affine else None
+        b = r.standard_normal(c) if affine else None
+        rm, rv = r.standard_normal(c), r.uniform(0.5, 2, c)
+        tx = T(x, requires_grad=True)
+        tw = T(w, requires_grad=True) if affine else None
+        tb = T(b, requires_grad=True) if affine else None
+        trm, trv = T(rm), T(rv)
+        y = F.batch_norm(tx, trm, trv, tw, tb, training, momentum, eps)
+        ey, erm, erv, mean, invstd = bn_ref(x, rm, rv, w, b, training, momentum, eps)
+        assert_close(y, ey, "float64", 1e-10, 1e-10)
+        assert_close(trm, erm, "float64", 1e-12, 1e-12)
+        assert_close(trv, erv, "float64", 1e-12, 1e-12)
+        y.backward(T(g))
+        edx, edw, edb = bn_grad_ref(x, w, g, training, mean, invstd)
+        assert_close(tx.grad, edx, "float64", 1e-9, 1e-9)
+        if affine:
+            assert_close(tw.grad, edw, "float64", 1e-9, 1e-9)
+            assert_close(tb.grad, edb, "float64", 1e-9, 1e-9)
+    check()
