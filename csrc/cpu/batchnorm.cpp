@@ -400,7 +400,7 @@ void lrn_bwd(const T* g, const T* x, const T* scale, T* gx, int64_t N, int64_t C
   const T coef = (T)(2.0 * alpha * beta / (double)size), b = (T)beta;
   lrn_tasks(N, S, C, [&](int64_t n, int64_t s0, int64_t len) {
     // t[c] = dy[c] x[c] scale[c]^(-beta-1) for this chunk, then windowed sums of t.
-    std::vector<T> t((size_t)(C * len));
+    std::vector<T> t((size_t)(C * len)), acc((size_t)len);
     const int64_t base = n * C * S + s0;
     for (int64_t c = 0; c < C; ++c) {
       const T* gp = g + base + c * S;
@@ -415,7 +415,7 @@ void lrn_bwd(const T* g, const T* x, const T* scale, T* gx, int64_t N, int64_t C
       const T* sp = scale + base + c * S;
       T* op = gx + base + c * S;
       // Channels whose window holds c: c - after <= j <= c + before.
-      std::vector<T> acc((size_t)len, T(0));
+      std::fill(acc.begin(), acc.end(), T(0));
       for (int64_t j = std::max<int64_t>(0, c - after); j <= std::min(C - 1, c + before); ++j) {
         const T* tj = t.data() + j * len;
 #pragma omp simd
