@@ -572,3 +572,19 @@ def test_random_configurations_hypothesis():
             assert_close(tw.grad, edw, "float64", 1e-9, 1e-9)
             assert_close(tb.grad, edb, "float64", 1e-9, 1e-9)
     check()
+
+
+def test_non_contiguous_input_and_gradient():
+    base = RNG.standard_normal((5, 6, 4, 3))
+    x = T(base, requires_grad=True)
+    xt = x.transpose(2, 3)                           # (5, 6, 3, 4), not contiguous
+    assert not xt.is_contiguous()
+    w = T(RNG.standard_normal(6), requires_grad=True)
+    y = F.batch_norm(xt, None, None, w, None, True)
+    xt_np = base.transpose(0, 1, 3, 2)
+    ey, _, _, mean, invstd = bn_ref(xt_np, None, None, npa(w), None, True)
+    assert_close(y, ey, "float64", *TOL["float64"])
+    y.sum().backward()                               # a broadcast (stride-0) gradient
+    edx, edw, _ = bn_grad_ref(xt_np, npa(w), np.ones_like(xt_np), True, mean, invstd)
+    assert_close(x.grad, edx.transpose(0, 1, 3, 2), "float64", 1e-10, 1e-10)
+    assert_close(w.grad, edw, "float64", 1e-10, 1e-10)
