@@ -521,11 +521,12 @@ def test_float32_simd_and_portable_paths(monkeypatch, path):
     loops both match the float64 reference; runs of every tail length."""
     if path:
         monkeypatch.setenv("DLCORE_CPU_PATH", path)
-    for S in (1, 2, 7, 8, 15, 16, 17, 31, 33, 143):
-        shape = (5, 3, S)
+    for shape in [(5, 3, S) for S in (1, 2, 7, 8, 15, 16, 17, 31, 33, 143)] + \
+            [(9, C) for C in (8, 15, 16, 17, 35)]:
+        C = shape[1]
         x = (RNG.standard_normal(shape) * 2 + 3).astype(np.float32)
         g = RNG.standard_normal(shape).astype(np.float32)
-        w = RNG.standard_normal(3).astype(np.float32)
+        w = RNG.standard_normal(C).astype(np.float32)
         tx, tw = T(x, requires_grad=True), T(w, requires_grad=True)
         y = F.batch_norm(tx, None, None, tw, None, True)
         ey, _, _, mean, invstd = bn_ref(x, None, None, w, None, True)

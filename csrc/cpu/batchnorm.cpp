@@ -55,6 +55,10 @@ namespace dlcore::cpu {
 void bn_sums_shift_f32_avx2(const float* x, int64_t n, double k, double* a, double* b);
 void bn_sums_grad_f32_avx2(const float* g, const float* x, int64_t n, float m, double* a,
                            double* b);
+void bn_row_sums_shift_f32_avx2(const float* x, const double* k, double* pa, double* pb,
+                                int64_t C);
+void bn_row_sums_grad_f32_avx2(const float* g, const float* x, const float* m, double* pa,
+                               double* pb, int64_t C);
 #define DLCORE_BN_AVX2 1
 #endif
 
@@ -212,6 +216,10 @@ void bn_fwd_train(const T* x, const T* w, const T* bias, T* y, T* save_mean, T* 
     [&](int64_t n, double* pa, double* pb) {
       const T* xp = x + n * C;
       const double* kp = K.data();
+#ifdef DLCORE_BN_AVX2
+      if constexpr (std::is_same_v<T, float>)
+        if (vec) return bn_row_sums_shift_f32_avx2(xp, kp, pa, pb, C);
+#endif
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
         const double d = (double)xp[c] - kp[c];
@@ -302,6 +310,10 @@ void bn_bwd(const T* g, const T* x, const T* w, const T* mean, const T* invstd, 
       [&](int64_t n, double* pa, double* pb) {
         const T* gp = g + n * C;
         const T* xp = x + n * C;
+#ifdef DLCORE_BN_AVX2
+        if constexpr (std::is_same_v<T, float>)
+          if (vec) return bn_row_sums_grad_f32_avx2(gp, xp, mean, pa, pb, C);
+#endif
 #pragma omp simd
         for (int64_t c = 0; c < C; ++c) {
           const double d = (double)gp[c];
