@@ -105,6 +105,7 @@ PYBIND11_MODULE(_C, m) {
   // conv family
 
   // pool family
+  register_pool(m);
 
   // batchnorm family
 

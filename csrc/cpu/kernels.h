@@ -156,6 +156,43 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 // ---- conv.cpp: im2col / col2im convolution, transposed convolution ----------------------
 
 // ---- pool.cpp: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
+}  // namespace dlcore::cpu
+#include "../core/pool_params.h"   // Pool2dParams: the window geometry both devices share
+namespace dlcore::cpu {
+// NCHW planes, contiguous, float32/float64; 1-D pooling is the H = 1 case (pool_params.h).
+// Max pooling writes the arg-max of each window as an int64 flat index ih * in_w + iw into
+// its input plane (idx may be null: values only). First maximum wins ties; NaN propagates.
+void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* y, int64_t* idx);
+// grad_in = scatter-add of grad at the saved indices into zeroed input planes (overlapping
+// windows accumulate); the 2x2 / stride-2 pool writes every input gradient once instead.
+void max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* grad, const int64_t* idx,
+                         void* grad_in);
+// The same scatter for any max pool (1-D, 2-D, adaptive): planes of in_plane inputs and
+// out_plane outputs. Indices outside [0, in_plane) are skipped, never written.
+void max_pool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                       const void* grad, const int64_t* idx, void* grad_in);
+// Average of each window; divisor as torch: divisor_override if > 0, else the window clipped
+// to the padded input (count_include_pad) or to the input.
+void avg_pool2d_forward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                        int64_t divisor_override, const void* x, void* y);
+void avg_pool2d_backward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                         int64_t divisor_override, const void* grad, void* grad_in);
+// Adaptive pooling: output i of a dim In -> Out covers [floor(i In/Out), ceil((i+1) In/Out)).
+void adaptive_avg_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y);
+void adaptive_avg_pool2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, const void* grad, void* grad_in);
+// Backward: max_pool_backward with the saved indices.
+void adaptive_max_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y,
+                                 int64_t* idx);
+// max_unpool: y (planes x out_plane) = 0, then y[idx[j]] = x[j] within each plane. Returns -1,
+// or the flat position of the first index outside [0, out_plane) (nothing is written then).
+int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                           const void* x, const int64_t* idx, void* y);
+// grad_in[j] = grad[idx[j]] (a gather; an index out of range gives 0).
+void max_unpool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                         const void* grad, const int64_t* idx, void* grad_in);
 
 // ---- batchnorm.cpp: batch norm, local response norm --------------------------------------
 

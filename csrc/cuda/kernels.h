@@ -148,6 +148,35 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 // ---- conv.cu: im2col / col2im convolution, transposed convolution ----------------------
 
 // ---- pool.cu: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
+}  // namespace dlcore::cuda
+#include "../core/pool_params.h"
+namespace dlcore::cuda {
+// Mirrors of the cpu:: pooling kernels (same semantics; backward scatters use atomicAdd, so
+// float sums over overlapping windows match the CPU up to addition order). max_unpool_forward
+// checks the indices on the device and returns the first bad position like the CPU.
+void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* y, int64_t* idx,
+                        void* stream);
+void max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* grad, const int64_t* idx,
+                         void* grad_in, void* stream);
+void max_pool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                       const void* grad, const int64_t* idx, void* grad_in, void* stream);
+void avg_pool2d_forward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                        int64_t divisor_override, const void* x, void* y, void* stream);
+void avg_pool2d_backward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                         int64_t divisor_override, const void* grad, void* grad_in, void* stream);
+void adaptive_avg_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y,
+                                 void* stream);
+void adaptive_avg_pool2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, const void* grad, void* grad_in,
+                                  void* stream);
+void adaptive_max_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y,
+                                 int64_t* idx, void* stream);
+int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                           const void* x, const int64_t* idx, void* y, void* stream);
+void max_unpool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                         const void* grad, const int64_t* idx, void* grad_in, void* stream);
 
 // ---- batchnorm.cu: batch norm, local response norm --------------------------------------
 

@@ -17,6 +17,8 @@ from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,
 # conv family
 
 # pool family
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, LPPool1d, LPPool2d,
+                      AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d)
 
 # batchnorm family
 
