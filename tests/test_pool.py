@@ -1,7 +1,8 @@
-"""Pooling (dlcore.nn.pooling): max / avg / lp / adaptive pooling and max_unpool against float64
-NumPy references written here (direct loops over the windows), torch.nn.functional agreement on
-hypothesis-drawn configurations (values, indices, gradients), gradcheck of every op, modules
-(reprs, outputs against torch), bad input and empty batches; CPU vs CUDA when a GPU exists."""
+"""Pooling (dlcore.nn.pooling) and resizing (dlcore.nn.upsampling): max / avg / lp / adaptive
+pooling, max_unpool and interpolate against float64 NumPy references written here (direct loops
+over the windows / source pixels), torch.nn.functional agreement on hypothesis-drawn
+configurations (values, indices, gradients), gradcheck of every op, modules (reprs, outputs
+against torch), bad input and empty batches; CPU vs CUDA when a GPU exists."""
 import math
 
 import numpy as np
@@ -570,6 +571,153 @@ def test_bad_unpool_arguments():
         F.max_unpool2d(T(RNG.standard_normal((3, 3))), T(np.zeros((3, 3), np.int64)), 2)
 
 
+# ---- interpolate ----------------------------------------------------------------------------
+
+def ref_resize_1d(x, out, mode, align, scale=None):
+    """Resize the last axis of x (float64) to `out` by the sampling rules of interpolate."""
+    n = x.shape[-1]
+    step = (1.0 / scale) if scale else n / out
+    y = np.empty(x.shape[:-1] + (out,))
+    for o in range(out):
+        if mode in ("nearest", "nearest-exact"):
+            c = (o + 0.5) * step if mode == "nearest-exact" else o * step
+            y[..., o] = x[..., min(int(math.floor(np.float32(c))), n - 1)]
+            continue
+        if align:
+            src = o * (n - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            src = max((o + 0.5) * step - 0.5, 0.0)
+        i0 = min(int(math.floor(src)), n - 1)
+        i1 = min(i0 + 1, n - 1)
+        lam = src - i0
+        y[..., o] = (1 - lam) * x[..., i0] + lam * x[..., i1]
+    return y
+
+
+def ref_interpolate(x, out, mode, align=False, scales=None):
+    scales = scales or [None] * len(out)
+    y = ref_resize_1d(x, out[-1], mode, align, scales[-1])
+    if len(out) == 2:   # separable: resize H on the transposed array
+        y = np.swapaxes(ref_resize_1d(np.swapaxes(y, -1, -2), out[0], mode, align, scales[0]), -1, -2)
+    return y
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,kw,out", [
+    ((2, 3, 5, 7), dict(size=(9, 4), mode="bilinear"), (9, 4)),
+    ((2, 3, 5, 7), dict(size=(9, 13), mode="bilinear", align_corners=True), (9, 13)),
+    ((1, 2, 4, 4), dict(scale_factor=2, mode="bilinear"), (8, 8)),
+    ((1, 2, 1, 3), dict(size=(3, 1), mode="bilinear", align_corners=True), (3, 1)),
+    ((2, 3, 5, 7), dict(scale_factor=(1.7, 0.6), mode="nearest"), (8, 4)),
+    ((2, 3, 5, 7), dict(size=(11, 3), mode="nearest-exact"), (11, 3)),
+    ((2, 3, 4, 4), dict(scale_factor=2, mode="nearest"), (8, 8)),
+    ((2, 3, 9), dict(scale_factor=1.3, mode="linear"), (11,)),
+    ((2, 3, 9), dict(size=4, mode="linear", align_corners=True), (4,)),
+    ((2, 3, 9), dict(size=13, mode="nearest"), (13,)),
+])
+def test_interpolate_matches_numpy(shape, kw, out, dtype):
+    x = RNG.standard_normal(shape).astype(dtype)
+    y = F.interpolate(T(x), **kw)
+    sf = kw.get("scale_factor")
+    scales = None if sf is None else (list(sf) if isinstance(sf, tuple) else [sf] * len(out))
+    assert_close(y, ref_interpolate(x.astype(np.float64), out, kw["mode"],
+                                    kw.get("align_corners", False), scales), dtype)
+
+
+def test_interpolate_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    hyp = pytest.importorskip("hypothesis")
+    st = hyp.strategies
+
+    @hyp.settings(max_examples=60)
+    @hyp.given(st.data())
+    def check(data):
+        mode = data.draw(st.sampled_from(["nearest", "nearest-exact", "linear", "bilinear", "area"]))
+        two_d = mode == "bilinear" or (mode != "linear" and data.draw(st.booleans()))
+        n, c = data.draw(st.sampled_from([0, 1, 2])), data.draw(st.sampled_from([1, 3]))
+        sp = [data.draw(st.integers(1, 9)) for _ in range(2 if two_d else 1)]
+        kw = dict(mode=mode)
+        if mode in ("linear", "bilinear"):
+            kw["align_corners"] = data.draw(st.booleans())
+        if data.draw(st.booleans()):
+            kw["size"] = [data.draw(st.integers(1, 17)) for _ in sp]
+        else:
+            kw["scale_factor"] = [data.draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.7, 3.0])) for _ in sp]
+            if any(int(v * f) < 1 for v, f in zip(sp, kw["scale_factor"])):
+                kw["scale_factor"] = [2.0] * len(sp)
+            kw["recompute_scale_factor"] = data.draw(st.sampled_from([None, True]))
+        x = RNG.standard_normal((n, c, *sp))
+        tx = torch.tensor(x, requires_grad=True)
+        ty = torch.nn.functional.interpolate(tx, **kw)
+        g = RNG.standard_normal(tuple(ty.shape))
+        ty.backward(torch.tensor(g))
+        xt = T(x, requires_grad=True)
+        y = F.interpolate(xt, **kw)
+        y.backward(T(g))
+        assert_close(y.detach(), ty.detach().numpy(), "float64")
+        assert_close(xt.grad, tx.grad.numpy(), "float64")
+    check()
+
+
+def test_gradcheck_interpolate():
+    assert gradcheck(lambda x: F.interpolate(x, size=(5, 7), mode="bilinear"), (_leaf((1, 2, 3, 4)),))
+    assert gradcheck(lambda x: F.interpolate(x, scale_factor=0.6, mode="bilinear", align_corners=True),
+                     (_leaf((1, 1, 5, 6)),))
+    assert gradcheck(lambda x: F.interpolate(x, size=7, mode="linear"), (_leaf((2, 1, 4)),))
+    assert gradcheck(lambda x: F.interpolate(x, scale_factor=(2, 1.5), mode="nearest"), (_leaf((1, 2, 3, 4)),))
+    assert gradcheck(lambda x: F.interpolate(x, size=(2, 3), mode="nearest-exact"), (_leaf((1, 1, 5, 4)),))
+    assert gradcheck(lambda x: F.interpolate(x, size=(2, 3), mode="area"), (_leaf((1, 1, 5, 4)),))
+
+
+def test_upsample_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((2, 3, 5, 6))
+    for ours, theirs in [
+        (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.Upsample(size=(7, 9), mode="bilinear", align_corners=False),
+         torch.nn.Upsample(size=(7, 9), mode="bilinear", align_corners=False)),
+        (nn.Upsample(scale_factor=(2, 3), mode="nearest"), torch.nn.Upsample(scale_factor=(2, 3), mode="nearest")),
+        (nn.UpsamplingNearest2d(size=8), torch.nn.UpsamplingNearest2d(size=8)),
+        (nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2)),
+    ]:
+        assert repr(ours) == repr(theirs)
+        assert_close(ours(T(x)), theirs(torch.tensor(x)).numpy(), "float64")
+    y = nn.Upsample(scale_factor=2, mode="linear")(T(x[:, :, 0]))
+    assert tuple(y.shape) == (2, 3, 12)
+    assert tuple(F.upsample_bilinear(T(x), scale_factor=2).shape) == (2, 3, 10, 12)
+    assert tuple(F.interpolate(T(np.zeros((0, 3, 4, 4))), scale_factor=2).shape) == (0, 3, 8, 8)
+
+
+def test_interpolate_bad_input():
+    x = T(RNG.standard_normal((1, 2, 4, 4)))
+    with pytest.raises(ValueError, match="only one of size or scale_factor"):
+        F.interpolate(x, size=3, scale_factor=2)
+    with pytest.raises(ValueError, match="either size or scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(x, size=3, align_corners=True)
+    with pytest.raises(ValueError) as e:
+        F.interpolate(x, size=3, mode="linear")
+    assert_names_shapes(e, (1, 2, 4, 4))
+    with pytest.raises(ValueError) as e:
+        F.interpolate(T(RNG.standard_normal((1, 2, 4))), size=3, mode="bilinear")
+    assert_names_shapes(e, (1, 2, 4))
+    with pytest.raises(ValueError) as e:
+        F.interpolate(T(RNG.standard_normal((2, 4))), size=3)
+    assert_names_op(e, "interpolate")
+    with pytest.raises(ValueError):
+        F.interpolate(x, size=(3, 3, 3))
+    with pytest.raises(ValueError) as e:
+        F.interpolate(x, scale_factor=0.1)          # floor(4 * 0.1) = 0
+    assert_names_op(e, "interpolate")
+    with pytest.raises(ValueError):
+        F.interpolate(x, size=(0, 3), mode="bilinear")
+    with pytest.raises(ValueError):
+        F.interpolate(x, size=3, mode="cubic-ish")
+    with pytest.raises(TypeError):
+        F.interpolate(T(np.ones((1, 1, 2, 2), np.int64)), scale_factor=2)
+
+
 # ---- CUDA agreement ------------------------------------------------------------------------
 
 @requires_cuda
@@ -586,6 +734,11 @@ def test_cuda_matches_cpu(dtype):
         lambda x: F.adaptive_avg_pool2d(x, (3, 5)),
         lambda x: F.adaptive_max_pool2d(x, (4, 3), True),
         lambda x: F.lp_pool2d(x.abs() + 0.1, 2, 3, 2),
+        lambda x: F.interpolate(x, scale_factor=2, mode="nearest"),
+        lambda x: F.interpolate(x, size=(5, 17), mode="nearest-exact"),
+        lambda x: F.interpolate(x, size=(23, 7), mode="bilinear"),
+        lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True),
+        lambda x: F.interpolate(x.reshape(x.shape[0], x.shape[1], -1), size=50, mode="linear"),
     ]
     x = distinct((3, 4, 11, 12), np.dtype(dtype))
     g_seed = np.random.default_rng(3)

@@ -1,8 +1,9 @@
-// pool.cpp (bindings) — the kernels behind dlcore.nn.pooling: max / avg / adaptive pooling,
-// max_unpool and interpolate. The Python side turns int-or-tuple arguments into lists; here
-// the geometry is validated once (rank, dtype, kernel/stride/dilation > 0, padding at most half
-// the effective kernel, output size >= 1) with messages naming the op and the shapes, the
-// input is made contiguous, and the kernels run with the GIL released.
+// pool.cpp (bindings) — the kernels behind dlcore.nn.pooling and dlcore.nn.upsampling: max /
+// avg / adaptive pooling, max_unpool, and interpolate (kernels in cpu/upsample.cpp). The Python
+// side turns int-or-tuple arguments into lists; here the geometry is validated once (rank,
+// dtype, kernel/stride/dilation > 0, padding at most half the kernel, output size >= 1) with
+// messages naming the op and the shapes, the input is made contiguous, and the kernels run
+// with the GIL released.
 //
 // Inputs keep their own rank: (N, C, H, W) or unbatched (C, H, W) for the 2-D ops, (N, C, L) or
 // (C, L) for the 1-D ones; the leading dims are folded into the kernels' `planes` and kept in
@@ -337,6 +338,99 @@ Tensor unpool_backward(const Tensor& g_in, const Tensor& idx_in, const std::stri
   return gx;
 }
 
+// ---- interpolate -----------------------------------------------------------------------------
+// mode 0 nearest, 1 nearest-exact, 2 (bi)linear; x is (N, C, L) with out = [L'] or
+// (N, C, H, W) with out = [H', W']; scales: the caller's scale factors or 0.
+
+struct UpsampleGeom {
+  int64_t planes, H, W, OH, OW;
+  double sh, sw;
+  Ints out_shape;
+};
+
+UpsampleGeom upsample_geom(const char* op, const Ints& x_shape, const Ints& out, double sh,
+                           double sw) {
+  const int nd = (int)x_shape.size();
+  if ((nd != 3 && nd != 4) || (int)out.size() != nd - 2)
+    fail<ShapeError>(op, "expected a 3-D (N, C, L) input with one output size or a 4-D (N, C, H, "
+                     "W) input with two, got input shape ", shape_str(x_shape), " and size ",
+                     shape_str(out));
+  for (int d = 1; d < nd; ++d)
+    if (x_shape[d] < 1)
+      fail<ShapeError>(op, "input sizes should be greater than 0 (except the batch), got input "
+                       "shape ", shape_str(x_shape));
+  for (int64_t o : out)
+    if (o < 1)
+      fail<ShapeError>(op, "output sizes should be greater than 0, got ", shape_str(out),
+                       " for input of shape ", shape_str(x_shape));
+  UpsampleGeom g;
+  g.planes = x_shape[0] * x_shape[1];
+  g.H = nd == 4 ? x_shape[2] : 1;
+  g.W = x_shape.back();
+  g.OH = nd == 4 ? out[0] : 1;
+  g.OW = out.back();
+  g.sh = nd == 4 ? sh : 0.0;
+  g.sw = sw;
+  g.out_shape = with_spatial(x_shape, nd - 2, out);
+  return g;
+}
+
+Tensor upsample_forward(const Tensor& x_in, int mode, Ints out, bool align_corners, double sh,
+                        double sw, const std::string& op) {
+  const char* name = op.c_str();
+  check_float(name, x_in, "input");
+  if (mode < 0 || mode > 2) fail<ShapeError>(name, "unknown interpolation mode code ", mode);
+  UpsampleGeom g = upsample_geom(name, x_in.sizes, out, sh, sw);
+  Tensor x = contiguous(x_in);
+  Tensor y = empty(g.out_shape, x.dtype, x.device());
+  if (y.numel() == 0) return y;
+  py::gil_scoped_release nogil;
+  if (mode == 2)
+    DLCORE_ON_DEVICE(x.device(),
+                     cpu::upsample_bilinear2d_forward(x.dtype, g.planes, g.H, g.W, g.OH, g.OW,
+                                                      align_corners, g.sh, g.sw, x.data(),
+                                                      y.data()),
+                     cuda::upsample_bilinear2d_forward(x.dtype, g.planes, g.H, g.W, g.OH, g.OW,
+                                                       align_corners, g.sh, g.sw, x.data(),
+                                                       y.data(), stream));
+  else
+    DLCORE_ON_DEVICE(x.device(),
+                     cpu::upsample_nearest2d_forward(x.dtype, g.planes, g.H, g.W, g.OH, g.OW,
+                                                     g.sh, g.sw, mode == 1, x.data(), y.data()),
+                     cuda::upsample_nearest2d_forward(x.dtype, g.planes, g.H, g.W, g.OH, g.OW,
+                                                      g.sh, g.sw, mode == 1, x.data(), y.data(),
+                                                      stream));
+  return y;
+}
+
+Tensor upsample_backward(const Tensor& g_in, const Ints& x_shape, int mode, bool align_corners,
+                         double sh, double sw, const std::string& op) {
+  const char* name = op.c_str();
+  check_float(name, g_in, "gradient");
+  const Ints out(g_in.sizes.begin() + std::min<size_t>(2, g_in.sizes.size()), g_in.sizes.end());
+  UpsampleGeom u = upsample_geom(name, x_shape, out, sh, sw);
+  Tensor g = grad_like(name, g_in, u.out_shape, g_in.dtype, g_in);
+  Tensor gx = empty(x_shape, g.dtype, g.device());
+  if (gx.numel() == 0) return gx;
+  py::gil_scoped_release nogil;
+  if (mode == 2)
+    DLCORE_ON_DEVICE(g.device(),
+                     cpu::upsample_bilinear2d_backward(g.dtype, u.planes, u.H, u.W, u.OH, u.OW,
+                                                       align_corners, u.sh, u.sw, g.data(),
+                                                       gx.data()),
+                     cuda::upsample_bilinear2d_backward(g.dtype, u.planes, u.H, u.W, u.OH, u.OW,
+                                                        align_corners, u.sh, u.sw, g.data(),
+                                                        gx.data(), stream));
+  else
+    DLCORE_ON_DEVICE(g.device(),
+                     cpu::upsample_nearest2d_backward(g.dtype, u.planes, u.H, u.W, u.OH, u.OW,
+                                                      u.sh, u.sw, mode == 1, g.data(), gx.data()),
+                     cuda::upsample_nearest2d_backward(g.dtype, u.planes, u.H, u.W, u.OH, u.OW,
+                                                       u.sh, u.sw, mode == 1, g.data(),
+                                                       gx.data(), stream));
+  return gx;
+}
+
 }  // namespace
 
 void register_pool(py::module_& m) {
@@ -355,6 +449,12 @@ void register_pool(py::module_& m) {
   m.def("max_unpool_forward", &unpool_forward, py::arg("x"), py::arg("indices"),
         py::arg("output_size"), py::arg("op"));
   m.def("max_unpool_backward", &unpool_backward, py::arg("grad"), py::arg("indices"),
+        py::arg("op"));
+  m.def("upsample_forward", &upsample_forward, py::arg("x"), py::arg("mode"),
+        py::arg("output_size"), py::arg("align_corners"), py::arg("scale_h"), py::arg("scale_w"),
+        py::arg("op"));
+  m.def("upsample_backward", &upsample_backward, py::arg("grad"), py::arg("x_shape"),
+        py::arg("mode"), py::arg("align_corners"), py::arg("scale_h"), py::arg("scale_w"),
         py::arg("op"));
 }
 

@@ -194,6 +194,25 @@ int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_
 void max_unpool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
                          const void* grad, const int64_t* idx, void* grad_in);
 
+// ---- upsample.cpp: interpolate (nearest, nearest-exact, linear / bilinear) ------------------
+// NCHW planes resized (in_h, in_w) -> (out_h, out_w); 1-D resizing is in_h = out_h = 1. scale_h
+// / scale_w: the caller's scale_factor (> 0: its reciprocal is the step, as torch) or 0 (the
+// step is in / out). Source coordinates: core/upsample_math.h. Backward: scatter-add of the
+// output gradient with the forward's weights into zeroed input planes.
+void upsample_nearest2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                bool exact, const void* x, void* y);
+void upsample_nearest2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                 bool exact, const void* grad, void* grad_in);
+void upsample_bilinear2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, bool align_corners, double scale_h,
+                                 double scale_w, const void* x, void* y);
+void upsample_bilinear2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, bool align_corners,
+                                  double scale_h, double scale_w, const void* grad,
+                                  void* grad_in);
+
 // ---- batchnorm.cpp: batch norm, local response norm --------------------------------------
 
 // ---- lstm.cpp / rnn.cpp: fused recurrent cells (LSTM, GRU, RNN) ---------------------------

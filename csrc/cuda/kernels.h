@@ -178,6 +178,21 @@ int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_
 void max_unpool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
                          const void* grad, const int64_t* idx, void* grad_in, void* stream);
 
+// ---- upsample.cu: interpolate (mirrors of the cpu:: functions; backward uses atomicAdd) ---
+void upsample_nearest2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                bool exact, const void* x, void* y, void* stream);
+void upsample_nearest2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                 bool exact, const void* grad, void* grad_in, void* stream);
+void upsample_bilinear2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, bool align_corners, double scale_h,
+                                 double scale_w, const void* x, void* y, void* stream);
+void upsample_bilinear2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, bool align_corners,
+                                  double scale_h, double scale_w, const void* grad,
+                                  void* grad_in, void* stream);
+
 // ---- batchnorm.cu: batch norm, local response norm --------------------------------------
 
 // ---- lstm.cu / rnn.cu: fused recurrent cells (LSTM, GRU, RNN) ---------------------------

@@ -534,6 +534,8 @@ from .pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, lp_pool1d,
                       lp_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d, max_unpool2d)
 __all__ += ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d",
             "adaptive_avg_pool2d", "adaptive_max_pool2d", "max_unpool2d"]
+from .upsampling import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402
+__all__ += ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
 # batchnorm family
 
