@@ -89,31 +89,74 @@ void max_2x2_plane(const Pool2dParams& p, const T* x, T* y, int64_t* idx) {
   }
 }
 
-// Any kernel / stride / padding / dilation: the window is clipped to the input first, so the
-// inner loops never test bounds. An all-padding window cannot happen (padding <= half the
-// effective kernel), but one that is would give -inf and the index of its clipped start.
+// Any kernel / stride / padding / dilation. Per output row, the window rows are clipped once
+// (they are the same for every output of the row). The output columns whose window lies wholly
+// inside the input ("interior", all but a few at the borders) are swept column-vectorised:
+// for each window element (ih, j) in window order, one loop over a block of outputs updates
+// the running max / arg-max with selects — strided loads, no branches, no bounds tests. The
+// border columns clip their window and take the scalar loop. The running arg-max is kept in
+// ints K as wide as T (int32 for float, so the selects vectorise) when the plane has fewer
+// than 2^31 elements, else in int64.
 template <typename T>
-void max_generic_plane(const Pool2dParams& p, const T* x, T* y, int64_t* idx) {
+void max_border_output(const Pool2dParams& p, const T* x, int64_t h0, int64_t h1, int64_t ow,
+                       T& m, int64_t& best) {
   const int64_t W = p.in_w;
+  int64_t w0 = ow * p.s_w - p.p_w;
+  const int64_t w1 = std::min(w0 + (p.k_w - 1) * p.d_w + 1, W);
+  while (w0 < 0) w0 += p.d_w;
+  m = -std::numeric_limits<T>::infinity();
+  best = h0 * W + w0;
+  for (int64_t ih = h0; ih < h1; ih += p.d_h)
+    for (int64_t iw = w0; iw < w1; iw += p.d_w) {
+      const T v = x[ih * W + iw];
+      if (takes_max(v, m)) { m = v; best = ih * W + iw; }
+    }
+}
+
+template <typename T, typename K>
+void max_generic_plane(const Pool2dParams& p, const T* x, T* y, int64_t* idx) {
+  const int64_t W = p.in_w, OW = p.out_w, sw = p.s_w;
+  // Interior columns: ow * s_w - p_w >= 0 and ow * s_w - p_w + (k_w - 1) d_w < W.
+  const int64_t ow_lo = std::min(OW, (p.p_w + sw - 1) / sw);
+  const int64_t last = W - 1 - (p.k_w - 1) * p.d_w + p.p_w;        // max interior start + p_w
+  const int64_t ow_hi = std::max(ow_lo, std::min(OW, last >= 0 ? last / sw + 1 : 0));
+  alignas(64) T mb[kRowBlock];
+  alignas(64) K kb[kRowBlock];
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
     int64_t h0 = oh * p.s_h - p.p_h;
     const int64_t h1 = std::min(h0 + (p.k_h - 1) * p.d_h + 1, p.in_h);
     while (h0 < 0) h0 += p.d_h;
-    for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      int64_t w0 = ow * p.s_w - p.p_w;
-      const int64_t w1 = std::min(w0 + (p.k_w - 1) * p.d_w + 1, W);
-      while (w0 < 0) w0 += p.d_w;
-      T m = -std::numeric_limits<T>::infinity();
-      int64_t best = h0 * W + w0;
+    T* yr = y + oh * OW;
+    int64_t* ir = idx ? idx + oh * OW : nullptr;
+    auto border = [&](int64_t ow) {
+      T m;
+      int64_t best;
+      max_border_output(p, x, h0, h1, ow, m, best);
+      yr[ow] = m;
+      if (ir) ir[ow] = best;
+    };
+    for (int64_t ow = 0; ow < ow_lo; ++ow) border(ow);
+    for (int64_t ow = ow_hi; ow < OW; ++ow) border(ow);
+    for (int64_t o0 = ow_lo; o0 < ow_hi; o0 += kRowBlock) {
+      const int64_t n = std::min(kRowBlock, ow_hi - o0);
+      const int64_t c0 = o0 * sw - p.p_w;                           // first window column
+      for (int64_t j = 0; j < n; ++j) { mb[j] = -std::numeric_limits<T>::infinity(); kb[j] = (K)(h0 * W + c0 + j * sw); }
       for (int64_t ih = h0; ih < h1; ih += p.d_h) {
-        const T* row = x + ih * W;
-        for (int64_t iw = w0; iw < w1; iw += p.d_w) {
-          const T v = row[iw];
-          if (takes_max(v, m)) { m = v; best = ih * W + iw; }
+        for (int64_t kw = 0; kw < p.k_w; ++kw) {
+          const int64_t off = ih * W + c0 + kw * p.d_w;              // element (ih, kw) of output o0
+          const T* src = x + off;
+#pragma omp simd
+          for (int64_t j = 0; j < n; ++j) {
+            const T v = src[j * sw];
+            const bool t = takes_max(v, mb[j]);
+            mb[j] = t ? v : mb[j];
+            kb[j] = t ? (K)(off + j * sw) : kb[j];
+          }
         }
       }
-      y[oh * p.out_w + ow] = m;
-      if (idx) idx[oh * p.out_w + ow] = best;
+      for (int64_t j = 0; j < n; ++j) yr[o0 + j] = mb[j];
+      if (ir)
+        for (int64_t j = 0; j < n; ++j) ir[o0 + j] = (int64_t)kb[j];
     }
   }
 }
@@ -122,11 +165,14 @@ template <typename T>
 void max_fwd(const Pool2dParams& p, const T* x, T* y, int64_t* idx) {
   const int64_t ip = p.in_plane(), op = p.out_plane();
   const bool fast = p.is_2x2_s2_interior() && p.in_w < (int64_t(1) << 30);
+  using Narrow = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  const bool narrow = ip < (int64_t(1) << 31);
   parallel_for(p.planes, plane_grain(ip + op), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; ++pl) {
       int64_t* ix = idx ? idx + pl * op : nullptr;
       if (fast) max_2x2_plane(p, x + pl * ip, y + pl * op, ix);
-      else max_generic_plane(p, x + pl * ip, y + pl * op, ix);
+      else if (narrow) max_generic_plane<T, Narrow>(p, x + pl * ip, y + pl * op, ix);
+      else max_generic_plane<T, int64_t>(p, x + pl * ip, y + pl * op, ix);
     }
   });
 }
