@@ -113,13 +113,19 @@ void max_border_output(const Pool2dParams& p, const T* x, int64_t h0, int64_t h1
     }
 }
 
+// The output columns [lo, hi) whose window lies wholly inside the input:
+// ow * s_w - p_w >= 0 and ow * s_w - p_w + (k_w - 1) d_w < in_w.
+inline void interior_columns(const Pool2dParams& p, int64_t& lo, int64_t& hi) {
+  lo = std::min(p.out_w, (p.p_w + p.s_w - 1) / p.s_w);
+  const int64_t last = p.in_w - 1 - (p.k_w - 1) * p.d_w + p.p_w;   // largest ow * s_w
+  hi = std::max(lo, std::min(p.out_w, last >= 0 ? last / p.s_w + 1 : 0));
+}
+
 template <typename T, typename K>
 void max_generic_plane(const Pool2dParams& p, const T* x, T* y, int64_t* idx) {
   const int64_t W = p.in_w, OW = p.out_w, sw = p.s_w;
-  // Interior columns: ow * s_w - p_w >= 0 and ow * s_w - p_w + (k_w - 1) d_w < W.
-  const int64_t ow_lo = std::min(OW, (p.p_w + sw - 1) / sw);
-  const int64_t last = W - 1 - (p.k_w - 1) * p.d_w + p.p_w;        // max interior start + p_w
-  const int64_t ow_hi = std::max(ow_lo, std::min(OW, last >= 0 ? last / sw + 1 : 0));
+  int64_t ow_lo, ow_hi;
+  interior_columns(p, ow_lo, ow_hi);
   alignas(64) T mb[kRowBlock];
   alignas(64) K kb[kRowBlock];
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
@@ -234,6 +240,87 @@ void max_bwd(int64_t planes, int64_t ip, int64_t op, const T* g, const int64_t* 
 
 // ---- average pooling -----------------------------------------------------------------------
 
+// Any kernel / stride / padding, like max_generic_plane: border columns per output with their
+// clipped window; interior columns (the same divisor along a row: their column extent is k_w
+// whether padding is counted or not) column-vectorised, one add loop per window element over
+// a block of outputs. The sums run in window order, as the scalar loop's.
+template <typename T>
+void avg_generic_plane(const Pool2dParams& p, bool include_pad, int64_t divisor_override,
+                       const T* x, T* y) {
+  const int64_t W = p.in_w, OW = p.out_w, sw = p.s_w;
+  int64_t ow_lo, ow_hi;
+  interior_columns(p, ow_lo, ow_hi);
+  alignas(64) T acc[kRowBlock];
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    T* yr = y + oh * OW;
+    auto border = [&](int64_t ow) {
+      const PoolWindow w = avg_pool_window(p, oh, ow, include_pad, divisor_override);
+      T s = 0;
+      for (int64_t ih = w.h0; ih < w.h1; ++ih)
+        for (int64_t iw = w.w0; iw < w.w1; ++iw) s += x[ih * W + iw];
+      yr[ow] = (w.h0 < w.h1 && w.w0 < w.w1) ? (T)(s / (T)w.divisor) : T(0);
+    };
+    for (int64_t ow = 0; ow < ow_lo; ++ow) border(ow);
+    for (int64_t ow = ow_hi; ow < OW; ++ow) border(ow);
+    if (ow_lo >= ow_hi) continue;
+    const PoolWindow w = avg_pool_window(p, oh, ow_lo, include_pad, divisor_override);
+    const T div = (T)w.divisor;
+    for (int64_t o0 = ow_lo; o0 < ow_hi; o0 += kRowBlock) {
+      const int64_t n = std::min(kRowBlock, ow_hi - o0);
+      const int64_t c0 = o0 * sw - p.p_w;
+      for (int64_t j = 0; j < n; ++j) acc[j] = 0;
+      for (int64_t ih = w.h0; ih < w.h1; ++ih)
+        for (int64_t kw = 0; kw < p.k_w; ++kw) {
+          const T* src = x + ih * W + c0 + kw;
+#pragma omp simd
+          for (int64_t j = 0; j < n; ++j) acc[j] += src[j * sw];
+        }
+      if (w.h0 < w.h1)
+        for (int64_t j = 0; j < n; ++j) yr[o0 + j] = acc[j] / div;
+      else
+        for (int64_t j = 0; j < n; ++j) yr[o0 + j] = T(0);
+    }
+  }
+}
+
+// The transpose: each output spreads g / divisor over its window (zeroed plane, +=). For one
+// window element (ih, kw) the interior outputs of a block touch distinct inputs (stride
+// s_w >= 1), so that loop vectorises even when neighbouring windows overlap.
+template <typename T>
+void avg_generic_bwd_plane(const Pool2dParams& p, bool include_pad, int64_t divisor_override,
+                           const T* g, T* gx) {
+  const int64_t W = p.in_w, OW = p.out_w, sw = p.s_w;
+  int64_t ow_lo, ow_hi;
+  interior_columns(p, ow_lo, ow_hi);
+  std::memset(gx, 0, sizeof(T) * p.in_plane());
+  alignas(64) T v[kRowBlock];
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    const T* gr = g + oh * OW;
+    auto border = [&](int64_t ow) {
+      const PoolWindow w = avg_pool_window(p, oh, ow, include_pad, divisor_override);
+      const T val = (T)(gr[ow] / (T)w.divisor);
+      for (int64_t ih = w.h0; ih < w.h1; ++ih)
+        for (int64_t iw = w.w0; iw < w.w1; ++iw) gx[ih * W + iw] += val;
+    };
+    for (int64_t ow = 0; ow < ow_lo; ++ow) border(ow);
+    for (int64_t ow = ow_hi; ow < OW; ++ow) border(ow);
+    if (ow_lo >= ow_hi) continue;
+    const PoolWindow w = avg_pool_window(p, oh, ow_lo, include_pad, divisor_override);
+    const T div = (T)w.divisor;
+    for (int64_t o0 = ow_lo; o0 < ow_hi; o0 += kRowBlock) {
+      const int64_t n = std::min(kRowBlock, ow_hi - o0);
+      const int64_t c0 = o0 * sw - p.p_w;
+      for (int64_t j = 0; j < n; ++j) v[j] = gr[o0 + j] / div;
+      for (int64_t ih = w.h0; ih < w.h1; ++ih)
+        for (int64_t kw = 0; kw < p.k_w; ++kw) {
+          T* dst = gx + ih * W + c0 + kw;
+#pragma omp simd
+          for (int64_t j = 0; j < n; ++j) dst[j * sw] += v[j];
+        }
+    }
+  }
+}
+
 template <typename T>
 void avg_fwd(const Pool2dParams& p, bool include_pad, int64_t divisor_override, const T* x,
              T* y) {
@@ -254,14 +341,7 @@ void avg_fwd(const Pool2dParams& p, bool include_pad, int64_t divisor_override, 
         }
         continue;
       }
-      for (int64_t oh = 0; oh < p.out_h; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const PoolWindow w = avg_pool_window(p, oh, ow, include_pad, divisor_override);
-          T s = 0;
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) s += xp[ih * W + iw];
-          yp[oh * OW + ow] = (w.h0 < w.h1 && w.w0 < w.w1) ? (T)(s / (T)w.divisor) : T(0);
-        }
+      avg_generic_plane(p, include_pad, divisor_override, xp, yp);
     }
   });
 }
@@ -292,14 +372,7 @@ void avg_bwd(const Pool2dParams& p, bool include_pad, int64_t divisor_override, 
         std::memset(xp + done, 0, sizeof(T) * (ip - done));
         continue;
       }
-      std::memset(xp, 0, sizeof(T) * ip);
-      for (int64_t oh = 0; oh < p.out_h; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const PoolWindow w = avg_pool_window(p, oh, ow, include_pad, divisor_override);
-          const T v = (T)(gp[oh * OW + ow] / (T)w.divisor);
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) xp[ih * W + iw] += v;
-        }
+      avg_generic_bwd_plane(p, include_pad, divisor_override, gp, xp);
     }
   });
 }
