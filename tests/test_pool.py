@@ -229,6 +229,26 @@ def test_unbatched_inputs():
     assert tuple(F.adaptive_avg_pool2d(T(x), (2, 3)).shape) == (3, 2, 3)
 
 
+def test_non_contiguous_and_unbatched_gradients():
+    base = distinct((2, 3, 9, 7))
+    xt = T(base.transpose(0, 1, 3, 2).copy()).transpose(2, 3)     # a strided view of `base`
+    assert not xt.is_contiguous()
+    y, i = F.max_pool2d(xt, 3, 2, 1, return_indices=True)
+    ry, ri = ref_max_pool2d(base, (3, 3), (2, 2), (1, 1), (1, 1), False)
+    assert_close(y, ry, "float64")
+    assert_close(i, ri, "int64")
+    assert_close(F.avg_pool2d(xt, 2), ref_avg_pool2d(base, (2, 2), (2, 2), (0, 0), False), "float64")
+    assert_close(F.interpolate(xt, size=(4, 5), mode="bilinear"),
+                 ref_interpolate(base, (4, 5), "bilinear"), "float64")
+    x = T(base[0], requires_grad=True)                            # unbatched (C, H, W)
+    y = F.max_pool2d(x, 2)
+    y.backward(dlcore.ones(*y.shape, dtype=dlcore.float64))
+    _, ri = ref_max_pool2d(base[:1], (2, 2), (2, 2), (0, 0), (1, 1), False)
+    g = np.zeros(9 * 7 * 3)
+    np.add.at(g, (ri[0] + (np.arange(3) * 63)[:, None, None]).ravel(), 1.0)
+    assert_close(x.grad, g.reshape(3, 9, 7), "float64")
+
+
 def test_nan_propagates_through_max_pool():
     x = distinct((1, 1, 4, 4))
     x[0, 0, 1, 0] = np.nan

@@ -15,6 +15,7 @@
 // gather backward.
 #include <limits>
 
+#include "../core/cuda_runtime.h"
 #include "common.cuh"
 #include "kernels.h"
 
@@ -299,16 +300,21 @@ int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_
   const int64_t n = planes * in_plane;
   if (n > 0) {
     // Check every index before any store (the CPU's contract: nothing written on a bad one).
-    void* flag = nullptr;
-    DLCORE_CUDA_CHECK(cudaMallocAsync(&flag, sizeof(unsigned long long), s));
-    unsigned long long* bad = (unsigned long long*)flag;
-    DLCORE_CUDA_CHECK(cudaMemsetAsync(bad, 0xFF, sizeof(unsigned long long), s));
-    unpool_check_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(n, out_plane, idx, bad);
-    DLCORE_LAUNCH_CHECK("max_unpool_forward (index check)");
+    // The 8-byte flag comes from the caching allocator and goes back after the synchronise.
+    const int dev = current_device_id();
+    unsigned long long* bad = (unsigned long long*)cudart::raw_alloc(dev, sizeof(unsigned long long));
     unsigned long long first_bad = 0;
-    DLCORE_CUDA_CHECK(cudaMemcpyAsync(&first_bad, bad, sizeof(first_bad), cudaMemcpyDeviceToHost, s));
-    DLCORE_CUDA_CHECK(cudaFreeAsync(flag, s));
-    DLCORE_CUDA_CHECK(cudaStreamSynchronize(s));
+    try {
+      DLCORE_CUDA_CHECK(cudaMemsetAsync(bad, 0xFF, sizeof(unsigned long long), s));
+      unpool_check_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(n, out_plane, idx, bad);
+      DLCORE_LAUNCH_CHECK("max_unpool_forward (index check)");
+      DLCORE_CUDA_CHECK(cudaMemcpyAsync(&first_bad, bad, sizeof(first_bad), cudaMemcpyDeviceToHost, s));
+      DLCORE_CUDA_CHECK(cudaStreamSynchronize(s));
+    } catch (...) {
+      cudart::raw_free(dev, bad);
+      throw;
+    }
+    cudart::raw_free(dev, bad);
     if (first_bad != ~0ull) return (int64_t)first_bad;
   }
   DLCORE_CUDA_CHECK(cudaMemsetAsync(y, 0, planes * out_plane * itemsize(dtype), s));
