@@ -146,7 +146,10 @@ void max_generic_plane(const Pool2dParams& p, const T* x, T* y, int64_t* idx) {
     for (int64_t o0 = ow_lo; o0 < ow_hi; o0 += kRowBlock) {
       const int64_t n = std::min(kRowBlock, ow_hi - o0);
       const int64_t c0 = o0 * sw - p.p_w;                           // first window column
-      for (int64_t j = 0; j < n; ++j) { mb[j] = -std::numeric_limits<T>::infinity(); kb[j] = (K)(h0 * W + c0 + j * sw); }
+      for (int64_t j = 0; j < n; ++j) {   // -inf and the window's first element, as scalar
+        mb[j] = -std::numeric_limits<T>::infinity();
+        kb[j] = (K)(h0 * W + c0 + j * sw);
+      }
       for (int64_t ih = h0; ih < h1; ih += p.d_h) {
         for (int64_t kw = 0; kw < p.k_w; ++kw) {
           const int64_t off = ih * W + c0 + kw * p.d_w;              // element (ih, kw) of output o0

@@ -26,8 +26,9 @@ constexpr int kThreads = 256;
 
 template <typename T> __device__ __forceinline__ bool takes_max(T v, T m) { return v > m || v != v; }
 
-#define DLCORE_GRID_STRIDE(i, n) \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+#define DLCORE_GRID_STRIDE(i, n)                                               \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+       i += (int64_t)gridDim.x * blockDim.x)
 
 // ---- max pooling ---------------------------------------------------------------------------
 

@@ -15,8 +15,9 @@ namespace {
 
 constexpr int kThreads = 256;
 
-#define DLCORE_GRID_STRIDE(i, n) \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+#define DLCORE_GRID_STRIDE(i, n)                                               \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+       i += (int64_t)gridDim.x * blockDim.x)
 
 template <typename T, bool BACKWARD>
 __global__ void nearest_kernel(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
