@@ -450,6 +450,45 @@ def test_1d_and_lp_and_adaptive_agree_with_torch():
     check()
 
 
+def test_1d_adaptive_and_unpool_agree_with_torch():
+    torch = pytest.importorskip("torch")
+    tF = torch.nn.functional
+    for shape, out in [((2, 3, 11), 4), ((1, 2, 5), 7), ((3, 7), 1), ((2, 1, 9), None)]:
+        x = distinct(shape)
+        osz = out if out is not None else (None,)
+        for f, tf in [(lambda t: F.adaptive_avg_pool1d(t, osz), lambda t: tF.adaptive_avg_pool1d(t, out or shape[-1])),
+                      (lambda t: F.adaptive_max_pool1d(t, osz, True),
+                       lambda t: tF.adaptive_max_pool1d(t, out or shape[-1], True))]:
+            tout = tf(torch.tensor(x))
+            ty = tout[0] if isinstance(tout, tuple) else tout
+            g = RNG.standard_normal(tuple(ty.shape))
+            tout, tg = _torch_grad(torch, tf, x, g)
+            xt = T(x, requires_grad=True)
+            o = f(xt)
+            y = o[0] if isinstance(o, tuple) else o
+            y.backward(T(g))
+            assert_close(y.detach(), (tout[0] if isinstance(tout, tuple) else tout).detach().numpy(), "float64")
+            if isinstance(o, tuple):
+                assert_close(o[1], tout[1].numpy(), "int64")
+            assert_close(xt.grad, tg, "float64")
+    x = distinct((2, 3, 10))
+    y, i = tF.max_pool1d(torch.tensor(x), 2, return_indices=True)
+    ty = y.detach().clone().requires_grad_(True)
+    tu = tF.max_unpool1d(ty, i, 2, output_size=[11])
+    g = RNG.standard_normal(tuple(tu.shape))
+    tu.backward(torch.tensor(g))
+    dy = T(y.numpy(), requires_grad=True)
+    u = F.max_unpool1d(dy, T(i.numpy()), 2, output_size=[11])
+    u.backward(T(g))
+    assert_close(u.detach(), tu.detach().numpy(), "float64")
+    assert_close(dy.grad, ty.grad.numpy(), "float64")
+    assert gradcheck(lambda t: F.adaptive_avg_pool1d(t, 3), (_leaf((2, 2, 7)),))
+    assert gradcheck(lambda t: F.adaptive_max_pool1d(t, 4), (_leaf((1, 2, 9)),))
+    with pytest.raises(ValueError) as e:
+        F.adaptive_avg_pool1d(T(distinct((2, 3, 4, 5))), 2)
+    assert_names_shapes(e, (2, 3, 4, 5))
+
+
 def test_max_unpool2d_agrees_with_torch():
     torch = pytest.importorskip("torch")
     tF = torch.nn.functional
@@ -484,6 +523,9 @@ MODULES = [
     ("AdaptiveAvgPool2d", (1,), dict()),
     ("AdaptiveMaxPool2d", (2,), dict()),
     ("MaxUnpool2d", (2,), dict()),
+    ("AdaptiveAvgPool1d", (4,), dict()),
+    ("AdaptiveMaxPool1d", (2,), dict()),
+    ("MaxUnpool1d", (3,), dict(stride=2)),
 ]
 
 
@@ -499,6 +541,9 @@ def test_modules_match_torch(name, args, kw):
         y, i = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
         got = ours(T(y.numpy()), T(i.numpy()), output_size=(9, 8))
         want = theirs(y, i, output_size=(9, 8))
+    elif name == "MaxUnpool1d":
+        y, i = torch.nn.functional.max_pool1d(torch.tensor(x), 3, 2, return_indices=True)
+        got, want = ours(T(y.numpy()), T(i.numpy())), theirs(y, i)
     else:
         got, want = ours(T(x)), theirs(torch.tensor(x))
     assert_close(got, want.numpy(), "float64")

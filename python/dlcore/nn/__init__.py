@@ -18,7 +18,8 @@ from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,
 
 # pool family
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, LPPool1d, LPPool2d,
-                      AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d)
+                      AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
+                      MaxUnpool1d, MaxUnpool2d)
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 
 # batchnorm family

@@ -531,9 +531,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 # pool family
 from .pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, lp_pool1d,  # noqa: E402
-                      lp_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d, max_unpool2d)
+                      lp_pool2d, adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_avg_pool2d,
+                      adaptive_max_pool2d, max_unpool1d, max_unpool2d)
 __all__ += ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d",
-            "adaptive_avg_pool2d", "adaptive_max_pool2d", "max_unpool2d"]
+            "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool2d",
+            "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
 from .upsampling import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402
 __all__ += ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 

@@ -24,11 +24,11 @@ from .functional import _attach, _grad_on, _check_tensor
 from .module import Module
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d",
-           "adaptive_avg_pool2d", "adaptive_max_pool2d", "max_unpool2d",
+           "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d",
            "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "LPPool1d", "LPPool2d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
-
-_FUNCTIONAL = __all__[:9]
+           "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+           "MaxUnpool1d", "MaxUnpool2d"]
 
 
 def _ints(op, what, v, n):
@@ -190,6 +190,40 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive("adaptive_max_pool2d", True, input, output_size, return_indices)
 
 
+def _as_planes_1d(op, input):
+    """(N, C, L) / (C, L) as (N, C, 1, L) / (C, 1, L): the 1-D ops run the 2-D kernels on
+    planes of height 1 (indices ih * L + iw are then positions in L)."""
+    _check_tensor(op, input)
+    shape = tuple(input.shape)
+    if len(shape) not in (2, 3) or min(shape[-2:], default=0) < 1:
+        raise ValueError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input with non-zero C, L, "
+                         f"got shape {shape}")
+    return input.reshape(*shape[:-1], 1, shape[-1]), shape
+
+
+def _size_1d(op, output_size):
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != 1:
+            raise ValueError(f"{op}: output_size must be an int, got {output_size!r}")
+        output_size = output_size[0]
+    return output_size
+
+
+def adaptive_avg_pool1d(input, output_size):
+    x4, shape = _as_planes_1d("adaptive_avg_pool1d", input)
+    n = _size_1d("adaptive_avg_pool1d", output_size)
+    y = _adaptive("adaptive_avg_pool1d", False, x4, (1, shape[-1] if n is None else n))
+    return y.reshape(*shape[:-1], y.shape[-1])
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    x4, shape = _as_planes_1d("adaptive_max_pool1d", input)
+    n = _size_1d("adaptive_max_pool1d", output_size)
+    y, i = _adaptive("adaptive_max_pool1d", True, x4, (1, shape[-1] if n is None else n), True)
+    y = y.reshape(*shape[:-1], y.shape[-1])
+    return (y, i.reshape(*shape[:-1], i.shape[-1])) if return_indices else y
+
+
 # ---- max_unpool -------------------------------------------------------------------------------
 
 def _unpool_size(op, shape, k, s, p, output_size):
@@ -238,6 +272,25 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         out = _attach(out, op, (input,),
                       lambda g: (_wrap(_C.max_unpool_backward(g._impl, ii, op)),))
     return out
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_unpool2d on planes of height 1: (N, C, L) -> (N, C, L_out), indices from max_pool1d."""
+    op = "max_unpool1d"
+    x4, shape = _as_planes_1d(op, input)
+    _check_tensor(op, indices, "indices")
+    if tuple(indices.shape) != shape:
+        raise ValueError(f"{op}: indices of shape {tuple(indices.shape)} do not match input of "
+                         f"shape {shape}")
+    k = _ints(op, "kernel_size", kernel_size, 1)[0]
+    s = (_stride(op, stride, 1) or [k])[0]
+    p = _ints(op, "padding", padding, 1)[0]
+    if output_size is not None:
+        output_size = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size]
+        output_size = [1, output_size[-1]]
+    i4 = indices.reshape(*shape[:-1], 1, shape[-1])
+    y = max_unpool2d(x4, i4, (1, k), (1, s), (0, p), output_size)
+    return y.reshape(*shape[:-1], y.shape[-1])
 
 
 # ---- modules ----------------------------------------------------------------------------------
@@ -333,6 +386,31 @@ class LPPool2d(_LPPoolNd):
                          self.ceil_mode)
 
 
+class AdaptiveAvgPool1d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(Module):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class AdaptiveAvgPool2d(Module):
     def __init__(self, output_size):
         super().__init__()
@@ -368,6 +446,22 @@ class MaxUnpool2d(Module):
 
     def forward(self, input, indices, output_size=None):
         return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                            output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = tuple(_ints("MaxUnpool1d", "kernel_size", kernel_size, 1))
+        self.stride = tuple(_ints("MaxUnpool1d", "stride",
+                                  stride if stride is not None else kernel_size, 1))
+        self.padding = tuple(_ints("MaxUnpool1d", "padding", padding, 1))
+
+    def forward(self, input, indices, output_size=None):
+        return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
                             output_size)
 
     def extra_repr(self):
