@@ -386,6 +386,31 @@ void avg_bwd(const Pool2dParams& p, bool include_pad, int64_t divisor_override, 
 template <typename T>
 void adaptive_avg_fwd(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW, const T* x,
                       T* y) {
+  const int64_t hw = H * W;
+  if (OH == 1 && OW == 1) {
+    // Global average pool: each plane is one contiguous run. Four planes are summed in one
+    // loop — four independent vector accumulators — because the planes are short (7x7 = 49 in
+    // a ResNet head) and a single accumulator chain would be latency-bound.
+    parallel_for(planes, plane_grain(hw), [&](int64_t b, int64_t e) {
+      int64_t pl = b;
+      for (; pl + 4 <= e; pl += 4) {
+        const T* x0 = x + pl * hw;
+        const T *x1 = x0 + hw, *x2 = x1 + hw, *x3 = x2 + hw;
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+        for (int64_t i = 0; i < hw; ++i) { s0 += x0[i]; s1 += x1[i]; s2 += x2[i]; s3 += x3[i]; }
+        y[pl] = s0 / (T)hw; y[pl + 1] = s1 / (T)hw; y[pl + 2] = s2 / (T)hw; y[pl + 3] = s3 / (T)hw;
+      }
+      for (; pl < e; ++pl) {
+        const T* xp = x + pl * hw;
+        T s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < hw; ++i) s += xp[i];
+        y[pl] = s / (T)hw;
+      }
+    });
+    return;
+  }
   parallel_for(planes, plane_grain(H * W + OH * OW), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; ++pl) {
       const T* xp = x + pl * H * W;
@@ -395,8 +420,7 @@ void adaptive_avg_fwd(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t 
         for (int64_t ow = 0; ow < OW; ++ow) {
           const int64_t w0 = adaptive_start(ow, W, OW), w1 = adaptive_end(ow, W, OW);
           T s = 0;
-          // A row segment is contiguous: the global average pool (OH = OW = 1) sums each
-          // row with a vectorised reduction.
+          // A row segment is contiguous: a vectorised reduction per row.
           for (int64_t ih = h0; ih < h1; ++ih) {
             const T* row = xp + ih * W;
             T rs = 0;
