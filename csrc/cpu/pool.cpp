@@ -15,7 +15,9 @@
 // the four candidates of an output are compared with selects (no data-dependent branches), so
 // the compiler vectorises the row loop; its backward writes each input gradient exactly once
 // (the arg-max gets g, the other three 0) instead of memset + scatter. That makes both passes
-// memory-bound.
+// memory-bound. Any other geometry sweeps the output columns whose windows lie inside the
+// input column-vectorised (one select / add loop per window element over a block of outputs)
+// and only the few border columns with clipped scalar windows.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
