@@ -549,6 +549,20 @@ def test_modules_match_torch(name, args, kw):
     assert_close(got, want.numpy(), "float64")
 
 
+def test_torch_model_state_dict_round_trip():
+    torch = pytest.importorskip("torch")
+    tm = torch.nn.Sequential(torch.nn.MaxPool2d(3, 2, 1), torch.nn.AvgPool2d(2),
+                             torch.nn.Upsample(scale_factor=2, mode="bilinear"),
+                             torch.nn.AdaptiveAvgPool2d((2, 3)), torch.nn.Flatten(),
+                             torch.nn.Linear(3 * 6, 4))
+    ours = nn.Sequential(nn.MaxPool2d(3, 2, 1), nn.AvgPool2d(2),
+                         nn.Upsample(scale_factor=2, mode="bilinear"),
+                         nn.AdaptiveAvgPool2d((2, 3)), nn.Flatten(), nn.Linear(3 * 6, 4))
+    ours.load_state_dict({k: T(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = RNG.standard_normal((2, 3, 17, 13)).astype(np.float32)
+    assert_close(ours(T(x)).detach(), tm(torch.tensor(x)).detach().numpy(), "float32")
+
+
 def test_module_return_indices():
     x = distinct((1, 2, 6, 6))
     y, i = nn.MaxPool2d(2, return_indices=True)(T(x))
