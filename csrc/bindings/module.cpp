@@ -109,5 +109,6 @@ PYBIND11_MODULE(_C, m) {
   // batchnorm family
 
   // rnn family
+  register_rnn(m);
 
 }

@@ -160,5 +160,53 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 // ---- batchnorm.cpp: batch norm, local response norm --------------------------------------
 
 // ---- lstm.cpp / rnn.cpp: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
+// One layer-direction over a whole sequence in packed form (core/rnn_math.h): step t owns
+// batch_sizes[t] rows (host array, non-increasing, <= N) of x [R, I], R = sum(batch_sizes).
+// Weights as torch: w_ih [G*H, I], w_hh [G*H, H], biases [G*H] or null (G = 4 LSTM, 3 GRU,
+// 1 RNN). h (and c) [N, H] hold h0 (c0) on entry and h_n (c_n) on return. y [R, H] with row
+// stride y_stride (2H writes one half of a bidirectional output). reverse runs t = T-1 .. 0.
+// Forward: one GEMM x W_ih^T (+ the summed biases in its epilogue) for all R rows, then per
+// step one GEMM h W_hh^T accumulated onto the step's rows and one fused pointwise pass.
+// The workspace tensors are what the backward reads (saved activations, not recomputed):
+//   LSTM gates [R, 4H] (i f g o after activation), hprev/cprev/tanhc [R, H], bias_sum [4H].
+// Backward: dh (dc) [N, H] hold the gradients of h_n (c_n) on entry and of h0 (c0) on return;
+// dy (nullable: no output gradient) has row stride dy_stride. Per step one fused pointwise pass
+// and one GEMM dgates W_hh; after the loop dx = dG W_ih (dx nullable; dx_beta = 1 accumulates,
+// the second direction of a bidirectional layer), dW_ih = dG^T x, dW_hh = dG^T hprev and the
+// bias gradient (one column sum: it is the same for b_ih and b_hh), each ONE GEMM over R rows.
+void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                  const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum);
+void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                   int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                   const void* gates, const void* hprev, const void* cprev, const void* tanhc,
+                   const void* dy, int64_t dy_stride, void* dh, void* dc, bool reverse,
+                   void* dgates, void* dx, double dx_beta, void* dw_ih, void* dw_hh, void* db);
+// GRU (gates r z n): gates [R, 3H] = x W_ih^T + b_ih, activated in place; hn [R, H] keeps
+// W_hn h + b_hn of each step (n needs it multiplied by r, so the two projections stay apart);
+// hprev [R, H]; scratch [N, 3H] receives each step's h W_hh^T + b_hh. The backward needs two
+// gate-gradient blocks: dgx (input side) and dgh (hidden side, whose n part is scaled by r);
+// db_ih / db_hh are their column sums.
+void gru_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                 int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                 const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
+                 void* hn, void* hprev, void* scratch);
+void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* gates,
+                  const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
+                  bool reverse, void* dgx, void* dgh, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db_ih, void* db_hh);
+// Elman RNN h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu (relu = true).
+// gates [R, H] ends up holding h' of every step; hprev [R, H]; bias_sum [H].
+void rnn_forward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
+                 int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                 const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
+                 bool reverse, void* gates, void* hprev, void* bias_sum);
+void rnn_backward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
+                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                  const void* gates, const void* hprev, const void* dy, int64_t dy_stride,
+                  void* dh, bool reverse, void* dgates, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db);
 
 }  // namespace dlcore::cpu

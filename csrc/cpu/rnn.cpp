@@ -1,0 +1,264 @@
+// rnn.cpp — GRU and Elman RNN layer-directions over a whole sequence, forward and backward
+// (CPU). Same plan as lstm.cpp: one GEMM for every step's input projection, then per step one
+// GEMM for the recurrence and one fused pointwise pass; the weight gradients are GEMMs over
+// the whole sequence after the backward loop.
+//
+// GRU, torch's gate order r, z, n:
+//   r = sigmoid(gx_r + gh_r),  z = sigmoid(gx_z + gh_z),  n = tanh(gx_n + r * gh_n),
+//   h' = (1 - z) n + z h,      gx = x W_ih^T + b_ih,  gh = h W_hh^T + b_hh
+// b_hh's n part sits inside the r product, so the two projections cannot share one buffer as in
+// the LSTM: each step's gh goes to a scratch block, and gh_n is saved for the backward.
+// RNN: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu; like the LSTM the two
+// biases are summed into the projection's epilogue and the recurrence accumulates onto it.
+#include <algorithm>
+#include <vector>
+
+#include "rnn_internal.h"
+
+namespace dlcore::cpu {
+namespace {
+
+using rnn::gemm_plan;
+using namespace rnn_detail;
+
+// ---- GRU pointwise passes -------------------------------------------------------------------
+
+// Rows [r0, r1): gx (row stride 3H) holds x W_ih^T + b_ih on entry and r, z, n on return;
+// gh (row stride 3H) is h W_hh^T + b_hh. Saves gh_n and h before the step.
+template <typename T>
+void gru_cell_forward(int64_t r0, int64_t r1, int64_t H, T* gx, const T* gh, T* h, T* y,
+                      int64_t y_stride, T* hn_saved, T* hprev, bool vec) {
+  for (int64_t r = r0; r < r1; ++r) {
+    T* __restrict g = gx + r * 3 * H;
+    const T* __restrict q = gh + r * 3 * H;
+    for (int64_t j = 0; j < 2 * H; ++j) g[j] += q[j];
+    act_block<T, ActOp::Sigmoid>(g, g, 2 * H, vec);           // r and z are adjacent
+    T* __restrict gn = g + 2 * H;
+    T* __restrict hs = hn_saved + r * H;
+    for (int64_t j = 0; j < H; ++j) {
+      hs[j] = q[2 * H + j];
+      gn[j] += g[j] * q[2 * H + j];
+    }
+    act_block<T, ActOp::Tanh>(gn, gn, H, vec);
+    T* __restrict hr = h + r * H;
+    T* __restrict hp = hprev + r * H;
+    T* __restrict yr = y + r * y_stride;
+    const T* __restrict z = g + H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T hold = hr[j];
+      hp[j] = hold;
+      const T hnew = gn[j] + z[j] * (hold - gn[j]);   // (1 - z) n + z h
+      hr[j] = hnew;
+      yr[j] = hnew;
+    }
+  }
+}
+
+// Rows [r0, r1): dh_total = dy + dh; writes both gate-gradient blocks and dh := dh_total z
+// (the direct path; the GEMM after it adds dgh W_hh).
+template <typename T>
+void gru_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const T* hn,
+                       const T* hprev, const T* dy, int64_t dy_stride, T* dh, T* dgx, T* dgh) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* __restrict g = gates + r * 3 * H;
+    const T* __restrict hs = hn + r * H;
+    const T* __restrict hp = hprev + r * H;
+    const T* __restrict dyr = dy ? dy + r * dy_stride : nullptr;
+    T* __restrict dhr = dh + r * H;
+    T* __restrict ax = dgx + r * 3 * H;
+    T* __restrict ah = dgh + r * 3 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T d = dyr ? dhr[j] + dyr[j] : dhr[j];
+      T dar, daz, dan, dhn, direct;
+      rnn::gru_backward_elem<T>(d, g[j], g[H + j], g[2 * H + j], hs[j], hp[j], dar, daz, dan,
+                                dhn, direct);
+      ax[j] = dar;
+      ax[H + j] = daz;
+      ax[2 * H + j] = dan;
+      ah[j] = dar;
+      ah[H + j] = daz;
+      ah[2 * H + j] = dhn;
+      dhr[j] = direct;
+    }
+  }
+}
+
+template <typename T>
+void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t H, const T* x,
+                   const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h, T* y,
+                   int64_t y_stride, bool reverse, T* gates, T* hn, T* hprev, T* scratch) {
+  const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
+  const int64_t R = off[Ts], G = 3 * H;
+  if (R == 0 || H == 0) return;
+  gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, b_ih));
+  const bool vec = use_avx2_kernels();
+  for (int64_t s = 0; s < Ts; ++s) {
+    const int64_t t = reverse ? Ts - 1 - s : s, n = bs[t], o = off[t];
+    if (n == 0) continue;
+    // scratch[0:n] = h[0:n] W_hh^T + b_hh
+    gemm(gemm_plan(dt, n, G, H, h, H, false, w_hh, H, true, scratch, G, 0.0, b_hh));
+    parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+      gru_cell_forward<T>(r0, r1, H, gates + o * G, scratch, h, y + o * y_stride, y_stride,
+                          hn + o * H, hprev + o * H, vec);
+    });
+  }
+}
+
+template <typename T>
+void gru_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t H, const T* x,
+                    const T* w_ih, const T* w_hh, const T* gates, const T* hn, const T* hprev,
+                    const T* dy, int64_t dy_stride, T* dh, bool reverse, T* dgx, T* dgh, T* dx,
+                    double dx_beta, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
+  const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
+  const int64_t R = off[Ts], G = 3 * H;
+  for (int64_t s = 0; s < Ts && H > 0; ++s) {
+    const int64_t t = reverse ? s : Ts - 1 - s, n = bs[t], o = off[t];
+    if (n == 0) continue;
+    parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+      gru_cell_backward<T>(r0, r1, H, gates + o * G, hn + o * H, hprev + o * H,
+                           dy ? dy + o * dy_stride : nullptr, dy_stride, dh, dgx + o * G,
+                           dgh + o * G);
+    });
+    // dh[0:n] += dgh_t W_hh
+    gemm(gemm_plan(dt, n, H, G, dgh + o * G, G, false, w_hh, H, false, dh, H, 1.0));
+  }
+  // K = R = 0 gives zeros (the GEMM writes beta C = 0).
+  if (dx) gemm(gemm_plan(dt, R, I, G, dgx, G, false, w_ih, I, false, dx, I, dx_beta));
+  gemm(gemm_plan(dt, G, I, R, dgx, G, true, x, I, false, dw_ih, I, 0.0));
+  gemm(gemm_plan(dt, G, H, R, dgh, G, true, hprev, H, false, dw_hh, H, 0.0));
+  column_sums<T>(dgx, db_ih, R, G);
+  column_sums<T>(dgh, db_hh, R, G);
+}
+
+// ---- RNN ------------------------------------------------------------------------------------
+
+template <typename T>
+void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t I, int64_t H,
+                   const T* x, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h,
+                   T* y, int64_t y_stride, bool reverse, T* gates, T* hprev, T* bias_sum) {
+  const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
+  const int64_t R = off[Ts];
+  if (R == 0 || H == 0) return;
+  const T* bias = nullptr;
+  if (b_ih || b_hh) {
+    for (int64_t k = 0; k < H; ++k) bias_sum[k] = (b_ih ? b_ih[k] : T(0)) + (b_hh ? b_hh[k] : T(0));
+    bias = bias_sum;
+  }
+  gemm(gemm_plan(dt, R, H, I, x, I, false, w_ih, I, true, gates, H, 0.0, bias));
+  const bool vec = use_avx2_kernels();
+  for (int64_t s = 0; s < Ts; ++s) {
+    const int64_t t = reverse ? Ts - 1 - s : s, n = bs[t], o = off[t];
+    if (n == 0) continue;
+    T* gt = gates + o * H;
+    gemm(gemm_plan(dt, n, H, H, h, H, false, w_hh, H, true, gt, H, 1.0));
+    parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        T* __restrict a = gt + r * H;
+        if (relu) {
+          for (int64_t j = 0; j < H; ++j) a[j] = act::forward<T, ActOp::Relu>(a[j], T(0), T(0));
+        } else {
+          act_block<T, ActOp::Tanh>(a, a, H, vec);
+        }
+        T* __restrict hr = h + r * H;
+        T* __restrict hp = hprev + (o + r) * H;
+        T* __restrict yr = y + (o + r) * y_stride;
+        for (int64_t j = 0; j < H; ++j) {
+          hp[j] = hr[j];
+          hr[j] = a[j];
+          yr[j] = a[j];
+        }
+      }
+    });
+  }
+}
+
+template <typename T>
+void rnn_backward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t I, int64_t H,
+                    const T* x, const T* w_ih, const T* w_hh, const T* gates, const T* hprev,
+                    const T* dy, int64_t dy_stride, T* dh, bool reverse, T* dgates, T* dx,
+                    double dx_beta, T* dw_ih, T* dw_hh, T* db) {
+  const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
+  const int64_t R = off[Ts];
+  for (int64_t s = 0; s < Ts && H > 0; ++s) {
+    const int64_t t = reverse ? s : Ts - 1 - s, n = bs[t], o = off[t];
+    if (n == 0) continue;
+    T* dgt = dgates + o * H;
+    parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* __restrict a = gates + (o + r) * H;
+        const T* __restrict dyr = dy ? dy + (o + r) * dy_stride : nullptr;
+        const T* __restrict dhr = dh + r * H;
+        T* __restrict dg = dgt + r * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const T d = dyr ? dhr[j] + dyr[j] : dhr[j];
+          dg[j] = relu ? act::backward<T, ActOp::Relu>(d, T(0), a[j], T(0), T(0))
+                       : act::backward<T, ActOp::Tanh>(d, T(0), a[j], T(0), T(0));
+        }
+      }
+    });
+    gemm(gemm_plan(dt, n, H, H, dgt, H, false, w_hh, H, false, dh, H, 0.0));
+  }
+  if (dx) gemm(gemm_plan(dt, R, I, H, dgates, H, false, w_ih, I, false, dx, I, dx_beta));
+  gemm(gemm_plan(dt, H, I, R, dgates, H, true, x, I, false, dw_ih, I, 0.0));
+  gemm(gemm_plan(dt, H, H, R, dgates, H, true, hprev, H, false, dw_hh, H, 0.0));
+  column_sums<T>(dgates, db, R, H);
+}
+
+}  // namespace
+
+#define DLCORE_RNN_DISPATCH(dtype, CALL)          \
+  if ((dtype) == DType::Float32) {                \
+    using T = float;                              \
+    CALL;                                         \
+  } else {                                        \
+    using T = double;                             \
+    CALL;                                         \
+  }
+
+void gru_forward(DType dtype, int64_t T_, const int64_t* batch_sizes, int64_t N, int64_t I,
+                 int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                 const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
+                 void* hn, void* hprev, void* scratch) {
+  (void)N;
+  DLCORE_RNN_DISPATCH(dtype, gru_forward_t<T>(dtype, T_, batch_sizes, I, H, (const T*)x,
+      (const T*)w_ih, (const T*)w_hh, (const T*)b_ih, (const T*)b_hh, (T*)h, (T*)y, y_stride,
+      reverse, (T*)gates, (T*)hn, (T*)hprev, (T*)scratch))
+}
+
+void gru_backward(DType dtype, int64_t T_, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* gates,
+                  const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
+                  bool reverse, void* dgx, void* dgh, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db_ih, void* db_hh) {
+  (void)N;
+  DLCORE_RNN_DISPATCH(dtype, gru_backward_t<T>(dtype, T_, batch_sizes, I, H, (const T*)x,
+      (const T*)w_ih, (const T*)w_hh, (const T*)gates, (const T*)hn, (const T*)hprev,
+      (const T*)dy, dy_stride, (T*)dh, reverse, (T*)dgx, (T*)dgh, (T*)dx, dx_beta, (T*)dw_ih,
+      (T*)dw_hh, (T*)db_ih, (T*)db_hh))
+}
+
+void rnn_forward(DType dtype, bool relu, int64_t T_, const int64_t* batch_sizes, int64_t N,
+                 int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                 const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
+                 bool reverse, void* gates, void* hprev, void* bias_sum) {
+  (void)N;
+  DLCORE_RNN_DISPATCH(dtype, rnn_forward_t<T>(dtype, relu, T_, batch_sizes, I, H, (const T*)x,
+      (const T*)w_ih, (const T*)w_hh, (const T*)b_ih, (const T*)b_hh, (T*)h, (T*)y, y_stride,
+      reverse, (T*)gates, (T*)hprev, (T*)bias_sum))
+}
+
+void rnn_backward(DType dtype, bool relu, int64_t T_, const int64_t* batch_sizes, int64_t N,
+                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                  const void* gates, const void* hprev, const void* dy, int64_t dy_stride,
+                  void* dh, bool reverse, void* dgates, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db) {
+  (void)N;
+  DLCORE_RNN_DISPATCH(dtype, rnn_backward_t<T>(dtype, relu, T_, batch_sizes, I, H,
+      (const T*)x, (const T*)w_ih, (const T*)w_hh, (const T*)gates, (const T*)hprev,
+      (const T*)dy, dy_stride, (T*)dh, reverse, (T*)dgates, (T*)dx, dx_beta, (T*)dw_ih,
+      (T*)dw_hh, (T*)db))
+}
+
+#undef DLCORE_RNN_DISPATCH
+
+}  // namespace dlcore::cpu
