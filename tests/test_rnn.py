@@ -174,6 +174,32 @@ def test_packed_matches_torch(kind, kw, cfg, rng):
         assert np.all(tail == 0)
 
 
+@pytest.mark.parametrize("kind,kw", KINDS, ids=KIND_IDS)
+def test_large_batch_row_blocks_match_torch(kind, kw, rng):
+    """A batch big enough for the kernels to give each thread its own block of rows for the
+    whole sequence (packed, unsorted, bidirectional): the same numbers as torch, with one
+    thread and with two."""
+    lengths = [5, 2, 7, 7, 1, 3, 6, 4, 7, 2, 5, 5, 1, 6, 3, 7, 4, 2, 6]      # N = 19
+    N, T = len(lengths), max(lengths)
+    x = rng.standard_normal((T, N, 3))
+    h0 = rng.standard_normal((4, N, 5))
+    c0 = rng.standard_normal((4, N, 5))
+    lw = rng.standard_normal(T * N * 10)
+    before = dlcore.get_num_threads()
+    try:
+        for threads in (1, 2):
+            dlcore.set_num_threads(threads)
+            d, t = _run_both(kind, kw, "float64", (2, True, False), x, h0, c0, lengths=lengths,
+                             loss_w=lw)
+            for a, b in zip(d[:6], t[:6]):
+                if b is not None:
+                    _close(a, b, "float64")
+            for a, b in zip(d[6], t[6]):
+                _close(a, b, "float64")
+    finally:
+        dlcore.set_num_threads(before)
+
+
 def test_packed_state_is_last_step_of_each_sequence(rng):
     """A packed batch gives each sequence the h_n it gets when run alone."""
     m = nn.LSTM(3, 4, dtype=dlcore.float64)

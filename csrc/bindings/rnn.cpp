@@ -140,6 +140,9 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
   const int64_t T = s.T, N = s.N, I = s.I, H = s.H, R = s.R;
   const int64_t* bs = batch_sizes.data();
   const void *bi = ptr(b_ih), *bh = ptr(b_hh);
+  // Scratch for the CPU's row-major copy of W_hh^T (see cpu::lstm_forward); CUDA needs none.
+  Tensor whh_t = dev.is_cuda() ? Tensor() : empty({H, s.G * H}, dt, dev);
+  void* wt = dev.is_cuda() ? nullptr : whh_t.data();
   if (cell == kLSTM) {
     Tensor c = clone(*c0);
     Tensor gates = empty({R, 4 * H}, dt, dev), hprev = empty({R, H}, dt, dev),
@@ -150,10 +153,11 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
       DLCORE_ON_DEVICE(dev,
           cpu::lstm_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                             h.data(), c.data(), y.data(), ys, reverse, gates.data(),
-                            hprev.data(), cprev.data(), tanhc.data(), bsum.data()),
+                            hprev.data(), cprev.data(), tanhc.data(), bsum.data(), wt),
           cuda::lstm_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                              h.data(), c.data(), y.data(), ys, reverse, gates.data(),
-                             hprev.data(), cprev.data(), tanhc.data(), bsum.data(), stream));
+                             hprev.data(), cprev.data(), tanhc.data(), bsum.data(), wt,
+                             stream));
     }
     return py::make_tuple(y, h, c, py::make_tuple(gates, hprev, cprev, tanhc));
   }
@@ -165,10 +169,10 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
       DLCORE_ON_DEVICE(dev,
           cpu::gru_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                            h.data(), y.data(), ys, reverse, gates.data(), hn.data(),
-                           hprev.data(), scratch.data()),
+                           hprev.data(), scratch.data(), wt),
           cuda::gru_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                             h.data(), y.data(), ys, reverse, gates.data(), hn.data(),
-                            hprev.data(), scratch.data(), stream));
+                            hprev.data(), scratch.data(), wt, stream));
     }
     return py::make_tuple(y, h, py::none(), py::make_tuple(gates, hn, hprev));
   }
@@ -180,10 +184,10 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
     DLCORE_ON_DEVICE(dev,
         cpu::rnn_forward(dt, relu, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                          h.data(), y.data(), ys, reverse, gates.data(), hprev.data(),
-                         bsum.data()),
+                         bsum.data(), wt),
         cuda::rnn_forward(dt, relu, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                           h.data(), y.data(), ys, reverse, gates.data(), hprev.data(),
-                          bsum.data(), stream));
+                          bsum.data(), wt, stream));
   }
   return py::make_tuple(y, h, py::none(), py::make_tuple(gates, hprev));
 }

@@ -169,6 +169,9 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 // step one GEMM h W_hh^T accumulated onto the step's rows and one fused pointwise pass.
 // The workspace tensors are what the backward reads (saved activations, not recomputed):
 //   LSTM gates [R, 4H] (i f g o after activation), hprev/cprev/tanhc [R, H], bias_sum [4H].
+// w_hh_t [H, G*H] is scratch for a row-major copy of W_hh^T: the AVX-512 GEMM reads such a B
+// in place when M (the batch) is small, so the step GEMMs pack nothing (a transposed view
+// would be repacked at every step: 1 MB per step for H = 256).
 // Backward: dh (dc) [N, H] hold the gradients of h_n (c_n) on entry and of h0 (c0) on return;
 // dy (nullable: no output gradient) has row stride dy_stride. Per step one fused pointwise pass
 // and one GEMM dgates W_hh; after the loop dx = dG W_ih (dx nullable; dx_beta = 1 accumulates,
@@ -177,7 +180,8 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                   const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
-                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum);
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum,
+                  void* w_hh_t);
 void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                    int64_t H, const void* x, const void* w_ih, const void* w_hh,
                    const void* gates, const void* hprev, const void* cprev, const void* tanhc,
@@ -191,7 +195,7 @@ void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N
 void gru_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                  const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
-                 void* hn, void* hprev, void* scratch);
+                 void* hn, void* hprev, void* scratch, void* w_hh_t);
 void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* gates,
                   const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
@@ -202,7 +206,7 @@ void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N,
 void rnn_forward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
                  const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
-                 bool reverse, void* gates, void* hprev, void* bias_sum);
+                 bool reverse, void* gates, void* hprev, void* bias_sum, void* w_hh_t);
 void rnn_backward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
                   int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
                   const void* gates, const void* hprev, const void* dy, int64_t dy_stride,

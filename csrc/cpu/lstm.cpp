@@ -90,8 +90,7 @@ template <typename T>
 void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H,
                     const T* x, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h,
                     T* c, T* y, int64_t y_stride, bool reverse, T* gates, T* hprev, T* cprev,
-                    T* tanhc, T* bias_sum) {
-  (void)N;
+                    T* tanhc, T* bias_sum, T* w_hh_t) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts], G = 4 * H;
   if (R == 0 || H == 0) return;
@@ -103,17 +102,21 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
   // All steps' input projections: gates[R, 4H] = x[R, I] W_ih^T + bias.
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
   const bool vec = use_avx2_kernels();
-  for (int64_t s = 0; s < Ts; ++s) {
-    const int64_t t = reverse ? Ts - 1 - s : s, n = bs[t], o = off[t];
-    if (n == 0) continue;
-    T* gt = gates + o * G;
-    // gates_t += h[0:n] W_hh^T   (the recurrence; W_hh read transposed in place)
-    gemm(gemm_plan(dt, n, G, H, h, H, false, w_hh, H, true, gt, G, 1.0));
-    parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
-      lstm_cell_forward<T>(r0, r1, H, gt, h, c, y + o * y_stride, y_stride, hprev + o * H,
-                           cprev + o * H, tanhc + o * H, vec);
-    });
-  }
+  const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, w_hh_t);
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? Ts - 1 - s : s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;   // (a reverse pass picks these rows up at later steps)
+      T* gt = gates + (o + b0) * G;
+      // gates_t[rows] += h[rows] W_hh^T   (the recurrence)
+      gemm(gemm_plan(dt, n, G, H, h + b0 * H, H, false, whh.b, whh.ld, whh.transposed, gt, G,
+                     1.0));
+      parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+        lstm_cell_forward<T>(r0 + b0, r1 + b0, H, gates + o * G, h, c, y + o * y_stride,
+                             y_stride, hprev + o * H, cprev + o * H, tanhc + o * H, vec);
+      });
+    }
+  });
 }
 
 template <typename T>
@@ -121,7 +124,6 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
                      const T* x, const T* w_ih, const T* w_hh, const T* gates, const T* hprev,
                      const T* cprev, const T* tanhc, const T* dy, int64_t dy_stride, T* dh, T* dc,
                      bool reverse, T* dgates, T* dx, double dx_beta, T* dw_ih, T* dw_hh, T* db) {
-  (void)N;
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts], G = 4 * H;
   if (R == 0 || H == 0) {   // nothing ran: the weights got no gradient, dx (if any) neither
@@ -131,19 +133,22 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     if (dx && dx_beta == 0.0) std::fill(dx, dx + R * I, T(0));
     return;
   }
-  // Steps in the opposite order of the forward.
-  for (int64_t s = 0; s < Ts; ++s) {
-    const int64_t t = reverse ? s : Ts - 1 - s, n = bs[t], o = off[t];
-    if (n == 0) continue;
-    T* dgt = dgates + o * G;
-    parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
-      lstm_cell_backward<T>(r0, r1, H, gates + o * G, cprev + o * H, tanhc + o * H,
-                            dy ? dy + o * dy_stride : nullptr, dy_stride, dh, dc, dgt);
-    });
-    // dh_prev[0:n] = dG_t W_hh   (rows >= n keep their gradient: those sequences are not
-    // active at this step)
-    gemm(gemm_plan(dt, n, H, G, dgt, G, false, w_hh, H, false, dh, H, 0.0));
-  }
+  // Steps in the opposite order of the forward, each thread on its own batch rows.
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+        lstm_cell_backward<T>(r0 + b0, r1 + b0, H, gates + o * G, cprev + o * H,
+                              tanhc + o * H, dy ? dy + o * dy_stride : nullptr, dy_stride, dh,
+                              dc, dgates + o * G);
+      });
+      // dh_prev[rows] = dG_t[rows] W_hh   (rows past bs[t] keep their gradient: those
+      // sequences are not active at this step)
+      gemm(gemm_plan(dt, n, H, G, dgates + (o + b0) * G, G, false, w_hh, H, false,
+                     dh + b0 * H, H, 0.0));
+    }
+  });
   // The recurrence-free gradients, each one GEMM over all R rows.
   if (dx) gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, G, I, R, dgates, G, true, x, I, false, dw_ih, I, 0.0));
@@ -156,18 +161,20 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
 void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                   const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
-                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum) {
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum,
+                  void* w_hh_t) {
   if (dtype == DType::Float32)
     lstm_forward_t<float>(dtype, T, batch_sizes, N, I, H, (const float*)x, (const float*)w_ih,
                           (const float*)w_hh, (const float*)b_ih, (const float*)b_hh, (float*)h,
                           (float*)c, (float*)y, y_stride, reverse, (float*)gates, (float*)hprev,
-                          (float*)cprev, (float*)tanhc, (float*)bias_sum);
+                          (float*)cprev, (float*)tanhc, (float*)bias_sum,
+                          (float*)w_hh_t);
   else
     lstm_forward_t<double>(dtype, T, batch_sizes, N, I, H, (const double*)x, (const double*)w_ih,
                            (const double*)w_hh, (const double*)b_ih, (const double*)b_hh,
                            (double*)h, (double*)c, (double*)y, y_stride, reverse,
                            (double*)gates, (double*)hprev, (double*)cprev, (double*)tanhc,
-                           (double*)bias_sum);
+                           (double*)bias_sum, (double*)w_hh_t);
 }
 
 void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,

@@ -84,44 +84,53 @@ void gru_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const 
 }
 
 template <typename T>
-void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t H, const T* x,
+void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H, const T* x,
                    const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h, T* y,
-                   int64_t y_stride, bool reverse, T* gates, T* hn, T* hprev, T* scratch) {
+                   int64_t y_stride, bool reverse, T* gates, T* hn, T* hprev, T* scratch,
+                   T* w_hh_t) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts], G = 3 * H;
   if (R == 0 || H == 0) return;
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, b_ih));
   const bool vec = use_avx2_kernels();
-  for (int64_t s = 0; s < Ts; ++s) {
-    const int64_t t = reverse ? Ts - 1 - s : s, n = bs[t], o = off[t];
-    if (n == 0) continue;
-    // scratch[0:n] = h[0:n] W_hh^T + b_hh
-    gemm(gemm_plan(dt, n, G, H, h, H, false, w_hh, H, true, scratch, G, 0.0, b_hh));
-    parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
-      gru_cell_forward<T>(r0, r1, H, gates + o * G, scratch, h, y + o * y_stride, y_stride,
-                          hn + o * H, hprev + o * H, vec);
-    });
-  }
+  const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, w_hh_t);
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? Ts - 1 - s : s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      // scratch[rows] = h[rows] W_hh^T + b_hh
+      gemm(gemm_plan(dt, n, G, H, h + b0 * H, H, false, whh.b, whh.ld, whh.transposed,
+                     scratch + b0 * G, G, 0.0, b_hh));
+      parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+        gru_cell_forward<T>(r0 + b0, r1 + b0, H, gates + o * G, scratch, h, y + o * y_stride,
+                            y_stride, hn + o * H, hprev + o * H, vec);
+      });
+    }
+  });
 }
 
 template <typename T>
-void gru_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t H, const T* x,
+void gru_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H,
+                    const T* x,
                     const T* w_ih, const T* w_hh, const T* gates, const T* hn, const T* hprev,
                     const T* dy, int64_t dy_stride, T* dh, bool reverse, T* dgx, T* dgh, T* dx,
                     double dx_beta, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts], G = 3 * H;
-  for (int64_t s = 0; s < Ts && H > 0; ++s) {
-    const int64_t t = reverse ? s : Ts - 1 - s, n = bs[t], o = off[t];
-    if (n == 0) continue;
-    parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
-      gru_cell_backward<T>(r0, r1, H, gates + o * G, hn + o * H, hprev + o * H,
-                           dy ? dy + o * dy_stride : nullptr, dy_stride, dh, dgx + o * G,
-                           dgh + o * G);
-    });
-    // dh[0:n] += dgh_t W_hh
-    gemm(gemm_plan(dt, n, H, G, dgh + o * G, G, false, w_hh, H, false, dh, H, 1.0));
-  }
+  if (H > 0) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+        gru_cell_backward<T>(r0 + b0, r1 + b0, H, gates + o * G, hn + o * H, hprev + o * H,
+                             dy ? dy + o * dy_stride : nullptr, dy_stride, dh, dgx + o * G,
+                             dgh + o * G);
+      });
+      // dh[rows] += dgh_t[rows] W_hh
+      gemm(gemm_plan(dt, n, H, G, dgh + (o + b0) * G, G, false, w_hh, H, false, dh + b0 * H,
+                     H, 1.0));
+    }
+  });
   // K = R = 0 gives zeros (the GEMM writes beta C = 0).
   if (dx) gemm(gemm_plan(dt, R, I, G, dgx, G, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, G, I, R, dgx, G, true, x, I, false, dw_ih, I, 0.0));
@@ -132,10 +141,50 @@ void gru_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t 
 
 // ---- RNN ------------------------------------------------------------------------------------
 
+// Rows [r0, r1): a (row stride H) holds the pre-activation on entry and h' on return.
 template <typename T>
-void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t I, int64_t H,
-                   const T* x, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h,
-                   T* y, int64_t y_stride, bool reverse, T* gates, T* hprev, T* bias_sum) {
+void rnn_cell_forward(int64_t r0, int64_t r1, int64_t H, bool relu, T* gates, T* h, T* y,
+                      int64_t y_stride, T* hprev, bool vec) {
+  for (int64_t r = r0; r < r1; ++r) {
+    T* __restrict a = gates + r * H;
+    if (relu) {
+      for (int64_t j = 0; j < H; ++j) a[j] = act::forward<T, ActOp::Relu>(a[j], T(0), T(0));
+    } else {
+      act_block<T, ActOp::Tanh>(a, a, H, vec);
+    }
+    T* __restrict hr = h + r * H;
+    T* __restrict hp = hprev + r * H;
+    T* __restrict yr = y + r * y_stride;
+    for (int64_t j = 0; j < H; ++j) {
+      hp[j] = hr[j];
+      hr[j] = a[j];
+      yr[j] = a[j];
+    }
+  }
+}
+
+// Rows [r0, r1): dG = (dy + dh) act'(h'), act' read from the saved output.
+template <typename T>
+void rnn_cell_backward(int64_t r0, int64_t r1, int64_t H, bool relu, const T* gates,
+                       const T* dy, int64_t dy_stride, const T* dh, T* dgates) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* __restrict a = gates + r * H;
+    const T* __restrict dyr = dy ? dy + r * dy_stride : nullptr;
+    const T* __restrict dhr = dh + r * H;
+    T* __restrict dg = dgates + r * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T d = dyr ? dhr[j] + dyr[j] : dhr[j];
+      dg[j] = relu ? act::backward<T, ActOp::Relu>(d, T(0), a[j], T(0), T(0))
+                   : act::backward<T, ActOp::Tanh>(d, T(0), a[j], T(0), T(0));
+    }
+  }
+}
+
+template <typename T>
+void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t N, int64_t I,
+                   int64_t H, const T* x, const T* w_ih, const T* w_hh, const T* b_ih,
+                   const T* b_hh, T* h, T* y, int64_t y_stride, bool reverse, T* gates, T* hprev,
+                   T* bias_sum, T* w_hh_t) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts];
   if (R == 0 || H == 0) return;
@@ -146,58 +195,40 @@ void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t I
   }
   gemm(gemm_plan(dt, R, H, I, x, I, false, w_ih, I, true, gates, H, 0.0, bias));
   const bool vec = use_avx2_kernels();
-  for (int64_t s = 0; s < Ts; ++s) {
-    const int64_t t = reverse ? Ts - 1 - s : s, n = bs[t], o = off[t];
-    if (n == 0) continue;
-    T* gt = gates + o * H;
-    gemm(gemm_plan(dt, n, H, H, h, H, false, w_hh, H, true, gt, H, 1.0));
-    parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        T* __restrict a = gt + r * H;
-        if (relu) {
-          for (int64_t j = 0; j < H; ++j) a[j] = act::forward<T, ActOp::Relu>(a[j], T(0), T(0));
-        } else {
-          act_block<T, ActOp::Tanh>(a, a, H, vec);
-        }
-        T* __restrict hr = h + r * H;
-        T* __restrict hp = hprev + (o + r) * H;
-        T* __restrict yr = y + (o + r) * y_stride;
-        for (int64_t j = 0; j < H; ++j) {
-          hp[j] = hr[j];
-          hr[j] = a[j];
-          yr[j] = a[j];
-        }
-      }
-    });
-  }
+  const RecurrentWeight<T> whh = recurrent_weight(w_hh, H, H, w_hh_t);
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? Ts - 1 - s : s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      gemm(gemm_plan(dt, n, H, H, h + b0 * H, H, false, whh.b, whh.ld, whh.transposed,
+                     gates + (o + b0) * H, H, 1.0));
+      parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
+        rnn_cell_forward<T>(r0 + b0, r1 + b0, H, relu, gates + o * H, h, y + o * y_stride,
+                            y_stride, hprev + o * H, vec);
+      });
+    }
+  });
 }
 
 template <typename T>
-void rnn_backward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t I, int64_t H,
-                    const T* x, const T* w_ih, const T* w_hh, const T* gates, const T* hprev,
-                    const T* dy, int64_t dy_stride, T* dh, bool reverse, T* dgates, T* dx,
-                    double dx_beta, T* dw_ih, T* dw_hh, T* db) {
+void rnn_backward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t N, int64_t I,
+                    int64_t H, const T* x, const T* w_ih, const T* w_hh, const T* gates,
+                    const T* hprev, const T* dy, int64_t dy_stride, T* dh, bool reverse,
+                    T* dgates, T* dx, double dx_beta, T* dw_ih, T* dw_hh, T* db) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts];
-  for (int64_t s = 0; s < Ts && H > 0; ++s) {
-    const int64_t t = reverse ? s : Ts - 1 - s, n = bs[t], o = off[t];
-    if (n == 0) continue;
-    T* dgt = dgates + o * H;
-    parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* __restrict a = gates + (o + r) * H;
-        const T* __restrict dyr = dy ? dy + (o + r) * dy_stride : nullptr;
-        const T* __restrict dhr = dh + r * H;
-        T* __restrict dg = dgt + r * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T d = dyr ? dhr[j] + dyr[j] : dhr[j];
-          dg[j] = relu ? act::backward<T, ActOp::Relu>(d, T(0), a[j], T(0), T(0))
-                       : act::backward<T, ActOp::Tanh>(d, T(0), a[j], T(0), T(0));
-        }
-      }
-    });
-    gemm(gemm_plan(dt, n, H, H, dgt, H, false, w_hh, H, false, dh, H, 0.0));
-  }
+  if (H > 0) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
+        rnn_cell_backward<T>(r0 + b0, r1 + b0, H, relu, gates + o * H,
+                             dy ? dy + o * dy_stride : nullptr, dy_stride, dh, dgates + o * H);
+      });
+      gemm(gemm_plan(dt, n, H, H, dgates + (o + b0) * H, H, false, w_hh, H, false,
+                     dh + b0 * H, H, 0.0));
+    }
+  });
   if (dx) gemm(gemm_plan(dt, R, I, H, dgates, H, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, H, I, R, dgates, H, true, x, I, false, dw_ih, I, 0.0));
   gemm(gemm_plan(dt, H, H, R, dgates, H, true, hprev, H, false, dw_hh, H, 0.0));
@@ -218,11 +249,10 @@ void rnn_backward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t 
 void gru_forward(DType dtype, int64_t T_, const int64_t* batch_sizes, int64_t N, int64_t I,
                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                  const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
-                 void* hn, void* hprev, void* scratch) {
-  (void)N;
-  DLCORE_RNN_DISPATCH(dtype, gru_forward_t<T>(dtype, T_, batch_sizes, I, H, (const T*)x,
+                 void* hn, void* hprev, void* scratch, void* w_hh_t) {
+  DLCORE_RNN_DISPATCH(dtype, gru_forward_t<T>(dtype, T_, batch_sizes, N, I, H, (const T*)x,
       (const T*)w_ih, (const T*)w_hh, (const T*)b_ih, (const T*)b_hh, (T*)h, (T*)y, y_stride,
-      reverse, (T*)gates, (T*)hn, (T*)hprev, (T*)scratch))
+      reverse, (T*)gates, (T*)hn, (T*)hprev, (T*)scratch, (T*)w_hh_t))
 }
 
 void gru_backward(DType dtype, int64_t T_, const int64_t* batch_sizes, int64_t N, int64_t I,
@@ -230,8 +260,7 @@ void gru_backward(DType dtype, int64_t T_, const int64_t* batch_sizes, int64_t N
                   const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
                   bool reverse, void* dgx, void* dgh, void* dx, double dx_beta, void* dw_ih,
                   void* dw_hh, void* db_ih, void* db_hh) {
-  (void)N;
-  DLCORE_RNN_DISPATCH(dtype, gru_backward_t<T>(dtype, T_, batch_sizes, I, H, (const T*)x,
+  DLCORE_RNN_DISPATCH(dtype, gru_backward_t<T>(dtype, T_, batch_sizes, N, I, H, (const T*)x,
       (const T*)w_ih, (const T*)w_hh, (const T*)gates, (const T*)hn, (const T*)hprev,
       (const T*)dy, dy_stride, (T*)dh, reverse, (T*)dgx, (T*)dgh, (T*)dx, dx_beta, (T*)dw_ih,
       (T*)dw_hh, (T*)db_ih, (T*)db_hh))
@@ -240,11 +269,10 @@ void gru_backward(DType dtype, int64_t T_, const int64_t* batch_sizes, int64_t N
 void rnn_forward(DType dtype, bool relu, int64_t T_, const int64_t* batch_sizes, int64_t N,
                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
                  const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
-                 bool reverse, void* gates, void* hprev, void* bias_sum) {
-  (void)N;
-  DLCORE_RNN_DISPATCH(dtype, rnn_forward_t<T>(dtype, relu, T_, batch_sizes, I, H, (const T*)x,
+                 bool reverse, void* gates, void* hprev, void* bias_sum, void* w_hh_t) {
+  DLCORE_RNN_DISPATCH(dtype, rnn_forward_t<T>(dtype, relu, T_, batch_sizes, N, I, H, (const T*)x,
       (const T*)w_ih, (const T*)w_hh, (const T*)b_ih, (const T*)b_hh, (T*)h, (T*)y, y_stride,
-      reverse, (T*)gates, (T*)hprev, (T*)bias_sum))
+      reverse, (T*)gates, (T*)hprev, (T*)bias_sum, (T*)w_hh_t))
 }
 
 void rnn_backward(DType dtype, bool relu, int64_t T_, const int64_t* batch_sizes, int64_t N,
@@ -252,8 +280,7 @@ void rnn_backward(DType dtype, bool relu, int64_t T_, const int64_t* batch_sizes
                   const void* gates, const void* hprev, const void* dy, int64_t dy_stride,
                   void* dh, bool reverse, void* dgates, void* dx, double dx_beta, void* dw_ih,
                   void* dw_hh, void* db) {
-  (void)N;
-  DLCORE_RNN_DISPATCH(dtype, rnn_backward_t<T>(dtype, relu, T_, batch_sizes, I, H,
+  DLCORE_RNN_DISPATCH(dtype, rnn_backward_t<T>(dtype, relu, T_, batch_sizes, N, I, H,
       (const T*)x, (const T*)w_ih, (const T*)w_hh, (const T*)gates, (const T*)hprev,
       (const T*)dy, dy_stride, (T*)dh, reverse, (T*)dgates, (T*)dx, dx_beta, (T*)dw_ih,
       (T*)dw_hh, (T*)db))

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 
 #include "../core/activation_math.h"
 #include "../core/rnn_math.h"
@@ -47,10 +48,64 @@ inline void column_sums(const T* g, T* db, int64_t rows, int64_t cols) {
   });
 }
 
+// How the step GEMMs read W_hh^T (K = H rows, N = G*H columns). The AVX-512 GEMM reads a
+// row-major B in place when M (the batch) is small; a transposed view of W_hh would instead
+// be packed at every step (1 MB per step for H = 256: several times the step's FMAs at batch
+// 32). So on that path W_hh^T is materialised once per sequence into `scratch` [H, G*H]; the
+// AVX2 / generic GEMMs pack B at every call anyway and have a fast packer for the view.
+template <typename T>
+struct RecurrentWeight {
+  const T* b;
+  int64_t ld;
+  bool transposed;
+};
+
+template <typename T>
+RecurrentWeight<T> recurrent_weight(const T* w_hh, int64_t GH, int64_t H, T* scratch) {
+  if (!scratch || std::strcmp(gemm_simd_path(), "avx512") != 0) return {w_hh, H, true};
+  // scratch[k, n] = w_hh[n, k], 32 x 32 tiles so both sides stay in L1.
+  parallel_for((GH + 31) / 32, std::max<int64_t>(1, kParallelGrain / (32 * H)),
+               [&](int64_t b0, int64_t b1) {
+    for (int64_t n0 = b0 * 32; n0 < std::min(GH, b1 * 32); n0 += 32)
+      for (int64_t k0 = 0; k0 < H; k0 += 32)
+        for (int64_t n = n0; n < std::min(GH, n0 + 32); ++n)
+          for (int64_t k = k0; k < std::min(H, k0 + 32); ++k) scratch[k * GH + n] = w_hh[n * H + k];
+  });
+  return {scratch, GH, false};
+}
+
 // Rows of one step's pointwise pass handed to each thread: a thread team only pays off when a
 // step has tens of thousands of gate values (batch x gates); below that one thread runs it.
 inline int64_t row_grain(int64_t gate_cols) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, gate_cols));
+}
+
+// Threads for a sequence: the recurrence never mixes batch rows (row r of h_t depends only on
+// row r of h_{t-1}), so each thread can own a block of rows for the WHOLE sequence — its step
+// GEMMs and pointwise passes — with no synchronisation between steps (a team per step would
+// meet twice per step: GEMM, then pointwise). Worth it from 8 rows per thread (below that
+// the micro-kernel's 12-row tiles run mostly empty); otherwise one thread walks the steps
+// and the threads work inside each step's GEMM and pointwise pass instead.
+constexpr int64_t kMinRowsPerThread = 8;
+
+// Calls seq(r0, r1) on disjoint row blocks covering [0, N): in parallel (one block per
+// thread, one region for the whole sequence) or once with [0, N).
+template <typename F>
+void over_batch_rows(int64_t N, F&& seq) {
+#ifdef _OPENMP
+  const int64_t nt = omp_in_parallel() ? 1 : std::min<int64_t>(omp_get_max_threads(),
+                                                               N / kMinRowsPerThread);
+  if (nt >= 2) {
+#pragma omp parallel num_threads((int)nt)
+    {
+      const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+      const int64_t r0 = N * t / T, r1 = N * (t + 1) / T;
+      if (r0 < r1) seq(r0, r1);
+    }
+    return;
+  }
+#endif
+  if (N > 0) seq(int64_t(0), N);
 }
 
 }  // namespace rnn_detail

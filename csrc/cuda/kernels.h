@@ -153,11 +153,13 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 
 // ---- lstm.cu / rnn.cu: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
 // Mirrors of cpu::lstm_* / gru_* / rnn_* (csrc/cpu/kernels.h): device pointers, batch_sizes
-// stays a HOST array (it sizes each step's GEMM), everything runs on `stream`.
+// stays a HOST array (it sizes each step's GEMM), everything runs on `stream`. w_hh_t is
+// unused here (may be null): the CUDA GEMM reads the transposed view without repacking.
 void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                   const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
-                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum, void* stream);
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum, void* w_hh_t,
+                  void* stream);
 void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                    int64_t H, const void* x, const void* w_ih, const void* w_hh,
                    const void* gates, const void* hprev, const void* cprev, const void* tanhc,
@@ -166,7 +168,7 @@ void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N
 void gru_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                  const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
-                 void* hn, void* hprev, void* scratch, void* stream);
+                 void* hn, void* hprev, void* scratch, void* w_hh_t, void* stream);
 void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* gates,
                   const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
@@ -175,7 +177,8 @@ void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N,
 void rnn_forward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
                  const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
-                 bool reverse, void* gates, void* hprev, void* bias_sum, void* stream);
+                 bool reverse, void* gates, void* hprev, void* bias_sum, void* w_hh_t,
+                 void* stream);
 void rnn_backward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
                   int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
                   const void* gates, const void* hprev, const void* dy, int64_t dy_stride,

@@ -121,8 +121,9 @@ void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                   const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
                   void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum,
-                  void* stream) {
+                  void* w_hh_t, void* stream) {
   (void)N;
+  (void)w_hh_t;
   DLCORE_DISPATCH_FLOAT(dtype, S, "lstm", {
     lstm_forward_t<S>(dtype, T, batch_sizes, I, H, (const S*)x, (const S*)w_ih,
                       (const S*)w_hh, (const S*)b_ih, (const S*)b_hh, (S*)h, (S*)c, (S*)y,

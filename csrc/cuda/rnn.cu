@@ -187,8 +187,9 @@ void rnn_backward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t 
 void gru_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                  const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
-                 void* hn, void* hprev, void* scratch, void* stream) {
+                 void* hn, void* hprev, void* scratch, void* w_hh_t, void* stream) {
   (void)N;
+  (void)w_hh_t;
   DLCORE_DISPATCH_FLOAT(dtype, S, "gru", {
     gru_forward_t<S>(dtype, T, batch_sizes, I, H, (const S*)x, (const S*)w_ih, (const S*)w_hh,
                      (const S*)b_ih, (const S*)b_hh, (S*)h, (S*)y, y_stride, reverse,
@@ -213,8 +214,10 @@ void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N,
 void rnn_forward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
                  const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
-                 bool reverse, void* gates, void* hprev, void* bias_sum, void* stream) {
+                 bool reverse, void* gates, void* hprev, void* bias_sum, void* w_hh_t,
+                 void* stream) {
   (void)N;
+  (void)w_hh_t;
   DLCORE_DISPATCH_FLOAT(dtype, S, "rnn", {
     rnn_forward_t<S>(dtype, relu, T, batch_sizes, I, H, (const S*)x, (const S*)w_ih,
                      (const S*)w_hh, (const S*)b_ih, (const S*)b_hh, (S*)h, (S*)y, y_stride,
