@@ -22,6 +22,7 @@ from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,
 
 # rnn family
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
+from .sparse import Embedding
 
 
 if _ilu.find_spec(__name__ + ".utils") is not None:     # clip_grad_norm_ & co., when present

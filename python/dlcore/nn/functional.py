@@ -534,4 +534,5 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 # batchnorm family
 
 # rnn family
-
+from .sparse import embedding  # noqa: E402
+__all__ += ["embedding"]
