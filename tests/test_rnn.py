@@ -200,6 +200,29 @@ def test_large_batch_row_blocks_match_torch(kind, kw, rng):
         dlcore.set_num_threads(before)
 
 
+@pytest.mark.parametrize("kind,kw", KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize("N", [3, 19])
+def test_inference_matches_training_forward(kind, kw, N, rng):
+    """Under no_grad nothing is saved for the backward (another code path in the kernels):
+    the same outputs and final states."""
+    m = getattr(nn, kind)(4, 6, num_layers=2, bidirectional=True, dtype=dlcore.float64, **kw)
+    lengths = sorted(rng.integers(1, 6, size=N).tolist(), reverse=True)
+    x = dlcore.tensor(rng.standard_normal((5, N, 4)), requires_grad=True)
+    res = []
+    for grad in (True, False):
+        with dlcore.set_grad_enabled(grad):
+            for packed in (False, True):
+                inp = rnn_utils.pack_padded_sequence(x, lengths) if packed else x
+                out, st = m(inp)
+                if packed:
+                    out = rnn_utils.pad_packed_sequence(out)[0]
+                st = st if kind == "LSTM" else (st,)
+                res.append([np.asarray(t.detach()) for t in (out,) + tuple(st)])
+    for a, b in zip(res[:2], res[2:]):
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(u, v, rtol=1e-13, atol=1e-13)
+
+
 def test_packed_state_is_last_step_of_each_sequence(rng):
     """A packed batch gives each sequence the h_n it gets when run alone."""
     m = nn.LSTM(3, 4, dtype=dlcore.float64)

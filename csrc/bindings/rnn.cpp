@@ -109,7 +109,7 @@ const void* ptr(const std::optional<Tensor>& t) { return t ? t->data() : nullptr
 py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optional<Tensor> c0,
                       const Tensor& w_ih_in, const Tensor& w_hh_in, std::optional<Tensor> b_ih_in,
                       std::optional<Tensor> b_hh_in, const std::vector<int64_t>& batch_sizes,
-                      bool reverse, std::optional<Tensor> y_in) {
+                      bool reverse, std::optional<Tensor> y_in, bool save) {
   const char* op = cell_name(cell);
   if (cell < 0 || cell > 3) fail<ShapeError>("rnn", "unknown cell code ", cell);
   if (h0.dim() != 2) fail<ShapeError>(op, "expected a hidden state [N, H], got ", shape_str(h0.sizes));
@@ -143,52 +143,55 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
   // Scratch for the CPU's row-major copy of W_hh^T (see cpu::lstm_forward); CUDA needs none.
   Tensor whh_t = dev.is_cuda() ? Tensor() : empty({H, s.G * H}, dt, dev);
   void* wt = dev.is_cuda() ? nullptr : whh_t.data();
+  // Blocks only the backward reads: not allocated (null to the kernel) when save is false.
+  auto saved_block = [&]() { return save ? empty({R, H}, dt, dev) : Tensor(); };
+  auto p = [&](const Tensor& t) -> void* { return save ? t.data() : nullptr; };
   if (cell == kLSTM) {
     Tensor c = clone(*c0);
-    Tensor gates = empty({R, 4 * H}, dt, dev), hprev = empty({R, H}, dt, dev),
-           cprev = empty({R, H}, dt, dev), tanhc = empty({R, H}, dt, dev),
-           bsum = empty({4 * H}, dt, dev);
+    Tensor gates = empty({R, 4 * H}, dt, dev), hprev = saved_block(), cprev = saved_block(),
+           tanhc = saved_block(), bsum = empty({4 * H}, dt, dev);
     {
       py::gil_scoped_release nogil;
       DLCORE_ON_DEVICE(dev,
           cpu::lstm_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                             h.data(), c.data(), y.data(), ys, reverse, gates.data(),
-                            hprev.data(), cprev.data(), tanhc.data(), bsum.data(), wt),
+                            p(hprev), p(cprev), p(tanhc), bsum.data(), wt),
           cuda::lstm_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                              h.data(), c.data(), y.data(), ys, reverse, gates.data(),
-                             hprev.data(), cprev.data(), tanhc.data(), bsum.data(), wt,
-                             stream));
+                             p(hprev), p(cprev), p(tanhc), bsum.data(), wt, stream));
     }
+    if (!save) return py::make_tuple(y, h, c, py::tuple());
     return py::make_tuple(y, h, c, py::make_tuple(gates, hprev, cprev, tanhc));
   }
   if (cell == kGRU) {
-    Tensor gates = empty({R, 3 * H}, dt, dev), hn = empty({R, H}, dt, dev),
-           hprev = empty({R, H}, dt, dev), scratch = empty({N, 3 * H}, dt, dev);
+    Tensor gates = empty({R, 3 * H}, dt, dev), hn = saved_block(), hprev = saved_block(),
+           scratch = empty({N, 3 * H}, dt, dev);
     {
       py::gil_scoped_release nogil;
       DLCORE_ON_DEVICE(dev,
           cpu::gru_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
-                           h.data(), y.data(), ys, reverse, gates.data(), hn.data(),
-                           hprev.data(), scratch.data(), wt),
+                           h.data(), y.data(), ys, reverse, gates.data(), p(hn), p(hprev),
+                           scratch.data(), wt),
           cuda::gru_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
-                            h.data(), y.data(), ys, reverse, gates.data(), hn.data(),
-                            hprev.data(), scratch.data(), wt, stream));
+                            h.data(), y.data(), ys, reverse, gates.data(), p(hn), p(hprev),
+                            scratch.data(), wt, stream));
     }
+    if (!save) return py::make_tuple(y, h, py::none(), py::tuple());
     return py::make_tuple(y, h, py::none(), py::make_tuple(gates, hn, hprev));
   }
   const bool relu = cell == kRNNRelu;
-  Tensor gates = empty({R, H}, dt, dev), hprev = empty({R, H}, dt, dev),
-         bsum = empty({H}, dt, dev);
+  Tensor gates = empty({R, H}, dt, dev), hprev = saved_block(), bsum = empty({H}, dt, dev);
   {
     py::gil_scoped_release nogil;
     DLCORE_ON_DEVICE(dev,
         cpu::rnn_forward(dt, relu, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
-                         h.data(), y.data(), ys, reverse, gates.data(), hprev.data(),
+                         h.data(), y.data(), ys, reverse, gates.data(), p(hprev),
                          bsum.data(), wt),
         cuda::rnn_forward(dt, relu, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
-                          h.data(), y.data(), ys, reverse, gates.data(), hprev.data(),
+                          h.data(), y.data(), ys, reverse, gates.data(), p(hprev),
                           bsum.data(), wt, stream));
   }
+  if (!save) return py::make_tuple(y, h, py::none(), py::tuple());
   return py::make_tuple(y, h, py::none(), py::make_tuple(gates, hprev));
 }
 
@@ -298,8 +301,10 @@ void register_rnn(py::module_& m) {
   m.def("rnn_forward", &rnn_forward, py::arg("cell"), py::arg("x"), py::arg("h0"),
         py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"),
         py::arg("batch_sizes"), py::arg("reverse"), py::arg("y") = py::none(),
+        py::arg("save") = true,
         "One recurrent layer-direction over a packed sequence (cell: 0 lstm, 1 gru, 2 rnn_tanh, "
-        "3 rnn_relu). Returns (y, h_n, c_n or None, saved tensors for rnn_backward).");
+        "3 rnn_relu). Returns (y, h_n, c_n or None, saved tensors for rnn_backward; empty when "
+        "save is false, for inference).");
   m.def("rnn_backward", &rnn_backward, py::arg("cell"), py::arg("x"), py::arg("w_ih"),
         py::arg("w_hh"), py::arg("has_bias"), py::arg("batch_sizes"), py::arg("N"),
         py::arg("reverse"), py::arg("saved"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"),

@@ -169,6 +169,8 @@ void index_add(DType dtype, void* acc, const void* src, const int64_t* idx, int6
 // step one GEMM h W_hh^T accumulated onto the step's rows and one fused pointwise pass.
 // The workspace tensors are what the backward reads (saved activations, not recomputed):
 //   LSTM gates [R, 4H] (i f g o after activation), hprev/cprev/tanhc [R, H], bias_sum [4H].
+// In inference the saved-only blocks (LSTM hprev/cprev/tanhc, GRU hn/hprev, RNN hprev) may be
+// null: nothing is saved.
 // w_hh_t [H, G*H] is scratch for a row-major copy of W_hh^T: the AVX-512 GEMM reads such a B
 // in place when M (the batch) is small, so the step GEMMs pack nothing (a transposed view
 // would be repacked at every step: 1 MB per step for H = 256).

@@ -13,6 +13,7 @@
 // the weight gradients need no recurrence, so they are whole-sequence GEMMs after the loop.
 // Packed sequences (core/rnn_math.h): step t advances only its first batch_sizes[t] rows.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "rnn_internal.h"
@@ -24,63 +25,91 @@ using rnn::gemm_plan;
 using namespace rnn_detail;
 
 // ---- the pointwise passes ------------------------------------------------------------------
+// Written per row with every array a separate __restrict parameter (the compiler only trusts
+// restrict on parameters), so each inner loop vectorises.
 
-// Rows [r0, r1) of one step: g holds the pre-activations on entry (row stride 4H), the
-// activated gates on return; h, c the state; the saved blocks are row-aligned with g.
 template <typename T>
-void lstm_cell_forward(int64_t r0, int64_t r1, int64_t H, T* gates, T* h, T* c, T* y,
-                       int64_t y_stride, T* hprev, T* cprev, T* tanhc, bool vec) {
-  for (int64_t r = r0; r < r1; ++r) {
-    T* g = gates + r * 4 * H;
-    act_block<T, ActOp::Sigmoid>(g, g, 2 * H, vec);          // i and f are adjacent
-    act_block<T, ActOp::Tanh>(g + 2 * H, g + 2 * H, H, vec);
-    act_block<T, ActOp::Sigmoid>(g + 3 * H, g + 3 * H, H, vec);
-    const T* __restrict gi = g;
-    const T* __restrict gf = g + H;
-    const T* __restrict gg = g + 2 * H;
-    const T* __restrict go = g + 3 * H;
-    T* __restrict hr = h + r * H;
-    T* __restrict cr = c + r * H;
-    T* __restrict hp = hprev + r * H;
-    T* __restrict cp = cprev + r * H;
-    T* __restrict tc = tanhc + r * H;
-    for (int64_t j = 0; j < H; ++j) {
-      cp[j] = cr[j];
-      hp[j] = hr[j];
-      const T cn = gf[j] * cr[j] + gi[j] * gg[j];
-      cr[j] = cn;
-      tc[j] = cn;
-    }
-    act_block<T, ActOp::Tanh>(tc, tc, H, vec);
-    T* __restrict yr = y + r * y_stride;
-    for (int64_t j = 0; j < H; ++j) {
-      const T hn = go[j] * tc[j];
-      hr[j] = hn;
-      yr[j] = hn;
-    }
+void lstm_new_c(int64_t H, const T* __restrict i, const T* __restrict f, const T* __restrict g,
+                T* __restrict c, T* __restrict c_copy) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T v = f[j] * c[j] + i[j] * g[j];
+    c[j] = v;
+    c_copy[j] = v;                          // becomes tanh(c') in place
   }
 }
 
-// Rows [r0, r1) of one step of the backward: dh_total = dy + dh; writes the pre-activation
-// gradients dG (row stride 4H) and replaces dc with dc_prev. dh itself is overwritten by the
-// GEMM that follows.
+// h = o tanh(c'); tc and y may be the same row (inference keeps tanh(c') in y).
+template <typename T>
+void lstm_new_h(int64_t H, const T* __restrict o, const T* tc, T* __restrict h, T* y) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T v = o[j] * tc[j];
+    h[j] = v;
+    y[j] = v;
+  }
+}
+
+// One row of one step: g holds the 4H pre-activations on entry and the activated gates on
+// return; h, c the state. hprev / cprev / tanhc receive what the backward reads; all null in
+// inference (then nothing is saved and tanh(c') passes through y).
+template <typename T>
+void lstm_row_forward(int64_t H, T* g, T* h, T* c, T* y, T* hprev, T* cprev, T* tanhc,
+                      bool vec) {
+  act_block<T, ActOp::Sigmoid>(g, g, 2 * H, vec);             // i and f are adjacent
+  act_block<T, ActOp::Tanh>(g + 2 * H, g + 2 * H, H, vec);
+  act_block<T, ActOp::Sigmoid>(g + 3 * H, g + 3 * H, H, vec);
+  if (hprev) {
+    std::memcpy(hprev, h, sizeof(T) * H);
+    std::memcpy(cprev, c, sizeof(T) * H);
+  }
+  T* tc = tanhc ? tanhc : y;
+  lstm_new_c<T>(H, g, g + H, g + 2 * H, c, tc);
+  act_block<T, ActOp::Tanh>(tc, tc, H, vec);
+  lstm_new_h<T>(H, g + 3 * H, tc, h, y);
+}
+
+// One row of one step of the backward: dh_total = dh (+ dy); writes the 4H pre-activation
+// gradients dg and replaces dc with dc_prev (dh is overwritten by the GEMM that follows).
+template <typename T, bool HAS_DY>
+void lstm_row_backward(int64_t H, const T* __restrict g, const T* __restrict cp,
+                       const T* __restrict tc, const T* __restrict dy, const T* __restrict dh,
+                       T* __restrict dc, T* __restrict dg) {
+  for (int64_t j = 0; j < H; ++j) {
+    T d = dh[j];
+    if constexpr (HAS_DY) d += dy[j];
+    T dai, daf, dag, dao, dcp;
+    rnn::lstm_backward_elem<T>(d, dc[j], g[j], g[H + j], g[2 * H + j], g[3 * H + j], cp[j],
+                               tc[j], dai, daf, dag, dao, dcp);
+    dg[j] = dai;
+    dg[H + j] = daf;
+    dg[2 * H + j] = dag;
+    dg[3 * H + j] = dao;
+    dc[j] = dcp;
+  }
+}
+
+// Rows [r0, r1) of one step; every pointer is at the step's first row (y, dy row strides).
+template <typename T>
+void lstm_cell_forward(int64_t r0, int64_t r1, int64_t H, T* gates, T* h, T* c, T* y,
+                       int64_t y_stride, T* hprev, T* cprev, T* tanhc, bool vec) {
+  const bool save = hprev != nullptr;
+  for (int64_t r = r0; r < r1; ++r)
+    lstm_row_forward<T>(H, gates + r * 4 * H, h + r * H, c + r * H, y + r * y_stride,
+                        save ? hprev + r * H : nullptr, save ? cprev + r * H : nullptr,
+                        save ? tanhc + r * H : nullptr, vec);
+}
+
 template <typename T>
 void lstm_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const T* cprev,
                         const T* tanhc, const T* dy, int64_t dy_stride, const T* dh, T* dc,
                         T* dgates) {
   for (int64_t r = r0; r < r1; ++r) {
-    const T* __restrict g = gates + r * 4 * H;
-    const T* __restrict cp = cprev + r * H;
-    const T* __restrict tc = tanhc + r * H;
-    const T* __restrict dhr = dh + r * H;
-    const T* __restrict dyr = dy ? dy + r * dy_stride : nullptr;
-    T* __restrict dcr = dc + r * H;
-    T* __restrict dg = dgates + r * 4 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T dht = dyr ? dhr[j] + dyr[j] : dhr[j];
-      rnn::lstm_backward_elem<T>(dht, dcr[j], g[j], g[H + j], g[2 * H + j], g[3 * H + j], cp[j],
-                                 tc[j], dg[j], dg[H + j], dg[2 * H + j], dg[3 * H + j], dcr[j]);
-    }
+    const int64_t a = r * H, g = r * 4 * H;
+    if (dy)
+      lstm_row_backward<T, true>(H, gates + g, cprev + a, tanhc + a, dy + r * dy_stride,
+                                 dh + a, dc + a, dgates + g);
+    else
+      lstm_row_backward<T, false>(H, gates + g, cprev + a, tanhc + a, nullptr, dh + a, dc + a,
+                                  dgates + g);
   }
 }
 
@@ -101,7 +130,7 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
   }
   // All steps' input projections: gates[R, 4H] = x[R, I] W_ih^T + bias.
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
-  const bool vec = use_avx2_kernels();
+  const bool vec = use_avx2_kernels(), save = hprev != nullptr;
   const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, w_hh_t);
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
@@ -113,7 +142,9 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
                      1.0));
       parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
         lstm_cell_forward<T>(r0 + b0, r1 + b0, H, gates + o * G, h, c, y + o * y_stride,
-                             y_stride, hprev + o * H, cprev + o * H, tanhc + o * H, vec);
+                             y_stride, save ? hprev + o * H : nullptr,
+                             save ? cprev + o * H : nullptr, save ? tanhc + o * H : nullptr,
+                             vec);
       });
     }
   });

@@ -11,6 +11,7 @@
 // RNN: h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu; like the LSTM the two
 // biases are summed into the projection's epilogue and the recurrence accumulates onto it.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "rnn_internal.h"
@@ -22,77 +23,97 @@ using rnn::gemm_plan;
 using namespace rnn_detail;
 
 // ---- GRU pointwise passes -------------------------------------------------------------------
+// Per row, every array a separate __restrict parameter, so the inner loops vectorise.
+
+template <typename T>
+void add_rows(int64_t n, T* __restrict a, const T* __restrict b) {
+  for (int64_t j = 0; j < n; ++j) a[j] += b[j];
+}
+
+// n pre-activation += r * hn (and hn saved when hn_saved is not null).
+template <typename T>
+void gru_n_input(int64_t H, T* __restrict n, const T* __restrict r, const T* __restrict hn,
+                 T* __restrict hn_saved) {
+  for (int64_t j = 0; j < H; ++j) n[j] += r[j] * hn[j];
+  if (hn_saved) std::memcpy(hn_saved, hn, sizeof(T) * H);
+}
+
+// h' = (1 - z) n + z h, written to h and y (h before the step to hprev when not null).
+template <typename T>
+void gru_new_h(int64_t H, const T* __restrict z, const T* __restrict n, T* __restrict h,
+               T* __restrict y, T* __restrict hprev) {
+  if (hprev) std::memcpy(hprev, h, sizeof(T) * H);
+  for (int64_t j = 0; j < H; ++j) {
+    const T v = n[j] + z[j] * (h[j] - n[j]);
+    h[j] = v;
+    y[j] = v;
+  }
+}
 
 // Rows [r0, r1): gx (row stride 3H) holds x W_ih^T + b_ih on entry and r, z, n on return;
-// gh (row stride 3H) is h W_hh^T + b_hh. Saves gh_n and h before the step.
+// gh (row stride 3H) is h W_hh^T + b_hh. Saves gh_n and h before the step (hn_saved and
+// hprev null in inference: nothing saved).
 template <typename T>
 void gru_cell_forward(int64_t r0, int64_t r1, int64_t H, T* gx, const T* gh, T* h, T* y,
                       int64_t y_stride, T* hn_saved, T* hprev, bool vec) {
   for (int64_t r = r0; r < r1; ++r) {
-    T* __restrict g = gx + r * 3 * H;
-    const T* __restrict q = gh + r * 3 * H;
-    for (int64_t j = 0; j < 2 * H; ++j) g[j] += q[j];
+    T* g = gx + r * 3 * H;
+    const T* q = gh + r * 3 * H;
+    add_rows<T>(2 * H, g, q);
     act_block<T, ActOp::Sigmoid>(g, g, 2 * H, vec);           // r and z are adjacent
-    T* __restrict gn = g + 2 * H;
-    T* __restrict hs = hn_saved + r * H;
-    for (int64_t j = 0; j < H; ++j) {
-      hs[j] = q[2 * H + j];
-      gn[j] += g[j] * q[2 * H + j];
-    }
-    act_block<T, ActOp::Tanh>(gn, gn, H, vec);
-    T* __restrict hr = h + r * H;
-    T* __restrict hp = hprev + r * H;
-    T* __restrict yr = y + r * y_stride;
-    const T* __restrict z = g + H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T hold = hr[j];
-      hp[j] = hold;
-      const T hnew = gn[j] + z[j] * (hold - gn[j]);   // (1 - z) n + z h
-      hr[j] = hnew;
-      yr[j] = hnew;
-    }
+    gru_n_input<T>(H, g + 2 * H, g, q + 2 * H, hn_saved ? hn_saved + r * H : nullptr);
+    act_block<T, ActOp::Tanh>(g + 2 * H, g + 2 * H, H, vec);
+    gru_new_h<T>(H, g + H, g + 2 * H, h + r * H, y + r * y_stride,
+                 hprev ? hprev + r * H : nullptr);
   }
 }
 
-// Rows [r0, r1): dh_total = dy + dh; writes both gate-gradient blocks and dh := dh_total z
-// (the direct path; the GEMM after it adds dgh W_hh).
+// One row of the backward: dh_total = dh (+ dy); writes both gate-gradient blocks and
+// dh := dh_total z (the direct path; the GEMM after it adds dgh W_hh).
+template <typename T, bool HAS_DY>
+void gru_row_backward(int64_t H, const T* __restrict g, const T* __restrict hn,
+                      const T* __restrict hp, const T* __restrict dy, T* __restrict dh,
+                      T* __restrict ax, T* __restrict ah) {
+  for (int64_t j = 0; j < H; ++j) {
+    T d = dh[j];
+    if constexpr (HAS_DY) d += dy[j];
+    T dar, daz, dan, dhn, direct;
+    rnn::gru_backward_elem<T>(d, g[j], g[H + j], g[2 * H + j], hn[j], hp[j], dar, daz, dan,
+                              dhn, direct);
+    ax[j] = dar;
+    ax[H + j] = daz;
+    ax[2 * H + j] = dan;
+    ah[j] = dar;
+    ah[H + j] = daz;
+    ah[2 * H + j] = dhn;
+    dh[j] = direct;
+  }
+}
+
 template <typename T>
 void gru_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const T* hn,
                        const T* hprev, const T* dy, int64_t dy_stride, T* dh, T* dgx, T* dgh) {
   for (int64_t r = r0; r < r1; ++r) {
-    const T* __restrict g = gates + r * 3 * H;
-    const T* __restrict hs = hn + r * H;
-    const T* __restrict hp = hprev + r * H;
-    const T* __restrict dyr = dy ? dy + r * dy_stride : nullptr;
-    T* __restrict dhr = dh + r * H;
-    T* __restrict ax = dgx + r * 3 * H;
-    T* __restrict ah = dgh + r * 3 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T d = dyr ? dhr[j] + dyr[j] : dhr[j];
-      T dar, daz, dan, dhn, direct;
-      rnn::gru_backward_elem<T>(d, g[j], g[H + j], g[2 * H + j], hs[j], hp[j], dar, daz, dan,
-                                dhn, direct);
-      ax[j] = dar;
-      ax[H + j] = daz;
-      ax[2 * H + j] = dan;
-      ah[j] = dar;
-      ah[H + j] = daz;
-      ah[2 * H + j] = dhn;
-      dhr[j] = direct;
-    }
+    const int64_t a = r * H, g = r * 3 * H;
+    if (dy)
+      gru_row_backward<T, true>(H, gates + g, hn + a, hprev + a, dy + r * dy_stride, dh + a,
+                                dgx + g, dgh + g);
+    else
+      gru_row_backward<T, false>(H, gates + g, hn + a, hprev + a, nullptr, dh + a, dgx + g,
+                                 dgh + g);
   }
 }
 
 template <typename T>
-void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H, const T* x,
-                   const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h, T* y,
+void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H,
+                   const T* x, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h, T* y,
                    int64_t y_stride, bool reverse, T* gates, T* hn, T* hprev, T* scratch,
                    T* w_hh_t) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
   const int64_t R = off[Ts], G = 3 * H;
   if (R == 0 || H == 0) return;
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, b_ih));
-  const bool vec = use_avx2_kernels();
+  const bool vec = use_avx2_kernels(), save = hprev != nullptr;
   const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, w_hh_t);
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
@@ -103,7 +124,8 @@ void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I
                      scratch + b0 * G, G, 0.0, b_hh));
       parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
         gru_cell_forward<T>(r0 + b0, r1 + b0, H, gates + o * G, scratch, h, y + o * y_stride,
-                            y_stride, hn + o * H, hprev + o * H, vec);
+                            y_stride, save ? hn + o * H : nullptr,
+                            save ? hprev + o * H : nullptr, vec);
       });
     }
   });
@@ -111,8 +133,7 @@ void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I
 
 template <typename T>
 void gru_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H,
-                    const T* x,
-                    const T* w_ih, const T* w_hh, const T* gates, const T* hn, const T* hprev,
+                    const T* x, const T* w_ih, const T* w_hh, const T* gates, const T* hn, const T* hprev,
                     const T* dy, int64_t dy_stride, T* dh, bool reverse, T* dgx, T* dgh, T* dx,
                     double dx_beta, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
   const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
@@ -141,41 +162,46 @@ void gru_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
 
 // ---- RNN ------------------------------------------------------------------------------------
 
-// Rows [r0, r1): a (row stride H) holds the pre-activation on entry and h' on return.
+// Rows [r0, r1): a (row stride H) holds the pre-activation on entry and h' on return (h
+// before the step to hprev unless null: inference).
 template <typename T>
 void rnn_cell_forward(int64_t r0, int64_t r1, int64_t H, bool relu, T* gates, T* h, T* y,
                       int64_t y_stride, T* hprev, bool vec) {
   for (int64_t r = r0; r < r1; ++r) {
-    T* __restrict a = gates + r * H;
-    if (relu) {
-      for (int64_t j = 0; j < H; ++j) a[j] = act::forward<T, ActOp::Relu>(a[j], T(0), T(0));
-    } else {
-      act_block<T, ActOp::Tanh>(a, a, H, vec);
-    }
-    T* __restrict hr = h + r * H;
-    T* __restrict hp = hprev + r * H;
-    T* __restrict yr = y + r * y_stride;
-    for (int64_t j = 0; j < H; ++j) {
-      hp[j] = hr[j];
-      hr[j] = a[j];
-      yr[j] = a[j];
-    }
+    T* a = gates + r * H;
+    if (relu) relu_block<T>(H, a);
+    else act_block<T, ActOp::Tanh>(a, a, H, vec);
+    if (hprev) std::memcpy(hprev + r * H, h + r * H, sizeof(T) * H);
+    std::memcpy(h + r * H, a, sizeof(T) * H);
+    std::memcpy(y + r * y_stride, a, sizeof(T) * H);
   }
 }
 
-// Rows [r0, r1): dG = (dy + dh) act'(h'), act' read from the saved output.
+// One row of the backward: dG = (dh + dy) act'(h'), act' read from the saved output.
+template <typename T, bool HAS_DY, bool RELU>
+void rnn_row_backward(int64_t H, const T* __restrict a, const T* __restrict dy,
+                      const T* __restrict dh, T* __restrict dg) {
+  for (int64_t j = 0; j < H; ++j) {
+    T d = dh[j];
+    if constexpr (HAS_DY) d += dy[j];
+    if constexpr (RELU) dg[j] = act::backward<T, ActOp::Relu>(d, T(0), a[j], T(0), T(0));
+    else dg[j] = act::backward<T, ActOp::Tanh>(d, T(0), a[j], T(0), T(0));
+  }
+}
+
 template <typename T>
 void rnn_cell_backward(int64_t r0, int64_t r1, int64_t H, bool relu, const T* gates,
                        const T* dy, int64_t dy_stride, const T* dh, T* dgates) {
   for (int64_t r = r0; r < r1; ++r) {
-    const T* __restrict a = gates + r * H;
-    const T* __restrict dyr = dy ? dy + r * dy_stride : nullptr;
-    const T* __restrict dhr = dh + r * H;
-    T* __restrict dg = dgates + r * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T d = dyr ? dhr[j] + dyr[j] : dhr[j];
-      dg[j] = relu ? act::backward<T, ActOp::Relu>(d, T(0), a[j], T(0), T(0))
-                   : act::backward<T, ActOp::Tanh>(d, T(0), a[j], T(0), T(0));
+    const T* a = gates + r * H;
+    const T* d = dy ? dy + r * dy_stride : nullptr;
+    T* g = dgates + r * H;
+    if (relu) {
+      if (d) rnn_row_backward<T, true, true>(H, a, d, dh + r * H, g);
+      else rnn_row_backward<T, false, true>(H, a, d, dh + r * H, g);
+    } else {
+      if (d) rnn_row_backward<T, true, false>(H, a, d, dh + r * H, g);
+      else rnn_row_backward<T, false, false>(H, a, d, dh + r * H, g);
     }
   }
 }
@@ -204,7 +230,7 @@ void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t N
                      gates + (o + b0) * H, H, 1.0));
       parallel_for(n, row_grain(H), [&](int64_t r0, int64_t r1) {
         rnn_cell_forward<T>(r0 + b0, r1 + b0, H, relu, gates + o * H, h, y + o * y_stride,
-                            y_stride, hprev + o * H, vec);
+                            y_stride, hprev ? hprev + o * H : nullptr, vec);
       });
     }
   });

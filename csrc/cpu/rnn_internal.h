@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <algorithm>
+#include <type_traits>
 
 #include "../core/activation_math.h"
 #include "../core/rnn_math.h"
@@ -29,6 +30,12 @@ inline void act_block(const T* x, T* y, int64_t n, bool vec) {
   }
   (void)vec;
   for (int64_t j = 0; j < n; ++j) y[j] = act::forward<T, OP>(x[j], T(0), T(0));
+}
+
+// a[0:n] = relu(a) in place (NaN stays NaN, as act::forward).
+template <typename T>
+inline void relu_block(int64_t n, T* __restrict a) {
+  for (int64_t j = 0; j < n; ++j) a[j] = act::forward<T, ActOp::Relu>(a[j], T(0), T(0));
 }
 
 // db[0:cols] = sum over rows of g (row-major, row stride cols). Rows are summed in order into

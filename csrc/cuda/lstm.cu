@@ -30,15 +30,17 @@ __global__ void lstm_cell_forward_kernel(int64_t n, int64_t H, T* __restrict__ g
     T* g = gates + r * 4 * H;
     T i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
     T cc = c[e], tc, hn;
-    cprev[e] = cc;
-    hprev[e] = h[e];
+    if (hprev) {            // null in inference: nothing saved
+      cprev[e] = cc;
+      hprev[e] = h[e];
+    }
     rnn::lstm_forward_elem<T>(i, f, gg, o, cc, tc, hn);
     g[j] = i;
     g[H + j] = f;
     g[2 * H + j] = gg;
     g[3 * H + j] = o;
     c[e] = cc;
-    tanhc[e] = tc;
+    if (tanhc) tanhc[e] = tc;
     h[e] = hn;
     y[r * y_stride + j] = hn;
   }
@@ -85,7 +87,8 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t 
     T* gt = gates + o * G;
     gemm(gemm_plan(dt, n, G, H, h, H, false, w_hh, H, true, gt, G, 1.0), s);
     lstm_cell_forward_kernel<T><<<grid_for(n * H, kThreads), kThreads, 0, s>>>(
-        n, H, gt, h, c, y + o * y_stride, y_stride, hprev + o * H, cprev + o * H, tanhc + o * H);
+        n, H, gt, h, c, y + o * y_stride, y_stride, hprev ? hprev + o * H : nullptr,
+        cprev ? cprev + o * H : nullptr, tanhc ? tanhc + o * H : nullptr);
     DLCORE_LAUNCH_CHECK("lstm_cell_forward");
   }
 }

@@ -28,8 +28,10 @@ __global__ void gru_cell_forward_kernel(int64_t n, int64_t H, T* __restrict__ gx
     const T* q = gh + r * 3 * H;
     T rr = g[j], z = g[H + j], nn = g[2 * H + j], hh = h[e];
     const T hn = q[2 * H + j];
-    hn_saved[e] = hn;
-    hprev[e] = hh;
+    if (hprev) {            // null in inference: nothing saved
+      hn_saved[e] = hn;
+      hprev[e] = hh;
+    }
     rnn::gru_forward_elem<T>(rr, z, nn, q[j], q[H + j], hn, hh);
     g[j] = rr;
     g[H + j] = z;
@@ -79,7 +81,8 @@ void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t I, int64_t H
     if (n == 0) continue;
     gemm(gemm_plan(dt, n, G, H, h, H, false, w_hh, H, true, scratch, G, 0.0, b_hh), s);
     gru_cell_forward_kernel<T><<<grid_for(n * H, kThreads), kThreads, 0, s>>>(
-        n, H, gates + o * G, scratch, h, y + o * y_stride, y_stride, hn + o * H, hprev + o * H);
+        n, H, gates + o * G, scratch, h, y + o * y_stride, y_stride, hn ? hn + o * H : nullptr,
+        hprev ? hprev + o * H : nullptr);
     DLCORE_LAUNCH_CHECK("gru_cell_forward");
   }
 }
@@ -119,7 +122,7 @@ __global__ void rnn_cell_forward_kernel(int64_t n, int64_t H, bool relu, T* __re
     const T v = relu ? act::forward<T, ActOp::Relu>(a[e], T(0), T(0))
                      : act::forward<T, ActOp::Tanh>(a[e], T(0), T(0));
     a[e] = v;
-    hprev[e] = h[e];
+    if (hprev) hprev[e] = h[e];
     h[e] = v;
     y[r * y_stride + j] = v;
   }
@@ -155,7 +158,7 @@ void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t I
     T* gt = gates + o * H;
     gemm(gemm_plan(dt, n, H, H, h, H, false, w_hh, H, true, gt, H, 1.0), s);
     rnn_cell_forward_kernel<T><<<grid_for(n * H, kThreads), kThreads, 0, s>>>(
-        n, H, relu, gt, h, y + o * y_stride, y_stride, hprev + o * H);
+        n, H, relu, gt, h, y + o * y_stride, y_stride, hprev ? hprev + o * H : nullptr);
     DLCORE_LAUNCH_CHECK("rnn_cell_forward");
   }
 }

@@ -113,6 +113,9 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
     y = _C.empty([R, D * H], dt, dtype, dev_index)
     hn = _C.empty([D, N, H], dt, dtype, dev_index)
     cn = _C.empty([D, N, H], dt, dtype, dev_index) if ci is not None else None
+    flat = [w for ws in weights for w in ws]
+    inputs = (x, hx, cx) + tuple(flat)
+    grad = _enabled[0] and any(getattr(t, "requires_grad", False) for t in inputs)
     saved, wimpl = [], []
     for d in range(D):
         w_ih, w_hh, b_ih, b_hh = (w._impl if w is not None else None for w in weights[d])
@@ -120,7 +123,7 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
         h0 = _rows_view(hi, N, H, H, hi.offset + d * N * H)
         c0 = _rows_view(ci, N, H, H, ci.offset + d * N * H) if ci is not None else None
         _, h, c, s = _C.rnn_forward(cell, x2, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes,
-                                    d == 1, _rows_view(y, R, H, D * H, y.offset + d * H))
+                                    d == 1, _rows_view(y, R, H, D * H, y.offset + d * H), grad)
         _C.copy_(_rows_view(hn, N, H, H, hn.offset + d * N * H), h)
         if cn is not None:
             _C.copy_(_rows_view(cn, N, H, H, cn.offset + d * N * H), c)
@@ -128,9 +131,7 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
     outs = [_as_shape(y, out_shape), _as_shape(hn, state_shape)]
     if cn is not None:
         outs.append(_as_shape(cn, state_shape))
-    flat = [w for ws in weights for w in ws]
-    inputs = (x, hx, cx) + tuple(flat)
-    if not (_enabled[0] and any(getattr(t, "requires_grad", False) for t in inputs)):
+    if not grad:
         return [_wrap(o) for o in outs] + ([None] if cn is None else [])
     has_bias = weights[0][2] is not None
 
