@@ -268,6 +268,36 @@ def test_cells_match_torch(cell, unbatched, rng):
     _close(d[4], t[4], "float64")
 
 
+@pytest.mark.parametrize("kind,kw", KINDS, ids=KIND_IDS)
+def test_no_bias_matches_torch(kind, kw, rng):
+    torch = pytest.importorskip("torch")
+    tm = getattr(torch.nn, kind)(3, 4, bias=False, bidirectional=True, **kw).double()
+    dm = getattr(nn, kind)(3, 4, bias=False, bidirectional=True, dtype=dlcore.float64, **kw)
+    _copy_from_torch(dm, tm)
+    x = rng.standard_normal((5, 2, 3))
+    tx, dx = torch.tensor(x, requires_grad=True), dlcore.tensor(x, requires_grad=True)
+    to, do = tm(tx)[0], dm(dx)[0]
+    (to * to).sum().backward()
+    (do * do).sum().backward()
+    _close(do, to, "float64")
+    _close(dx.grad, tx.grad, "float64")
+    for a, b in zip(dm.parameters(), tm.parameters()):
+        _close(a.grad, b.grad, "float64")
+
+
+def test_retain_graph_backward_twice(rng):
+    m = nn.GRU(2, 3, dtype=dlcore.float64)
+    x = dlcore.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
+    out, h = m(x)
+    loss = out.sum() + h.sum()
+    loss.backward(retain_graph=True)
+    g1 = np.asarray(x.grad).copy()
+    loss.backward()
+    _close(x.grad, 2 * g1, "float64")
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+
+
 def test_state_dict_round_trip_and_init():
     torch = pytest.importorskip("torch")
     for kind, kw in KINDS:
@@ -514,3 +544,33 @@ def test_cuda_matches_cpu(kind, kw, rng):
         res.append([out, hn, xt.grad] + [p.grad for p in mod.parameters()])
     for a, b in zip(*res):
         _close(b.cpu(), np.asarray(a.detach(), dtype=np.float64), "float32", rtol=1e-4, atol=1e-4)
+
+
+# ---- random configurations (hypothesis) --------------------------------------------------------
+
+def test_random_configurations_match_torch():
+    hyp = pytest.importorskip("hypothesis")
+    st = hyp.strategies
+    pytest.importorskip("torch")
+
+    @hyp.settings(max_examples=12)
+    @hyp.given(kind=st.sampled_from(range(len(KINDS))), T=st.integers(1, 5), N=st.integers(1, 5),
+               I=st.integers(1, 4), H=st.integers(1, 5), L=st.integers(1, 2),
+               bidir=st.booleans(), bf=st.booleans(), packed=st.booleans(),
+               seed=st.integers(0, 2 ** 16))
+    def check(kind, T, N, I, H, L, bidir, bf, packed, seed):
+        r = np.random.default_rng(seed)
+        D = 2 if bidir else 1
+        x = r.standard_normal((N, T, I) if bf else (T, N, I))
+        h0, c0 = r.standard_normal((L * D, N, H)), r.standard_normal((L * D, N, H))
+        lengths = r.integers(1, T + 1, size=N).tolist() if packed else None
+        lw = r.standard_normal(T * N * D * H)
+        name, kw = KINDS[kind]
+        d, t = _run_both(name, kw, "float64", (L, bidir, bf), x, h0, c0, lengths=lengths,
+                         loss_w=lw)
+        for a, b in zip(d[:6], t[:6]):
+            if b is not None:
+                _close(a, b, "float64")
+        for a, b in zip(d[6], t[6]):
+            _close(a, b, "float64")
+    check()

@@ -99,8 +99,9 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
     """One layer (both directions) over a packed sequence: ONE kernel call per direction and ONE
     autograd node.
 
-    x: tensor whose contiguous data is [R, I]; batch_sizes: list of ints; N: batch; hx, cx: tensors whose
-    data is [D, N, H] (cx None unless LSTM); weights: per direction (w_ih, w_hh, b_ih, b_hh).
+    x: tensor whose contiguous data is [R, I]; batch_sizes: list of ints (step t owns
+    batch_sizes[t] rows); N: the batch; hx, cx: tensors whose data is [D, N, H] (cx None
+    unless LSTM); weights: per direction (w_ih, w_hh, b_ih, b_hh), biases may be None.
     Returns (y, h_n, c_n) with y shaped out_shape ([R, D*H] data) and states shaped state_shape.
     """
     D = len(weights)
@@ -109,10 +110,10 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
     R, I = sum(batch_sizes), x.shape[-1]
     x2 = _as_shape(xi, (R, I))
     hi, ci = _contig(hx), (_contig(cx) if cx is not None else None)
-    dt, dtype, dev_index = xi.dtype, xi.device_type, xi.device_index
-    y = _C.empty([R, D * H], dt, dtype, dev_index)
-    hn = _C.empty([D, N, H], dt, dtype, dev_index)
-    cn = _C.empty([D, N, H], dt, dtype, dev_index) if ci is not None else None
+    dt, dev_type, dev_index = xi.dtype, xi.device_type, xi.device_index
+    y = _C.empty([R, D * H], dt, dev_type, dev_index)
+    hn = _C.empty([D, N, H], dt, dev_type, dev_index)
+    cn = _C.empty([D, N, H], dt, dev_type, dev_index) if ci is not None else None
     flat = [w for ws in weights for w in ws]
     inputs = (x, hx, cx) + tuple(flat)
     grad = _enabled[0] and any(getattr(t, "requires_grad", False) for t in inputs)
@@ -141,9 +142,9 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
         gyi = _as_shape(_contig(gy), (R, D * H)) if gy is not None else None
         ghi = _as_shape(_contig(ghn), (D, N, H)) if ghn is not None else None
         gci = _as_shape(_contig(gcn), (D, N, H)) if gcn is not None else None
-        dx = _C.empty([R, I], dt, dtype, dev_index) if x.requires_grad else None
-        dh0 = _C.empty([D, N, H], dt, dtype, dev_index)
-        dc0 = _C.empty([D, N, H], dt, dtype, dev_index) if cx is not None else None
+        dx = _C.empty([R, I], dt, dev_type, dev_index) if x.requires_grad else None
+        dh0 = _C.empty([D, N, H], dt, dev_type, dev_index)
+        dc0 = _C.empty([D, N, H], dt, dev_type, dev_index) if cx is not None else None
         wgrads = []
         for d in range(D):
             w_ih, w_hh, _, _ = wimpl[d]
