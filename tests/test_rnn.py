@@ -432,10 +432,12 @@ def test_dropout_between_layers_only(rng):
     assert np.array_equal(t1, t2) and not np.allclose(t1, e)
 
 
-def test_empty_batch():
-    m = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+@pytest.mark.parametrize("kind,kw", KINDS, ids=KIND_IDS)
+def test_empty_batch(kind, kw):
+    m = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, **kw)
     x = dlcore.zeros(5, 0, 3, requires_grad=True)
-    out, (h, c) = m(x)
+    out, st = m(x)
+    h = st[0] if kind == "LSTM" else st
     assert tuple(out.shape) == (5, 0, 8) and tuple(h.shape) == (4, 0, 4)
     (out.sum() + h.sum()).backward()
     assert tuple(x.grad.shape) == (5, 0, 3)
