@@ -536,3 +536,4 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 # rnn family
 from .sparse import embedding  # noqa: E402
 __all__ += ["embedding"]
+
