@@ -114,7 +114,7 @@ void gru_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I
   if (R == 0 || H == 0) return;
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, b_ih));
   const bool vec = use_avx2_kernels(), save = hprev != nullptr;
-  const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, w_hh_t);
+  const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, Ts, w_hh_t);
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
       const int64_t t = reverse ? Ts - 1 - s : s, o = off[t], n = std::min(b1, bs[t]) - b0;
@@ -221,7 +221,7 @@ void rnn_forward_t(DType dt, bool relu, int64_t Ts, const int64_t* bs, int64_t N
   }
   gemm(gemm_plan(dt, R, H, I, x, I, false, w_ih, I, true, gates, H, 0.0, bias));
   const bool vec = use_avx2_kernels();
-  const RecurrentWeight<T> whh = recurrent_weight(w_hh, H, H, w_hh_t);
+  const RecurrentWeight<T> whh = recurrent_weight(w_hh, H, H, Ts, w_hh_t);
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
       const int64_t t = reverse ? Ts - 1 - s : s, o = off[t], n = std::min(b1, bs[t]) - b0;

@@ -59,7 +59,9 @@ inline void column_sums(const T* g, T* db, int64_t rows, int64_t cols) {
 // row-major B in place when M (the batch) is small; a transposed view of W_hh would instead
 // be packed at every step (1 MB per step for H = 256: several times the step's FMAs at batch
 // 32). So on that path W_hh^T is materialised once per sequence into `scratch` [H, G*H]; the
-// AVX2 / generic GEMMs pack B at every call anyway and have a fast packer for the view.
+// AVX2 / generic GEMMs pack B at every call anyway and have a fast packer for the view. The
+// copy costs about one step's packing, so a sequence of a few steps (a cell) skips it.
+constexpr int64_t kMinStepsForCopy = 4;
 template <typename T>
 struct RecurrentWeight {
   const T* b;
@@ -68,8 +70,10 @@ struct RecurrentWeight {
 };
 
 template <typename T>
-RecurrentWeight<T> recurrent_weight(const T* w_hh, int64_t GH, int64_t H, T* scratch) {
-  if (!scratch || std::strcmp(gemm_simd_path(), "avx512") != 0) return {w_hh, H, true};
+RecurrentWeight<T> recurrent_weight(const T* w_hh, int64_t GH, int64_t H, int64_t steps,
+                                    T* scratch) {
+  if (!scratch || steps < kMinStepsForCopy || std::strcmp(gemm_simd_path(), "avx512") != 0)
+    return {w_hh, H, true};
   // scratch[k, n] = w_hh[n, k], 32 x 32 tiles so both sides stay in L1.
   parallel_for((GH + 31) / 32, std::max<int64_t>(1, kParallelGrain / (32 * H)),
                [&](int64_t b0, int64_t b1) {
