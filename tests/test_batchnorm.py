@@ -90,7 +90,8 @@ def lrn_ref(x, size, alpha=1e-4, beta=0.75, k=1.0):
 TOL = {"float32": (2e-5, 2e-5), "float64": (1e-11, 1e-11)}
 
 SHAPES = [(5, 3), (7, 1), (2, 1), (13, 6), (2, 4, 9), (3, 5, 1), (1, 3, 7), (3, 5, 4, 4),
-          (1, 2, 3, 3), (4, 1, 13, 11), (2, 3, 1, 1), (2, 3, 64, 70), (2, 2, 3, 2, 5)]
+          (1, 2, 3, 3), (4, 1, 13, 11), (2, 3, 1, 1), (2, 3, 64, 70), (2, 2, 3, 2, 5),
+          (40001, 3), (300, 2, 3, 5)]   # the last two: several row blocks per channel
 
 
 # ---- functional vs NumPy -----------------------------------------------------------------------
@@ -406,6 +407,9 @@ def test_empty_batch():
             x.grad = w.grad = None
     m = nn.BatchNorm1d(3)
     assert tuple(m(T(np.zeros((0, 3), np.float32))).shape) == (0, 3)
+    assert int(m.num_batches_tracked.item()) == 1            # counted, as torch does
+    np.testing.assert_array_equal(npa(m.running_mean), 0)
+    np.testing.assert_array_equal(npa(m.running_var), 1)
 
 
 def test_one_value_per_channel_in_training_raises():
@@ -509,3 +513,79 @@ def test_cuda_module_and_device_mismatch():
     np.testing.assert_allclose(npa(m.running_var), npa(ref.running_var), rtol=1e-5, atol=1e-6)
     with pytest.raises(RuntimeError):
         m(T(x))                                                       # cpu input, cuda stats
+
+
+@pytest.mark.parametrize("path", ["generic", None])
+def test_float32_simd_and_portable_paths(monkeypatch, path):
+    """The AVX2 float32 reductions (8 lanes, 16-wide unroll, scalar tails) and the portable
+    loops both match the float64 reference; runs of every tail length."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    for shape in [(5, 3, S) for S in (1, 2, 7, 8, 15, 16, 17, 31, 33, 143)] + \
+            [(9, C) for C in (8, 15, 16, 17, 35)]:
+        C = shape[1]
+        x = (RNG.standard_normal(shape) * 2 + 3).astype(np.float32)
+        g = RNG.standard_normal(shape).astype(np.float32)
+        w = RNG.standard_normal(C).astype(np.float32)
+        tx, tw = T(x, requires_grad=True), T(w, requires_grad=True)
+        y = F.batch_norm(tx, None, None, tw, None, True)
+        ey, _, _, mean, invstd = bn_ref(x, None, None, w, None, True)
+        assert_close(y, ey, "float32", *TOL["float32"])
+        y.backward(T(g))
+        edx, edw, _ = bn_grad_ref(x, w, g, True, mean, invstd)
+        assert_close(tx.grad, edx, "float32", 1e-4, 1e-4)
+        assert_close(tw.grad, edw, "float32", 1e-4, 1e-4, scale=np.abs(g).sum())
+
+
+def test_random_configurations_hypothesis():
+    """Random (N, C, spatial) shapes, momentum, eps, affine or not: forward, running statistics
+    and every gradient against the float64 reference."""
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    @hyp.settings(max_examples=30)
+    @hyp.given(n=st.integers(1, 9), c=st.integers(1, 6),
+               spatial=st.lists(st.integers(1, 7), min_size=0, max_size=2),
+               momentum=st.floats(0.0, 1.0), eps=st.sampled_from([1e-5, 1e-3, 0.1]),
+               affine=st.booleans(), training=st.booleans(), seed=st.integers(0, 2 ** 16))
+    def check(n, c, spatial, momentum, eps, affine, training, seed):
+        shape = (n, c) + tuple(spatial)
+        if training and n * int(np.prod(spatial)) == 1:
+            return
+        r = np.random.default_rng(seed)
+        x, g = r.standard_normal(shape) * 3 + 1, r.standard_normal(shape)
+        w = r.standard_normal(c) if affine else None
+        b = r.standard_normal(c) if affine else None
+        rm, rv = r.standard_normal(c), r.uniform(0.5, 2, c)
+        tx = T(x, requires_grad=True)
+        tw = T(w, requires_grad=True) if affine else None
+        tb = T(b, requires_grad=True) if affine else None
+        trm, trv = T(rm), T(rv)
+        y = F.batch_norm(tx, trm, trv, tw, tb, training, momentum, eps)
+        ey, erm, erv, mean, invstd = bn_ref(x, rm, rv, w, b, training, momentum, eps)
+        assert_close(y, ey, "float64", 1e-10, 1e-10)
+        assert_close(trm, erm, "float64", 1e-12, 1e-12)
+        assert_close(trv, erv, "float64", 1e-12, 1e-12)
+        y.backward(T(g))
+        edx, edw, edb = bn_grad_ref(x, w, g, training, mean, invstd)
+        assert_close(tx.grad, edx, "float64", 1e-9, 1e-9)
+        if affine:
+            assert_close(tw.grad, edw, "float64", 1e-9, 1e-9)
+            assert_close(tb.grad, edb, "float64", 1e-9, 1e-9)
+    check()
+
+
+def test_non_contiguous_input_and_gradient():
+    base = RNG.standard_normal((5, 6, 4, 3))
+    x = T(base, requires_grad=True)
+    xt = x.transpose(2, 3)                           # (5, 6, 3, 4), not contiguous
+    assert not xt.is_contiguous()
+    w = T(RNG.standard_normal(6), requires_grad=True)
+    y = F.batch_norm(xt, None, None, w, None, True)
+    xt_np = base.transpose(0, 1, 3, 2)
+    ey, _, _, mean, invstd = bn_ref(xt_np, None, None, npa(w), None, True)
+    assert_close(y, ey, "float64", *TOL["float64"])
+    y.sum().backward()                               # a broadcast (stride-0) gradient
+    edx, edw, _ = bn_grad_ref(xt_np, npa(w), np.ones_like(xt_np), True, mean, invstd)
+    assert_close(x.grad, edx.transpose(0, 1, 3, 2), "float64", 1e-10, 1e-10)
+    assert_close(w.grad, edw, "float64", 1e-10, 1e-10)

@@ -114,6 +114,8 @@ CONFIGS = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation, groups
     (45, 3, 12, 12, 5, (3, 3), 1, 0, 1, 1),       # several batch slices of many images
     (2, 2, 70, 66, 3, (3, 3), 1, 1, 1, 1),        # one image per slice (GEMM writes y)
     (1, 3, 4, 4, 2, (4, 4), 1, 0, 1, 1),          # kernel == input: 1x1 output
+    (5, 4, 13, 11, 6, (3, 2), 1, 0, (2, 3), 2),   # stride 1, unpadded, narrow: wide grid
+    (3, 2, 9, 28, 3, (5, 5), 1, 0, 1, 1),         # wide grid, LeNet-like rows
 ]
 
 
@@ -371,6 +373,32 @@ def test_weight_grad_accumulates_over_slices():
         for j in range(3):
             dx[:, :, i:i + 10, j:j + 10] += np.einsum("nkhw,kc->nchw", gy, w[:, :, i, j])
     close(X.grad, dx, np.float64, scale=10)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_large_batch_threads_and_slices(threads):
+    # Big enough for the image-parallel path (each thread several slices of several images,
+    # the last slice short) and for the slice-by-slice path with one thread; both against
+    # torch in float64 (or the NumPy reference), forward and all three gradients.
+    torch = pytest.importorskip("torch")
+    old = dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    try:
+        for (N, C, H, K, g, p, d) in [(31, 32, 16, 8, 1, 1, 1), (7, 12, 20, 6, 3, 1, 1),
+                                      (33, 6, 14, 16, 1, 0, 1), (9, 8, 17, 6, 2, 0, (2, 1))]:
+            x, w, b = rand((N, C, H, H)), rand((K, C // g, 3, 3)), rand((K,))
+            X, Wt, B = (T(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(X, Wt, B, padding=p, dilation=d, groups=g, activation="relu")
+            tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+            yt = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=p, dilation=d,
+                                                       groups=g))
+            gy = rand(tuple(yt.shape))
+            y.backward(T(gy))
+            yt.backward(torch.tensor(gy))
+            for a, e in ((y, yt), (X.grad, tx.grad), (Wt.grad, tw.grad), (B.grad, tb.grad)):
+                close(a, e.detach().numpy(), np.float64, scale=100)
+    finally:
+        dlcore.set_num_threads(old)
 
 
 def test_empty_batch():

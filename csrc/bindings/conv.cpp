@@ -39,7 +39,6 @@ ConvParams params(const char* op, const std::vector<int64_t>& xs, const std::vec
   check_pair(op, out, "output size", 0);
   if (groups < 1 || C % groups || K % groups)
     fail<ShapeError>(op, "groups=", groups, " must divide both channel counts ", C, " and ", K);
-  (void)xs;
   ConvParams p;
   p.dtype = dt;
   p.N = xs[0];

@@ -106,10 +106,12 @@ PYBIND11_MODULE(_C, m) {
   register_conv(m);
 
   // pool family
+  register_pool(m);
 
   // batchnorm family
   register_batchnorm(m);
 
   // rnn family
+  register_rnn(m);
 
 }

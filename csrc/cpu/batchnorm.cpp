@@ -42,13 +42,36 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
 #include "parallel.h"
 
 namespace dlcore::cpu {
+
+#if defined(__x86_64__) || defined(__i386__)
+// batchnorm_avx2.cpp: the float32 reductions on 8 lanes (called when use_avx2_kernels()).
+void bn_sums_shift_f32_avx2(const float* x, int64_t n, double k, double* a, double* b);
+void bn_sums_grad_f32_avx2(const float* g, const float* x, int64_t n, float m, double* a,
+                           double* b);
+void bn_row_sums_shift_f32_avx2(const float* x, const double* k, double* pa, double* pb,
+                                int64_t C);
+void bn_row_sums_grad_f32_avx2(const float* g, const float* x, const float* m, double* pa,
+                               double* pb, int64_t C);
+#define DLCORE_BN_AVX2 1
+#endif
+
 namespace {
+
+// Whether the float32 reductions take the AVX2 loops.
+template <typename T> bool bn_vec() {
+#ifdef DLCORE_BN_AVX2
+  return std::is_same_v<T, float> && use_avx2_kernels();
+#else
+  return false;
+#endif
+}
 
 // Samples per block of a channel's reduction: whole images when an image's plane is large,
 // else enough rows that one task sums >= ~4K values (a task costs ~1 µs to schedule).
@@ -140,6 +163,22 @@ void bn_apply(const T* x, T* y, const T* scale, const T* shift, int64_t N, int64
     });
 }
 
+// One direction of batch norm: run / row give the per-channel sums (as channel_sums), then
+// finish(c, A, B) turns channel c's sums into its coefficients, then plane(p, c) / out_row(n)
+// write the output (as for_planes), when `apply`.
+// (A channel-major order — one task sums a channel and writes it while its values are still
+// in L2 — was measured 3-4x slower: the N runs of a channel lie C*S elements apart, a power of
+// two for usual shapes (64 x 32 x 32 floats = 256 KB), so they all map to the same L2 sets and
+// evict each other before the output pass comes back to them.)
+template <typename Run, typename Row, typename Finish, typename Plane, typename OutRow>
+void reduce_then_apply(int64_t N, int64_t C, int64_t S, bool apply, Run&& run, Row&& row,
+                       Finish&& finish, Plane&& plane, OutRow&& out_row) {
+  std::vector<double> A((size_t)C), B((size_t)C);
+  channel_sums(N, C, S, A.data(), B.data(), run, row);
+  for (int64_t c = 0; c < C; ++c) finish(c, A[c], B[c]);
+  if (apply) for_planes(N, C, S, plane, out_row);
+}
+
 template <typename T>
 void bn_fwd_train(const T* x, const T* w, const T* bias, T* y, T* save_mean, T* save_invstd,
                   T* run_mean, T* run_var, int64_t N, int64_t C, int64_t S, double momentum,
@@ -150,12 +189,20 @@ void bn_fwd_train(const T* x, const T* w, const T* bias, T* y, T* save_mean, T* 
     return;
   }
   // The shift K[c]: the channel's first value (sample 0, position 0).
-  std::vector<double> K((size_t)C), s1((size_t)C), s2((size_t)C);
+  std::vector<double> K((size_t)C);
   for (int64_t c = 0; c < C; ++c) K[c] = (double)x[c * S];
-  channel_sums(N, C, S, s1.data(), s2.data(),
+  std::vector<T> scale((size_t)C), shift((size_t)C);
+  const bool vec = bn_vec<T>();
+  const double inv_m = 1.0 / (double)M;
+  reduce_then_apply(N, C, S, true,
     [&](int64_t n, int64_t c, double& a, double& b) {
       const T* xp = x + (n * C + c) * S;
       const double k = K[c];
+#ifdef DLCORE_BN_AVX2
+      if constexpr (std::is_same_v<T, float>)
+        if (vec) return bn_sums_shift_f32_avx2(xp, S, k, &a, &b);
+#endif
+      (void)vec;
       double sa = 0, sb = 0;
 #pragma omp simd reduction(+ : sa, sb)
       for (int64_t s = 0; s < S; ++s) {
@@ -169,33 +216,47 @@ void bn_fwd_train(const T* x, const T* w, const T* bias, T* y, T* save_mean, T* 
     [&](int64_t n, double* pa, double* pb) {
       const T* xp = x + n * C;
       const double* kp = K.data();
+#ifdef DLCORE_BN_AVX2
+      if constexpr (std::is_same_v<T, float>)
+        if (vec) return bn_row_sums_shift_f32_avx2(xp, kp, pa, pb, C);
+#endif
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
         const double d = (double)xp[c] - kp[c];
         pa[c] += d;
         pb[c] += d * d;
       }
+    },
+    [&](int64_t c, double s1, double s2) {
+      const double dm = s1 * inv_m;                             // mean of x - K
+      const double var = std::max(0.0, s2 * inv_m - dm * dm);    // biased
+      const double mean = K[c] + dm;
+      const double invstd = 1.0 / std::sqrt(var + eps);
+      save_mean[c] = (T)mean;
+      save_invstd[c] = (T)invstd;
+      if (run_mean) run_mean[c] = (T)((1.0 - momentum) * (double)run_mean[c] + momentum * mean);
+      if (run_var) {
+        // M == 1 is refused by the caller; the unbiased estimate needs M > 1.
+        const double unbiased = M > 1 ? var * (double)M / (double)(M - 1) : var;
+        run_var[c] = (T)((1.0 - momentum) * (double)run_var[c] + momentum * unbiased);
+      }
+      const double sc = (w ? (double)w[c] : 1.0) * invstd;
+      scale[c] = (T)sc;
+      shift[c] = (T)((bias ? (double)bias[c] : 0.0) - mean * sc);
+    },
+    [&](int64_t p, int64_t c) {
+      const T* xp = x + p * S;
+      T* yp = y + p * S;
+      const T a = scale[c], b = shift[c];
+#pragma omp simd
+      for (int64_t s = 0; s < S; ++s) yp[s] = xp[s] * a + b;
+    },
+    [&](int64_t n) {
+      const T* xp = x + n * C;
+      T* yp = y + n * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yp[c] = xp[c] * scale[c] + shift[c];
     });
-  std::vector<T> scale((size_t)C), shift((size_t)C);
-  const double inv_m = 1.0 / (double)M;
-  for (int64_t c = 0; c < C; ++c) {
-    const double dm = s1[c] * inv_m;                          // mean of x - K
-    const double var = std::max(0.0, s2[c] * inv_m - dm * dm); // biased
-    const double mean = K[c] + dm;
-    const double invstd = 1.0 / std::sqrt(var + eps);
-    save_mean[c] = (T)mean;
-    save_invstd[c] = (T)invstd;
-    if (run_mean) run_mean[c] = (T)((1.0 - momentum) * (double)run_mean[c] + momentum * mean);
-    if (run_var) {
-      // M == 1 is refused by the caller; the unbiased estimate needs M > 1.
-      const double unbiased = M > 1 ? var * (double)M / (double)(M - 1) : var;
-      run_var[c] = (T)((1.0 - momentum) * (double)run_var[c] + momentum * unbiased);
-    }
-    const double sc = (w ? (double)w[c] : 1.0) * invstd;
-    scale[c] = (T)sc;
-    shift[c] = (T)((bias ? (double)bias[c] : 0.0) - mean * sc);
-  }
-  bn_apply(x, y, scale.data(), shift.data(), N, C, S);
 }
 
 template <typename T>
@@ -220,15 +281,22 @@ template <typename T>
 void bn_bwd(const T* g, const T* x, const T* w, const T* mean, const T* invstd, T* gx, T* gw,
             T* gb, int64_t N, int64_t C, int64_t S, bool training) {
   const int64_t M = N * S;
-  std::vector<double> sdy((size_t)C, 0.0), sdyx((size_t)C, 0.0);
-  // Eval mode with only dx requested needs no reduction at all.
+  std::vector<T> ca((size_t)C), cb((size_t)C, T(0)), cd((size_t)C, T(0));
+  for (int64_t c = 0; c < C; ++c) ca[c] = (T)((w ? (double)w[c] : 1.0) * (double)invstd[c]);
+  const bool vec = bn_vec<T>();
+  // Eval mode needs the sums only for grad_weight / grad_bias; dx = gamma invstd dy.
   if (training || gw || gb) {
-    channel_sums(N, C, S, sdy.data(), sdyx.data(),
+    reduce_then_apply(N, C, S, training && gx && M > 0,
       [&](int64_t n, int64_t c, double& a, double& b) {
         const int64_t off = (n * C + c) * S;
         const T* gp = g + off;
         const T* xp = x + off;
         const T m = mean[c];
+#ifdef DLCORE_BN_AVX2
+        if constexpr (std::is_same_v<T, float>)
+          if (vec) return bn_sums_grad_f32_avx2(gp, xp, S, m, &a, &b);
+#endif
+        (void)vec;
         double sa = 0, sb = 0;
 #pragma omp simd reduction(+ : sa, sb)
         for (int64_t s = 0; s < S; ++s) {
@@ -242,48 +310,47 @@ void bn_bwd(const T* g, const T* x, const T* w, const T* mean, const T* invstd, 
       [&](int64_t n, double* pa, double* pb) {
         const T* gp = g + n * C;
         const T* xp = x + n * C;
+#ifdef DLCORE_BN_AVX2
+        if constexpr (std::is_same_v<T, float>)
+          if (vec) return bn_row_sums_grad_f32_avx2(gp, xp, mean, pa, pb, C);
+#endif
 #pragma omp simd
         for (int64_t c = 0; c < C; ++c) {
           const double d = (double)gp[c];
           pa[c] += d;
           pb[c] += d * (double)(xp[c] - mean[c]);
         }
+      },
+      [&](int64_t c, double sdy, double sdyx) {
+        const double is = (double)invstd[c];
+        if (gw) gw[c] = (T)(sdyx * is);
+        if (gb) gb[c] = (T)sdy;
+        if (training && M > 0) {
+          const double a = (double)ca[c];
+          cb[c] = (T)(-a * is * is * sdyx / (double)M);
+          cd[c] = (T)(-a * sdy / (double)M);
+        }
+      },
+      [&](int64_t p, int64_t c) {
+        const T* gp = g + p * S;
+        const T* xp = x + p * S;
+        T* op = gx + p * S;
+        const T a = ca[c], b = cb[c], d = cd[c], m = mean[c];
+#pragma omp simd
+        for (int64_t s = 0; s < S; ++s) op[s] = a * gp[s] + b * (xp[s] - m) + d;
+      },
+      [&](int64_t n) {
+        const T* gp = g + n * C;
+        const T* xp = x + n * C;
+        T* op = gx + n * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) op[c] = ca[c] * gp[c] + cb[c] * (xp[c] - mean[c]) + cd[c];
       });
   }
-  for (int64_t c = 0; c < C; ++c) {
-    if (gw) gw[c] = (T)(sdyx[c] * (double)invstd[c]);
-    if (gb) gb[c] = (T)sdy[c];
-  }
-  if (!gx || M == 0) return;
-  std::vector<T> ca((size_t)C), cb((size_t)C), cd((size_t)C);
-  for (int64_t c = 0; c < C; ++c) {
-    const double is = (double)invstd[c];
-    const double a = (w ? (double)w[c] : 1.0) * is;
-    ca[c] = (T)a;
-    cb[c] = training ? (T)(-a * is * is * sdyx[c] / (double)M) : T(0);
-    cd[c] = training ? (T)(-a * sdy[c] / (double)M) : T(0);
-  }
-  if (!training) {   // dx = gamma invstd dy: the same pass as the forward's apply
+  if (!training && gx && M > 0) {   // the same pass as the forward's y = x scale + shift
     std::vector<T> zero((size_t)C, T(0));
     bn_apply(g, gx, ca.data(), zero.data(), N, C, S);
-    return;
   }
-  for_planes(N, C, S,
-    [&](int64_t p, int64_t c) {
-      const T* gp = g + p * S;
-      const T* xp = x + p * S;
-      T* op = gx + p * S;
-      const T a = ca[c], b = cb[c], d = cd[c], m = mean[c];
-#pragma omp simd
-      for (int64_t s = 0; s < S; ++s) op[s] = a * gp[s] + b * (xp[s] - m) + d;
-    },
-    [&](int64_t n) {
-      const T* gp = g + n * C;
-      const T* xp = x + n * C;
-      T* op = gx + n * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) op[c] = ca[c] * gp[c] + cb[c] * (xp[c] - mean[c]) + cd[c];
-    });
 }
 
 // ---- local response norm --------------------------------------------------------------------
@@ -345,7 +412,7 @@ void lrn_bwd(const T* g, const T* x, const T* scale, T* gx, int64_t N, int64_t C
   const T coef = (T)(2.0 * alpha * beta / (double)size), b = (T)beta;
   lrn_tasks(N, S, C, [&](int64_t n, int64_t s0, int64_t len) {
     // t[c] = dy[c] x[c] scale[c]^(-beta-1) for this chunk, then windowed sums of t.
-    std::vector<T> t((size_t)(C * len));
+    std::vector<T> t((size_t)(C * len)), acc((size_t)len);
     const int64_t base = n * C * S + s0;
     for (int64_t c = 0; c < C; ++c) {
       const T* gp = g + base + c * S;
@@ -360,7 +427,7 @@ void lrn_bwd(const T* g, const T* x, const T* scale, T* gx, int64_t N, int64_t C
       const T* sp = scale + base + c * S;
       T* op = gx + base + c * S;
       // Channels whose window holds c: c - after <= j <= c + before.
-      std::vector<T> acc((size_t)len, T(0));
+      std::fill(acc.begin(), acc.end(), T(0));
       for (int64_t j = std::max<int64_t>(0, c - after); j <= std::min(C - 1, c + before); ++j) {
         const T* tj = t.data() + j * len;
 #pragma omp simd

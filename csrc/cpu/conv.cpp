@@ -1,6 +1,7 @@
 // conv.cpp — 2-D convolution (and conv1d, a 2-D convolution with H = 1) by im2col + GEMM,
-// its two backward passes, a direct kernel for depthwise convolution, and the transposed
-// convolution as the adjoint of all that. Geometry: core/conv_params.h.
+// its two backward passes. Beside it: conv_depthwise.cpp (direct kernels for groups == C) and
+// conv_transpose.cpp (the transposed convolution, the adjoint of this one); conv_internal.h is
+// what the three share. Geometry: core/conv_params.h.
 //
 // im2col turns a convolution into one matrix product. For a slice of nb images the column
 // matrix has one row per (c, i, j) tap of the kernel and one column per output pixel of
@@ -23,37 +24,54 @@
 // matters for small feature maps (LeNet: 10x10 outputs make a per-image GEMM 16 x 100 x 150,
 // all edges and no body); nb = 1 for large maps, where the GEMM writes y in place.
 //
-// Workspace bound: the column buffer holds at most kColBytes (32 MiB) — a slice takes as many
-// images as fit, at least one — plus the (K x L) scratch when nb > 1. A large batch never
-// materialises one giant column matrix.
+// Workspace bound: a slice's column buffer aims at ~2 MiB (it stays in cache between im2col
+// and the GEMM's packing) with at least 512 columns, and all threads' buffers together hold
+// at most kColBytes (32 MiB) — at least one image per slice — plus the (K x L) scratch when
+// nb > 1. A large batch never materialises one giant column matrix.
 //
 // Special cases: a 1x1, stride-1, unpadded convolution needs no im2col (the image IS its
 // column matrix: C x H*W), and depthwise convolution (groups == C, one input channel per
-// group) runs a direct kernel: there each output pixel needs only kh*kw products, and an
-// im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with K = kh*kw.
+// group) runs a direct kernel (conv_depthwise.cpp): there each output pixel needs only kh*kw
+// products, and an im2col matrix of kh*kw rows would be kh*kw times the input for a GEMM with
+// K = kh*kw.
 //
-// Threads: im2col / col2im / the depthwise kernels split (image, channel) planes or column
-// rows across OpenMP threads; the GEMM is itself parallel. Every output element is written by
-// one thread with a fixed summation order, so results do not depend on the thread count.
+// Threads: with at least as many images as threads, each thread takes a contiguous range of
+// images and runs im2col, single-threaded GEMMs and col2im on them in one parallel region (no
+// barrier per slice; on a shared 2-core machine the per-GEMM barriers cost more than the
+// work). Otherwise the slices run in turn and im2col / col2im split their rows or planes
+// across threads while the GEMM is itself parallel. The depthwise kernels split (image,
+// channel) planes. Each forward / input-gradient element is written by one thread in a fixed
+// order; the weight gradient is summed per thread range, then over threads in order, so it
+// is reproducible for a given thread count.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "../core/cpu_allocator.h"
+#include "conv_internal.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace dlcore::cpu {
+namespace conv_detail {
 namespace {
 
-constexpr int64_t kColBytes = int64_t(32) << 20;   // bound on the column buffer
-// A slice aims for at least this many GEMM columns (L): below it the product is mostly
-// edge tiles and per-call overhead. 4096 columns of 3x3x64 taps are 9 MiB of float32.
-constexpr int64_t kTargetCols = 4096;
+constexpr int64_t kColBytes = int64_t(32) << 20;   // bound on all column buffers together
+// A slice aims for a column buffer that stays in cache (written by im2col, read back at once
+// by the GEMM's packing: from L2/L3 instead of DRAM; 32x64x32x32 3x3 forward measured ~1.6x
+// faster with one 2.4 MB image per slice than with 4 images), but at least kMinCols GEMM
+// columns: below that the product is mostly edge tiles and per-call overhead.
+constexpr int64_t kColCacheBytes = int64_t(2) << 20;
+constexpr int64_t kMinCols = 512;
 
 // Host scratch from the caching allocator (big blocks are reused from call to call, so the
 // column buffer is not page-faulted in anew by every convolution of a training step).
@@ -72,22 +90,6 @@ struct Scratch {
   template <typename T> T* as() const { return static_cast<T*>(p); }
 };
 
-// Output columns [lo, hi) whose input column ow*s - pad + j*d lies inside [0, W).
-inline void valid_range(int64_t W, int64_t OW, int64_t s, int64_t pad, int64_t jd, int64_t& lo,
-                        int64_t& hi) {
-  const int64_t t = pad - jd;                       // need ow*s >= t
-  lo = t <= 0 ? 0 : (t + s - 1) / s;
-  const int64_t t2 = W + pad - jd;                  // need ow*s < t2
-  hi = t2 <= 0 ? 0 : (t2 + s - 1) / s;
-  hi = std::min(hi, OW);
-  lo = std::min(lo, hi);
-}
-
-// Grain (in items of `per_item` elements) so a thread gets >= kParallelGrain elements.
-inline int64_t grain_for(int64_t per_item) {
-  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(per_item, 1));
-}
-
 GemmParams gemm_of(const ConvParams& p) {
   GemmParams g;
   g.dtype = p.dtype;
@@ -99,6 +101,7 @@ GemmParams gemm_of(const ConvParams& p) {
 // col (rows C*kh*kw, row stride ldc) <- nb images starting at x. Each row is filled by OH runs
 // along ow: for stride 1 a run is a memcpy of the valid span between zeroed edges.
 template <typename T>
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
 void im2col(const ConvParams& p, const T* x, int64_t nb, T* col, int64_t ldc) {
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, taps = p.kh * p.kw;
   const int64_t rows = p.C * taps;
@@ -111,20 +114,22 @@ void im2col(const ConvParams& p, const T* x, int64_t nb, T* col, int64_t ldc) {
       int64_t lo, hi;
       valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo, hi);
       const int64_t shift = j * p.dw - p.pw;
+      // Explicit loops, not memcpy / fill: the runs are short (10 elements for LeNet's
+      // second layer), where a library call per run costs more than the copy.
       for (int64_t oh = 0; oh < p.OH; ++oh, dst += p.OW) {
         const int64_t ih = oh * p.sh - p.ph + i * p.dh;
         if (ih < 0 || ih >= p.H) {
-          std::fill(dst, dst + p.OW, T(0));
+          for (int64_t ow = 0; ow < p.OW; ++ow) dst[ow] = T(0);
           continue;
         }
-        const T* xr = xc + ih * p.W + shift;
-        std::fill(dst, dst + lo, T(0));
+        const T* __restrict xr = xc + ih * p.W + shift;
+        for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
         if (p.sw == 1) {
-          std::memcpy(dst + lo, xr + lo, (hi - lo) * sizeof(T));
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = xr[ow];
         } else {
           for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = xr[ow * p.sw];
         }
-        std::fill(dst + hi, dst + p.OW, T(0));
+        for (int64_t ow = hi; ow < p.OW; ++ow) dst[ow] = T(0);
       }
     }
   });
@@ -163,37 +168,141 @@ void col2im(const ConvParams& p, const T* col, int64_t ldc, int64_t nb, T* dx) {
   });
 }
 
-// NCHW block of nb images <-> the (K x L) matrix the GEMM reads / writes (images side by side).
+// The GEMM's pixel grid: OH rows of Wq columns per image (Wq = OW, or W in the wide layout
+// below, whose last W - OW columns of each row are computed and discarded).
+struct Grid {
+  int64_t Wq, PQ;   // row width, pixels per image
+  bool wide;
+};
+
+// For a stride-1 unpadded convolution, tap (i, j) of output pixel (oh, ow) reads the input
+// plane at (oh + i*dh)*W + ow + j*dw. On a grid W wide instead of OW, a column-matrix row is
+// then ONE contiguous run of the plane, plane[i*dh*W + j*dw + q] for q < OH*W, instead of OH
+// runs of OW elements (10 for LeNet's second layer, where these short copies in im2col and
+// col2im took most of the time). The price is W/OW times the GEMM columns, so only narrow
+// outputs take it (W/OW <= 1.5).
+Grid grid_of(const ConvParams& p) {
+  const bool wide = p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 && p.OW < p.W &&
+                    p.OW < 64 && 2 * p.W <= 3 * p.OW && p.OH <= p.H - p.dh * (p.kh - 1) &&
+                    p.OW <= p.W - p.dw * (p.kw - 1);
+  const int64_t Wq = wide ? p.W : p.OW;
+  return {Wq, p.OH * Wq, wide};
+}
+
+// NCHW block of nb images <-> the (K x L) matrix the GEMM reads / writes (images side by side,
+// each on the grid g; the discarded columns of a wide grid are zero in the matrix).
 template <typename T>
-void nchw_to_mat(const T* src, int64_t nb, int64_t K, int64_t OHW, T* mat) {
-  const int64_t L = nb * OHW;
-  parallel_for(nb * K, grain_for(OHW), [&](int64_t b, int64_t e) {
+void nchw_to_mat(const T* src, int64_t nb, int64_t K, int64_t OH, int64_t OW, const Grid& g,
+                 T* mat) {
+  const int64_t L = nb * g.PQ, OHW = OH * OW;
+  parallel_for(nb * K, grain_for(g.PQ), [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t n = it / K, k = it % K;
-      std::memcpy(mat + k * L + n * OHW, src + it * OHW, OHW * sizeof(T));
+      T* d = mat + k * L + n * g.PQ;
+      const T* s = src + it * OHW;
+      if (!g.wide) { std::memcpy(d, s, OHW * sizeof(T)); continue; }
+      for (int64_t oh = 0; oh < OH; ++oh, d += g.Wq, s += OW) {
+        for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow];
+        for (int64_t ow = OW; ow < g.Wq; ++ow) d[ow] = T(0);
+      }
     }
   });
 }
 
 template <typename T>
-void mat_to_nchw(const T* mat, int64_t nb, int64_t K, int64_t OHW, T* dst) {
-  const int64_t L = nb * OHW;
-  parallel_for(nb * K, grain_for(OHW), [&](int64_t b, int64_t e) {
+void mat_to_nchw(const T* mat, int64_t nb, int64_t K, int64_t OH, int64_t OW, const Grid& g,
+                 T* dst) {
+  const int64_t L = nb * g.PQ, OHW = OH * OW;
+  parallel_for(nb * K, grain_for(g.PQ), [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t n = it / K, k = it % K;
-      std::memcpy(dst + it * OHW, mat + k * L + n * OHW, OHW * sizeof(T));
+      const T* s = mat + k * L + n * g.PQ;
+      T* d = dst + it * OHW;
+      if (!g.wide) { std::memcpy(d, s, OHW * sizeof(T)); continue; }
+      for (int64_t oh = 0; oh < OH; ++oh, s += g.Wq, d += OW)
+        for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow];
     }
   });
 }
 
-// Images per slice: enough for kTargetCols GEMM columns, as many as the column buffer bound
-// allows, at least one.
-int64_t slice_images(const ConvParams& p) {
-  const int64_t OHW = std::max<int64_t>(p.OH * p.OW, 1);
-  const int64_t per_image = p.C * p.kh * p.kw * OHW * (int64_t)itemsize(p.dtype);
-  int64_t nb = (kTargetCols + OHW - 1) / OHW;
-  if (per_image > 0) nb = std::min(nb, kColBytes / per_image);
-  return std::max<int64_t>(1, std::min(nb, p.N));
+// im2col / col2im on the wide grid: one run per (image, tap row), clipped at the plane's end
+// (the clipped tail lies in discarded columns: zero in col, skipped in col2im).
+template <typename T>
+void im2col_wide(const ConvParams& p, const Grid& g, const T* x, int64_t nb, T* col,
+                 int64_t ldc) {
+  const int64_t HW = p.H * p.W, taps = p.kh * p.kw, rows = p.C * taps;
+  parallel_for(nb * rows, grain_for(g.PQ), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / rows, r = it % rows;
+      const int64_t c = r / taps, i = (r % taps) / p.kw, j = r % p.kw;
+      const int64_t start = i * p.dh * p.W + j * p.dw;
+      const int64_t len = std::min(g.PQ, HW - start);
+      T* dst = col + r * ldc + n * g.PQ;
+      std::memcpy(dst, x + (n * p.C + c) * HW + start, len * sizeof(T));
+      std::fill(dst + len, dst + g.PQ, T(0));
+    }
+  });
+}
+
+template <typename T>
+void col2im_wide(const ConvParams& p, const Grid& g, const T* col, int64_t ldc, int64_t nb,
+                 T* dx) {
+  const int64_t HW = p.H * p.W;
+  parallel_for(nb * p.C, grain_for(p.kh * p.kw * g.PQ), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n = it / p.C, c = it % p.C;
+      T* xc = dx + it * HW;
+      std::fill(xc, xc + HW, T(0));
+      for (int64_t i = 0; i < p.kh; ++i)
+        for (int64_t j = 0; j < p.kw; ++j) {
+          const int64_t start = i * p.dh * p.W + j * p.dw;
+          const int64_t len = std::min(g.PQ, HW - start);
+          const T* __restrict src = col + ((c * p.kh + i) * p.kw + j) * ldc + n * g.PQ;
+          T* __restrict d = xc + start;
+          for (int64_t q = 0; q < len; ++q) d[q] += src[q];
+        }
+    }
+  });
+}
+
+// Images per slice for `threads` workers: kMinCols columns or a cache-sized column buffer,
+// whichever is more images, but all workers' buffers together within kColBytes; >= 1 image.
+int64_t slice_images(const ConvParams& p, int64_t images, int threads) {
+  const int64_t OHW = std::max<int64_t>(grid_of(p).PQ, 1);
+  const int64_t per_image =
+      std::max<int64_t>(1, p.C * p.kh * p.kw * OHW * (int64_t)itemsize(p.dtype));
+  int64_t nb = std::max((kMinCols + OHW - 1) / OHW, kColCacheBytes / per_image);
+  nb = std::min(nb, kColBytes / threads / per_image);
+  return std::max<int64_t>(1, std::min(nb, images));
+}
+
+// Threads that take whole images each (one parallel region for the whole convolution, each
+// thread running im2col and single-threaded GEMMs on its own images: no barrier inside, and
+// each core's column buffer stays in its own cache). With fewer images than threads the
+// images run one slice after another and the threads share each GEMM instead.
+int image_threads(const ConvParams& p) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  // Small convolutions stay on the calling thread: waking a team costs more than they take.
+  const double flops = 2.0 * p.N * p.K * p.OH * p.OW * (p.C / p.groups) * p.kh * p.kw;
+  const int nt = num_threads();
+  return (nt > 1 && p.N >= nt && flops >= 4.0e6) ? nt : 1;
+}
+
+// Runs body(thread, begin, end) over `nt` equal ranges of the batch [0, N).
+template <typename F>
+void over_images(int nt, int64_t N, F&& body) {
+  if (nt <= 1) { body(0, int64_t(0), N); return; }
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#else
+    const int t = 0, T = 1;
+#endif
+    body(t, N * t / T, N * (t + 1) / T);
+  }
 }
 
 bool is_pointwise(const ConvParams& p) {
@@ -203,119 +312,7 @@ bool is_pointwise(const ConvParams& p) {
 
 bool is_depthwise(const ConvParams& p) { return p.groups > 1 && p.groups == p.C; }
 
-// ---- depthwise (groups == C): direct kernels ----------------------------------------------
-// Output channel k reads input channel k / m (m = K / C channel multiplier). Each kernel tap
-// adds a shifted input row to the output row: contiguous, vectorised runs for stride 1.
-
-template <typename T>
-void depthwise_forward(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
-                       Activation act) {
-  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
-  parallel_for(p.N * p.K, grain_for(taps * OHW), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> lo(p.kw), hi(p.kw);
-    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t n = it / p.K, k = it % p.K;
-      const T* xc = x + (n * p.C + k / m) * HW;
-      const T* wk = w + k * taps;
-      T* yk = y + it * OHW;
-      std::fill(yk, yk + OHW, bias ? bias[k] : T(0));
-      for (int64_t oh = 0; oh < p.OH; ++oh) {
-        T* __restrict yr = yk + oh * p.OW;
-        for (int64_t i = 0; i < p.kh; ++i) {
-          const int64_t ih = oh * p.sh - p.ph + i * p.dh;
-          if (ih < 0 || ih >= p.H) continue;
-          for (int64_t j = 0; j < p.kw; ++j) {
-            const T wv = wk[i * p.kw + j];
-            const T* __restrict xr = xc + ih * p.W + j * p.dw - p.pw;
-            if (p.sw == 1) {
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) yr[ow] += wv * xr[ow];
-            } else {
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) yr[ow] += wv * xr[ow * p.sw];
-            }
-          }
-        }
-      }
-      if (act == Activation::Relu)
-        for (int64_t q = 0; q < OHW; ++q) yk[q] = yk[q] > T(0) ? yk[q] : T(0);
-    }
-  });
-}
-
-// dx[n, c] = sum over the m output channels of c of the taps scattered back (one thread per
-// (image, channel) plane: no two threads write the same dx element).
-template <typename T>
-void depthwise_backward_input(const ConvParams& p, const T* w, const T* dy, T* dx) {
-  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
-  parallel_for(p.N * p.C, grain_for(m * taps * OHW), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> lo(p.kw), hi(p.kw);
-    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t n = it / p.C, c = it % p.C;
-      T* xc = dx + it * HW;
-      std::fill(xc, xc + HW, T(0));
-      for (int64_t q = 0; q < m; ++q) {
-        const int64_t k = c * m + q;
-        const T* dyk = dy + (n * p.K + k) * OHW;
-        const T* wk = w + k * taps;
-        for (int64_t oh = 0; oh < p.OH; ++oh) {
-          const T* __restrict dr = dyk + oh * p.OW;
-          for (int64_t i = 0; i < p.kh; ++i) {
-            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
-            if (ih < 0 || ih >= p.H) continue;
-            for (int64_t j = 0; j < p.kw; ++j) {
-              const T wv = wk[i * p.kw + j];
-              T* __restrict xr = xc + ih * p.W + j * p.dw - p.pw;
-              if (p.sw == 1) {
-                for (int64_t ow = lo[j]; ow < hi[j]; ++ow) xr[ow] += wv * dr[ow];
-              } else {
-                for (int64_t ow = lo[j]; ow < hi[j]; ++ow) xr[ow * p.sw] += wv * dr[ow];
-              }
-            }
-          }
-        }
-      }
-    }
-  });
-}
-
-// dw[k, i, j] = sum_{n, oh, ow} dy[n, k, oh, ow] * x[n, k/m, ih, iw]: one thread per output
-// channel, a dot product along each row run.
-template <typename T>
-void depthwise_backward_weight(const ConvParams& p, const T* x, const T* dy, T* dw) {
-  const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, m = p.K / p.C, taps = p.kh * p.kw;
-  parallel_for(p.K, grain_for(p.N * taps * OHW), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> lo(p.kw), hi(p.kw);
-    for (int64_t j = 0; j < p.kw; ++j) valid_range(p.W, p.OW, p.sw, p.pw, j * p.dw, lo[j], hi[j]);
-    for (int64_t k = b; k < e; ++k) {
-      for (int64_t t = 0; t < taps; ++t) {
-        const int64_t i = t / p.kw, j = t % p.kw;
-        T acc = T(0);
-        for (int64_t n = 0; n < p.N; ++n) {
-          const T* xc = x + (n * p.C + k / m) * HW + j * p.dw - p.pw;
-          const T* dyk = dy + (n * p.K + k) * OHW;
-          for (int64_t oh = 0; oh < p.OH; ++oh) {
-            const int64_t ih = oh * p.sh - p.ph + i * p.dh;
-            if (ih < 0 || ih >= p.H) continue;
-            const T* __restrict xr = xc + ih * p.W;
-            const T* __restrict dr = dyk + oh * p.OW;
-            T s = T(0);
-            if (p.sw == 1) {
-#pragma omp simd reduction(+ : s)
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) s += dr[ow] * xr[ow];
-            } else {
-              for (int64_t ow = lo[j]; ow < hi[j]; ++ow) s += dr[ow] * xr[ow * p.sw];
-            }
-            acc += s;
-          }
-        }
-        dw[k * taps + t] = acc;
-      }
-    }
-  });
-}
-
-// ---- bias gradient / bias add -----------------------------------------------------------------
+// ---- bias gradient ---------------------------------------------------------------------------------
 
 // db[c] = sum_{n, q} g[n, c, q] for g of shape (N, C, S); one thread per channel.
 template <typename T>
@@ -335,24 +332,16 @@ void channel_sum(const T* g, int64_t N, int64_t C, int64_t S, T* db) {
   });
 }
 
-template <typename T>
-void add_channel_bias(T* y, const T* bias, int64_t N, int64_t C, int64_t S) {
-  parallel_for(N * C, grain_for(S), [&](int64_t b, int64_t e) {
-    for (int64_t it = b; it < e; ++it) {
-      const T v = bias[it % C];
-      T* __restrict r = y + it * S;
-      for (int64_t q = 0; q < S; ++q) r[q] += v;
-    }
-  });
-}
-
 // ---- convolution forward ------------------------------------------------------------------------
 
 template <typename T>
 void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T* y,
                   Activation act) {
   if (p.N == 0 || p.K == 0 || p.OH * p.OW == 0) return;
-  if (is_depthwise(p)) { depthwise_forward(p, x, w, bias, y, act); return; }
+  if (is_depthwise(p)) {   // conv_depthwise.cpp
+    depthwise_forward(p, x, w, bias, y, act);
+    return;
+  }
   const int64_t G = p.groups, Cg = p.C / G, Kg = p.K / G;
   const int64_t HW = p.H * p.W, OHW = p.OH * p.OW, R = Cg * p.kh * p.kw;   // R: taps per group
   GemmParams g = gemm_of(p);
@@ -375,25 +364,39 @@ void forward_impl(const ConvParams& p, const T* x, const T* w, const T* bias, T*
     }
     return;
   }
-  const int64_t nb = slice_images(p);
-  Scratch col(sizeof(T) * p.C * p.kh * p.kw * nb * OHW);
-  Scratch tmp(nb > 1 ? sizeof(T) * p.K * nb * OHW : 0);
-  for (int64_t n0 = 0; n0 < p.N; n0 += nb) {
-    const int64_t cnt = std::min(nb, p.N - n0), L = cnt * OHW;
-    im2col(p, x + n0 * p.C * HW, cnt, col.as<T>(), L);
-    T* out = cnt > 1 ? tmp.as<T>() : y + n0 * p.K * OHW;   // (K x L), row stride L
-    g.N = L;
-    g.b_row_stride = L;
-    g.c_row_stride = L;
-    for (int64_t gi = 0; gi < G; ++gi) {
-      g.A = w + gi * Kg * R;
-      g.B = col.as<T>() + gi * R * L;
-      g.C = out + gi * Kg * L;
-      g.bias = bias ? bias + gi * Kg : nullptr;
-      gemm(g);
-    }
-    if (cnt > 1) mat_to_nchw(out, cnt, p.K, OHW, y + n0 * p.K * OHW);
+  const Grid grid = grid_of(p);
+  const int64_t PQ = grid.PQ;                              // GEMM columns per image
+  const int nt = image_threads(p);
+  const int64_t nb = slice_images(p, (p.N + nt - 1) / nt, nt);
+  const bool use_tmp = nb > 1 || grid.wide;                // else the GEMM writes y itself
+  // Buffers are allocated here, outside the parallel region (an exception must not escape it).
+  std::vector<std::unique_ptr<Scratch>> cols, tmps;
+  for (int t = 0; t < nt; ++t) {
+    cols.emplace_back(new Scratch(sizeof(T) * p.C * p.kh * p.kw * nb * PQ));
+    tmps.emplace_back(new Scratch(use_tmp ? sizeof(T) * p.K * nb * PQ : 0));
   }
+  over_images(nt, p.N, [&](int t, int64_t n_begin, int64_t n_end) {
+    T* colp = cols[t]->template as<T>();
+    GemmParams gt = g;
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += nb) {
+      const int64_t cnt = std::min(nb, n_end - n0), L = cnt * PQ;
+      if (grid.wide) im2col_wide(p, grid, x + n0 * p.C * HW, cnt, colp, L);
+      else im2col(p, x + n0 * p.C * HW, cnt, colp, L);
+      const bool direct = cnt == 1 && !grid.wide;
+      T* out = direct ? y + n0 * p.K * OHW : tmps[t]->template as<T>();   // (K x L)
+      gt.N = L;
+      gt.b_row_stride = L;
+      gt.c_row_stride = L;
+      for (int64_t gi = 0; gi < G; ++gi) {
+        gt.A = w + gi * Kg * R;
+        gt.B = colp + gi * R * L;
+        gt.C = out + gi * Kg * L;
+        gt.bias = bias ? bias + gi * Kg : nullptr;
+        gemm(gt);
+      }
+      if (!direct) mat_to_nchw(out, cnt, p.K, p.OH, p.OW, grid, y + n0 * p.K * OHW);
+    }
+  });
 }
 
 // ---- convolution backward -------------------------------------------------------------------------
@@ -411,8 +414,7 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
   }
   if (!dx && !dw) return;
   if (is_depthwise(p)) {
-    if (dx) depthwise_backward_input(p, w, dy, dx);
-    if (dw) depthwise_backward_weight(p, x, dy, dw);
+    depthwise_backward(p, x, w, dy, dx, dw);   // conv_depthwise.cpp
     return;
   }
   GemmParams g = gemm_of(p);
@@ -442,60 +444,82 @@ void backward_impl(const ConvParams& p, const T* x, const T* w, const T* dy, T* 
     }
     return;
   }
-  const int64_t nb = slice_images(p);
-  Scratch col(sizeof(T) * p.C * p.kh * p.kw * nb * OHW);
-  Scratch tmp(nb > 1 ? sizeof(T) * p.K * nb * OHW : 0);
-  for (int64_t n0 = 0; n0 < p.N; n0 += nb) {
-    const int64_t cnt = std::min(nb, p.N - n0), L = cnt * OHW;
-    const T* dym = dy + n0 * p.K * OHW;                    // (K x L), row stride L
-    if (cnt > 1) {
-      nchw_to_mat(dym, cnt, p.K, OHW, tmp.as<T>());
-      dym = tmp.as<T>();
-    }
-    if (dw) {
-      im2col(p, x + n0 * p.C * HW, cnt, col.as<T>(), L);
-      GemmParams b = g;
-      b.M = Kg; b.N = R; b.K = L;
-      b.a_row_stride = L; b.a_col_stride = 1;
-      b.b_row_stride = 1; b.b_col_stride = L;              // col^T, read in place
-      b.c_row_stride = R;
-      b.beta = n0 ? 1.0 : 0.0;
-      for (int64_t gi = 0; gi < G; ++gi) {
-        b.A = dym + gi * Kg * L;
-        b.B = col.as<T>() + gi * R * L;
-        b.C = dw + gi * Kg * R;
-        gemm(b);
+  // Image-parallel: thread t accumulates the weight gradient of its images in its own
+  // buffer (thread 0 in dw itself); the buffers are added in thread order at the end.
+  const Grid grid = grid_of(p);
+  const int64_t PQ = grid.PQ;
+  const int nt = image_threads(p);
+  const int64_t nb = slice_images(p, (p.N + nt - 1) / nt, nt);
+  const bool use_tmp = nb > 1 || grid.wide;
+  std::vector<std::unique_ptr<Scratch>> cols, tmps, dws;
+  for (int t = 0; t < nt; ++t) {
+    cols.emplace_back(new Scratch(sizeof(T) * p.C * p.kh * p.kw * nb * PQ));
+    tmps.emplace_back(new Scratch(use_tmp ? sizeof(T) * p.K * nb * PQ : 0));
+    dws.emplace_back(new Scratch(dw && t > 0 ? sizeof(T) * p.K * R : 0));
+  }
+  over_images(nt, p.N, [&](int t, int64_t n_begin, int64_t n_end) {
+    T* colp = cols[t]->template as<T>();
+    T* dwt = t > 0 ? dws[t]->template as<T>() : dw;
+    if (dw && n_begin == n_end) std::fill(dwt, dwt + p.K * R, T(0));
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += nb) {
+      const int64_t cnt = std::min(nb, n_end - n0), L = cnt * PQ;
+      const T* dym = dy + n0 * p.K * OHW;                  // (K x L), row stride L
+      if (cnt > 1 || grid.wide) {
+        nchw_to_mat(dym, cnt, p.K, p.OH, p.OW, grid, tmps[t]->template as<T>());
+        dym = tmps[t]->template as<T>();
+      }
+      if (dw) {
+        if (grid.wide) im2col_wide(p, grid, x + n0 * p.C * HW, cnt, colp, L);
+        else im2col(p, x + n0 * p.C * HW, cnt, colp, L);
+        GemmParams b = g;
+        b.M = Kg; b.N = R; b.K = L;
+        b.a_row_stride = L; b.a_col_stride = 1;
+        b.b_row_stride = 1; b.b_col_stride = L;            // col^T, read in place
+        b.c_row_stride = R;
+        b.beta = n0 > n_begin ? 1.0 : 0.0;
+        for (int64_t gi = 0; gi < G; ++gi) {
+          b.A = dym + gi * Kg * L;
+          b.B = colp + gi * R * L;
+          b.C = dwt + gi * Kg * R;
+          gemm(b);
+        }
+      }
+      if (dx) {
+        GemmParams a = g;
+        a.M = R; a.N = L; a.K = Kg;
+        a.a_row_stride = 1; a.a_col_stride = R;            // W_g^T, read in place
+        a.b_row_stride = L; a.b_col_stride = 1;
+        a.c_row_stride = L;
+        for (int64_t gi = 0; gi < G; ++gi) {
+          a.A = w + gi * Kg * R;
+          a.B = dym + gi * Kg * L;
+          a.C = colp + gi * R * L;
+          gemm(a);
+        }
+        if (grid.wide) col2im_wide(p, grid, colp, L, cnt, dx + n0 * p.C * HW);
+        else col2im(p, colp, L, cnt, dx + n0 * p.C * HW);
       }
     }
-    if (dx) {
-      GemmParams a = g;
-      a.M = R; a.N = L; a.K = Kg;
-      a.a_row_stride = 1; a.a_col_stride = R;              // W_g^T, read in place
-      a.b_row_stride = L; a.b_col_stride = 1;
-      a.c_row_stride = L;
-      for (int64_t gi = 0; gi < G; ++gi) {
-        a.A = w + gi * Kg * R;
-        a.B = dym + gi * Kg * L;
-        a.C = col.as<T>() + gi * R * L;
-        gemm(a);
-      }
-      col2im(p, col.as<T>(), L, cnt, dx + n0 * p.C * HW);
+  });
+  if (dw)
+    for (int t = 1; t < nt; ++t) {
+      const T* part = dws[t]->template as<T>();
+      for (int64_t e = 0; e < p.K * R; ++e) dw[e] += part[e];
     }
-  }
-}
-
-template <typename F>
-void dispatch(DType dt, const char* op, F&& f) {
-  switch (dt) {
-    case DType::Float32: f(float()); return;
-    case DType::Float64: f(double()); return;
-    default:
-      throw std::invalid_argument(std::string(op) + ": unsupported dtype " + dtype_name(dt) +
-                                  " (expected float32 or float64)");
-  }
 }
 
 }  // namespace
+
+void channel_sum(DType dt, const void* g, int64_t N, int64_t C, int64_t S, void* db) {
+  dispatch(dt, "conv bias gradient", [&](auto z) {
+    using T = decltype(z);
+    channel_sum((const T*)g, N, C, S, (T*)db);
+  });
+}
+
+}  // namespace conv_detail
+
+using namespace conv_detail;
 
 void conv2d_forward(const ConvParams& p, const void* x, const void* w, const void* bias, void* y,
                     Activation act) {
@@ -510,33 +534,6 @@ void conv2d_backward(const ConvParams& p, const void* x, const void* w, const vo
   dispatch(p.dtype, "conv2d_backward", [&](auto z) {
     using T = decltype(z);
     backward_impl<T>(p, (const T*)x, (const T*)w, (const T*)dy, (T*)dx, (T*)dw, (T*)db);
-  });
-}
-
-// ---- transposed convolution: the adjoint of conv2d ----------------------------------------------
-// p describes the convolution it is the adjoint of, so x is (N, K, OH, OW), y (N, C, H, W) and
-// the weight (K, C/groups, kh, kw) — torch's (in, out/groups, kh, kw) layout.
-//   forward       y  = conv2d's input gradient of x  (GEMM + col2im), + bias per channel
-//   input grad    dx = conv2d forward of dy
-//   weight grad   dw = conv2d's weight gradient with dy as the input and x as the output grad
-//   bias grad     db = sum of dy over (n, h, w)
-
-void conv_transpose2d_forward(const ConvParams& p, const void* x, const void* w,
-                              const void* bias, void* y) {
-  dispatch(p.dtype, "conv_transpose2d", [&](auto z) {
-    using T = decltype(z);
-    backward_impl<T>(p, nullptr, (const T*)w, (const T*)x, (T*)y, nullptr, nullptr);
-    if (bias && p.N > 0) add_channel_bias((T*)y, (const T*)bias, p.N, p.C, p.H * p.W);
-  });
-}
-
-void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w,
-                               const void* dy, void* dx, void* dw, void* db) {
-  dispatch(p.dtype, "conv_transpose2d_backward", [&](auto z) {
-    using T = decltype(z);
-    if (dx) forward_impl<T>(p, (const T*)dy, (const T*)w, nullptr, (T*)dx, Activation::None);
-    if (dw) backward_impl<T>(p, (const T*)dy, nullptr, (const T*)x, nullptr, (T*)dw, nullptr);
-    if (db) channel_sum((const T*)dy, p.N, p.C, p.H * p.W, (T*)db);
   });
 }
 

@@ -175,6 +175,62 @@ void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w
                                const void* dy, void* dx, void* dw, void* db);
 
 // ---- pool.cpp: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
+}  // namespace dlcore::cpu
+#include "../core/pool_params.h"   // Pool2dParams: the window geometry both devices share
+namespace dlcore::cpu {
+// NCHW planes, contiguous, float32/float64; 1-D pooling is the H = 1 case (pool_params.h).
+// Max pooling writes the arg-max of each window as an int64 flat index ih * in_w + iw into
+// its input plane (idx may be null: values only). First maximum wins ties; NaN propagates.
+void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* y, int64_t* idx);
+// grad_in = scatter-add of grad at the saved indices into zeroed input planes (overlapping
+// windows accumulate); the 2x2 / stride-2 pool writes every input gradient once instead.
+void max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* grad, const int64_t* idx,
+                         void* grad_in);
+// The same scatter for any max pool (1-D, 2-D, adaptive): planes of in_plane inputs and
+// out_plane outputs. Indices outside [0, in_plane) are skipped, never written.
+void max_pool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                       const void* grad, const int64_t* idx, void* grad_in);
+// Average of each window; divisor as torch: divisor_override if > 0, else the window clipped
+// to the padded input (count_include_pad) or to the input.
+void avg_pool2d_forward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                        int64_t divisor_override, const void* x, void* y);
+void avg_pool2d_backward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                         int64_t divisor_override, const void* grad, void* grad_in);
+// Adaptive pooling: output i of a dim In -> Out covers [floor(i In/Out), ceil((i+1) In/Out)).
+void adaptive_avg_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y);
+void adaptive_avg_pool2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, const void* grad, void* grad_in);
+// Backward: max_pool_backward with the saved indices.
+void adaptive_max_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y,
+                                 int64_t* idx);
+// max_unpool: y (planes x out_plane) = 0, then y[idx[j]] = x[j] within each plane. Returns -1,
+// or the flat position of the first index outside [0, out_plane) (nothing is written then).
+int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                           const void* x, const int64_t* idx, void* y);
+// grad_in[j] = grad[idx[j]] (a gather; an index out of range gives 0).
+void max_unpool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                         const void* grad, const int64_t* idx, void* grad_in);
+
+// ---- upsample.cpp: interpolate (nearest, nearest-exact, linear / bilinear) ------------------
+// NCHW planes resized (in_h, in_w) -> (out_h, out_w); 1-D resizing is in_h = out_h = 1. scale_h
+// / scale_w: the caller's scale_factor (> 0: its reciprocal is the step, as torch) or 0 (the
+// step is in / out). Source coordinates: core/upsample_math.h. Backward: scatter-add of the
+// output gradient with the forward's weights into zeroed input planes.
+void upsample_nearest2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                bool exact, const void* x, void* y);
+void upsample_nearest2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                 bool exact, const void* grad, void* grad_in);
+void upsample_bilinear2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, bool align_corners, double scale_h,
+                                 double scale_w, const void* x, void* y);
+void upsample_bilinear2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, bool align_corners,
+                                  double scale_h, double scale_w, const void* grad,
+                                  void* grad_in);
 
 // ---- batchnorm.cpp: batch norm, local response norm --------------------------------------
 // x, y, grad are contiguous [N, C, S] blocks (S = product of the spatial dims, 1 for (N, C));
@@ -212,5 +268,59 @@ void local_response_norm_backward(DType dtype, const void* grad, const void* x,
                                   int64_t S, int64_t size, double alpha, double beta);
 
 // ---- lstm.cpp / rnn.cpp: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
+// One layer-direction over a whole sequence in packed form (core/rnn_math.h): step t owns
+// batch_sizes[t] rows (host array, non-increasing, <= N) of x [R, I], R = sum(batch_sizes).
+// Weights as torch: w_ih [G*H, I], w_hh [G*H, H], biases [G*H] or null (G = 4 LSTM, 3 GRU,
+// 1 RNN). h (and c) [N, H] hold h0 (c0) on entry and h_n (c_n) on return. y [R, H] with row
+// stride y_stride (2H writes one half of a bidirectional output). reverse runs t = T-1 .. 0.
+// Forward: one GEMM x W_ih^T (+ the summed biases in its epilogue) for all R rows, then per
+// step one GEMM h W_hh^T accumulated onto the step's rows and one fused pointwise pass.
+// The workspace tensors are what the backward reads (saved activations, not recomputed):
+//   LSTM gates [R, 4H] (i f g o after activation), hprev/cprev/tanhc [R, H], bias_sum [4H].
+// In inference the saved-only blocks (LSTM hprev/cprev/tanhc, GRU hn/hprev, RNN hprev) may be
+// null: nothing is saved.
+// w_hh_t [H, G*H] is scratch for a row-major copy of W_hh^T: the AVX-512 GEMM reads such a B
+// in place when M (the batch) is small, so the step GEMMs pack nothing (a transposed view
+// would be repacked at every step: 1 MB per step for H = 256).
+// Backward: dh (dc) [N, H] hold the gradients of h_n (c_n) on entry and of h0 (c0) on return;
+// dy (nullable: no output gradient) has row stride dy_stride. Per step one fused pointwise pass
+// and one GEMM dgates W_hh; after the loop dx = dG W_ih (dx nullable; dx_beta = 1 accumulates,
+// the second direction of a bidirectional layer), dW_ih = dG^T x, dW_hh = dG^T hprev and the
+// bias gradient (one column sum: it is the same for b_ih and b_hh), each ONE GEMM over R rows.
+void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                  const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum,
+                  void* w_hh_t);
+void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                   int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                   const void* gates, const void* hprev, const void* cprev, const void* tanhc,
+                   const void* dy, int64_t dy_stride, void* dh, void* dc, bool reverse,
+                   void* dgates, void* dx, double dx_beta, void* dw_ih, void* dw_hh, void* db);
+// GRU (gates r z n): gates [R, 3H] = x W_ih^T + b_ih, activated in place; hn [R, H] keeps
+// W_hn h + b_hn of each step (n needs it multiplied by r, so the two projections stay apart);
+// hprev [R, H]; scratch [N, 3H] receives each step's h W_hh^T + b_hh. The backward needs two
+// gate-gradient blocks: dgx (input side) and dgh (hidden side, whose n part is scaled by r);
+// db_ih / db_hh are their column sums.
+void gru_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                 int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                 const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
+                 void* hn, void* hprev, void* scratch, void* w_hh_t);
+void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* gates,
+                  const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
+                  bool reverse, void* dgx, void* dgh, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db_ih, void* db_hh);
+// Elman RNN h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu (relu = true).
+// gates [R, H] ends up holding h' of every step; hprev [R, H]; bias_sum [H].
+void rnn_forward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
+                 int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                 const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
+                 bool reverse, void* gates, void* hprev, void* bias_sum, void* w_hh_t);
+void rnn_backward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
+                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                  const void* gates, const void* hprev, const void* dy, int64_t dy_stride,
+                  void* dh, bool reverse, void* dgates, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db);
 
 }  // namespace dlcore::cpu

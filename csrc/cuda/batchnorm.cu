@@ -82,17 +82,20 @@ __global__ void bn_partial_kernel(const T* __restrict__ x, const T* __restrict__
   const int64_t c = blockIdx.x / G, k = blockIdx.x % G;
   const int64_t per = (M + G - 1) / G;
   const int64_t j0 = k * per, j1 = min(M, j0 + per);
-  const double shift = BWD ? (double)mean[c] : (double)x[c * S];
+  // Forward: shift by the channel's first value, in double. Backward: x - mean formed in T,
+  // as the CPU loops do.
+  const double shift = BWD ? 0.0 : (double)x[c * S];
+  const T m = BWD ? mean[c] : T(0);
   double a = 0, b = 0;
   for (int64_t j = j0 + threadIdx.x; j < j1; j += blockDim.x) {
     const int64_t n = j / S, s = j - n * S;
     const int64_t off = (n * C + c) * S + s;
-    const double d = (double)x[off] - shift;
     if (BWD) {
       const double dy = (double)g[off];
       a += dy;
-      b += dy * d;
+      b += dy * (double)(x[off] - m);
     } else {
+      const double d = (double)x[off] - shift;
       a += d;
       b += d * d;
     }
@@ -184,11 +187,14 @@ __global__ void bn_finish_bwd_kernel(const double* __restrict__ part, int64_t G,
 template <typename T>
 __global__ void bn_bwd_apply_kernel(const T* __restrict__ g, const T* __restrict__ x,
                                     const T* __restrict__ mean, const T* __restrict__ coef,
-                                    T* __restrict__ gx, int64_t total, int64_t C, int64_t S) {
+                                    T* __restrict__ gx, int64_t total, int64_t C, int64_t S,
+                                    bool training) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
        i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t c = (i / S) % C;
-    gx[i] = coef[3 * c] * g[i] + coef[3 * c + 1] * (x[i] - mean[c]) + coef[3 * c + 2];
+    // Eval: dx = gamma invstd dy only (x is not read, as on the CPU).
+    gx[i] = training ? coef[3 * c] * g[i] + coef[3 * c + 1] * (x[i] - mean[c]) + coef[3 * c + 2]
+                     : coef[3 * c] * g[i];
   }
 }
 
@@ -299,7 +305,7 @@ void bn_bwd(const T* g, const T* x, const T* w, const T* mean, const T* invstd, 
   DLCORE_LAUNCH_CHECK("bn_finish_bwd_kernel");
   if (!gx || total == 0) return;
   bn_bwd_apply_kernel<T><<<grid_for(total, kThreads), kThreads, 0, st>>>(
-      g, x, mean, (const T*)coef.ptr, gx, total, C, S);
+      g, x, mean, (const T*)coef.ptr, gx, total, C, S, training);
   DLCORE_LAUNCH_CHECK("bn_bwd_apply_kernel");
 }
 

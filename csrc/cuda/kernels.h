@@ -160,6 +160,50 @@ void conv_transpose2d_backward(const ConvParams& p, const void* x, const void* w
                                const void* dy, void* dx, void* dw, void* db, void* stream);
 
 // ---- pool.cu: max / avg / lp / adaptive pooling, max_unpool, interpolate --------------------
+}  // namespace dlcore::cuda
+#include "../core/pool_params.h"
+namespace dlcore::cuda {
+// Mirrors of the cpu:: pooling kernels (same semantics; backward scatters use atomicAdd, so
+// float sums over overlapping windows match the CPU up to addition order). max_unpool_forward
+// checks the indices on the device and returns the first bad position like the CPU.
+void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* y, int64_t* idx,
+                        void* stream);
+void max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* grad, const int64_t* idx,
+                         void* grad_in, void* stream);
+void max_pool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                       const void* grad, const int64_t* idx, void* grad_in, void* stream);
+void avg_pool2d_forward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                        int64_t divisor_override, const void* x, void* y, void* stream);
+void avg_pool2d_backward(DType dtype, const Pool2dParams& p, bool count_include_pad,
+                         int64_t divisor_override, const void* grad, void* grad_in, void* stream);
+void adaptive_avg_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y,
+                                 void* stream);
+void adaptive_avg_pool2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, const void* grad, void* grad_in,
+                                  void* stream);
+void adaptive_max_pool2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, const void* x, void* y,
+                                 int64_t* idx, void* stream);
+int64_t max_unpool_forward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                           const void* x, const int64_t* idx, void* y, void* stream);
+void max_unpool_backward(DType dtype, int64_t planes, int64_t in_plane, int64_t out_plane,
+                         const void* grad, const int64_t* idx, void* grad_in, void* stream);
+
+// ---- upsample.cu: interpolate (mirrors of the cpu:: functions; backward uses atomicAdd) ---
+void upsample_nearest2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                bool exact, const void* x, void* y, void* stream);
+void upsample_nearest2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, double scale_h, double scale_w,
+                                 bool exact, const void* grad, void* grad_in, void* stream);
+void upsample_bilinear2d_forward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                 int64_t out_h, int64_t out_w, bool align_corners, double scale_h,
+                                 double scale_w, const void* x, void* y, void* stream);
+void upsample_bilinear2d_backward(DType dtype, int64_t planes, int64_t in_h, int64_t in_w,
+                                  int64_t out_h, int64_t out_w, bool align_corners,
+                                  double scale_h, double scale_w, const void* grad,
+                                  void* grad_in, void* stream);
 
 // ---- batchnorm.cu: batch norm, local response norm --------------------------------------
 // Mirror of csrc/cpu/batchnorm.cpp (same maths, same outputs), on `stream`.
@@ -198,5 +242,37 @@ void local_response_norm_backward(DType dtype, const void* grad, const void* x,
                                   int64_t S, int64_t size, double alpha, double beta, void* stream);
 
 // ---- lstm.cu / rnn.cu: fused recurrent cells (LSTM, GRU, RNN) ---------------------------
+// Mirrors of cpu::lstm_* / gru_* / rnn_* (csrc/cpu/kernels.h): device pointers, batch_sizes
+// stays a HOST array (it sizes each step's GEMM), everything runs on `stream`. w_hh_t is
+// unused here (may be null): the CUDA GEMM reads the transposed view without repacking.
+void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                  const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum, void* w_hh_t,
+                  void* stream);
+void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                   int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                   const void* gates, const void* hprev, const void* cprev, const void* tanhc,
+                   const void* dy, int64_t dy_stride, void* dh, void* dc, bool reverse,
+                   void* dgates, void* dx, double dx_beta, void* dw_ih, void* dw_hh, void* db, void* stream);
+void gru_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                 int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                 const void* b_hh, void* h, void* y, int64_t y_stride, bool reverse, void* gates,
+                 void* hn, void* hprev, void* scratch, void* w_hh_t, void* stream);
+void gru_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* gates,
+                  const void* hn, const void* hprev, const void* dy, int64_t dy_stride, void* dh,
+                  bool reverse, void* dgx, void* dgh, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db_ih, void* db_hh, void* stream);
+void rnn_forward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
+                 int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                 const void* b_ih, const void* b_hh, void* h, void* y, int64_t y_stride,
+                 bool reverse, void* gates, void* hprev, void* bias_sum, void* w_hh_t,
+                 void* stream);
+void rnn_backward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes, int64_t N,
+                  int64_t I, int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                  const void* gates, const void* hprev, const void* dy, int64_t dy_stride,
+                  void* dh, bool reverse, void* dgates, void* dx, double dx_beta, void* dw_ih,
+                  void* dw_hh, void* db, void* stream);
 
 }  // namespace dlcore::cuda

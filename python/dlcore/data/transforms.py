@@ -1,4 +1,6 @@
-"""Transforms: feature standardization fitted on training data, composition, conversions.
+"""Transforms: feature standardization fitted on training data, composition, conversions, and
+seeded image augmentation on whole batches (RandomCrop, RandomShift, RandomHorizontalFlip,
+GaussianNoise).
 
 Standardize learns per-feature statistics on the *training* set only and then applies those
 same numbers to validation and test data — fitting on everything leaks information from the
@@ -211,3 +213,170 @@ def one_hot(labels, num_classes=None, dtype=None):
     np.put_along_axis(out, a[..., None].astype(np.int64), 1, axis=-1)
     t = from_numpy(out)
     return t.to(dev) if dev is not None else t
+
+
+# ---- image augmentation on whole batches -------------------------------------------------------
+# The transforms below take a batch of images, (N, C, H, W) or (N, H, W) (a 2-D (H, W) input is
+# one image), as a NumPy array or a dlcore tensor, and give back the same kind, dtype and device.
+# Every image draws its own random parameters, but the work is one vectorised NumPy expression
+# per batch — no Python loop over the images. Each transform owns a NumPy Generator made from
+# `seed` (or takes `generator`), so the same seed replays the same sequence of augmentations.
+# For a single (C, H, W) image pass x[None] (a 3-D input is read as (N, H, W)).
+
+def _rng(seed, generator, op):
+    if generator is not None:
+        if not isinstance(generator, np.random.Generator):
+            raise TypeError(f"{op}: generator must be a numpy.random.Generator, got "
+                            f"{type(generator).__name__}")
+        return generator
+    return np.random.default_rng(seed)
+
+
+def _image_batch(x, op):
+    """(array seen as (N, ..., H, W), was_tensor, device, original ndim)."""
+    a, was_tensor, dev = _to_array(x, op)
+    if a.ndim not in (2, 3, 4):
+        raise ValueError(f"{op}: expected images (N, C, H, W), (N, H, W) or (H, W), got shape {a.shape}")
+    return (a[None] if a.ndim == 2 else a), was_tensor, dev, a.ndim
+
+
+def _restore(a, was_tensor, dev, ndim):
+    return _back(a[0] if ndim == 2 else a, was_tensor, dev)
+
+
+def _pair(v, op, what):
+    if isinstance(v, numbers.Integral):
+        return int(v), int(v)
+    v = tuple(int(i) for i in v)
+    if len(v) != 2:
+        raise ValueError(f"{op}: {what} must be an int or a pair, got {v}")
+    return v
+
+
+def _padding4(padding, op):
+    """(left, top, right, bottom) from an int, a (left/right, top/bottom) pair or a 4-tuple
+    (torchvision's convention)."""
+    if isinstance(padding, numbers.Integral):
+        p = (int(padding),) * 4
+    else:
+        p = tuple(int(i) for i in padding)
+        if len(p) == 2:
+            p = (p[0], p[1], p[0], p[1])
+        elif len(p) != 4:
+            raise ValueError(f"{op}: padding must be an int, a pair or a 4-tuple, got {padding}")
+    if min(p) < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+    return p
+
+
+def _crop_batch(a, size, pad, rng, op):
+    """Zero-pads the last two dims by pad = (left, top, right, bottom), then cuts an (h, w)
+    window at an independent uniform offset per image. One gather for the whole batch: a
+    strided view of every window (sliding_window_view, no copy) indexed by the offsets."""
+    h, w = size
+    left, top, right, bottom = pad
+    H, W = a.shape[-2] + top + bottom, a.shape[-1] + left + right
+    if h > H or w > W or h < 1 or w < 1:
+        raise ValueError(f"{op}: crop size {(h, w)} does not fit the padded image size {(H, W)} "
+                         f"(input shape {a.shape}, padding {pad})")
+    if any(pad):
+        widths = [(0, 0)] * (a.ndim - 2) + [(top, bottom), (left, right)]
+        a = np.pad(a, widths)                    # zeros, as torchvision's fill=0
+    n = a.shape[0]
+    oy = rng.integers(0, H - h + 1, size=n)
+    ox = rng.integers(0, W - w + 1, size=n)
+    win = np.lib.stride_tricks.sliding_window_view(a, (h, w), axis=(-2, -1))
+    if a.ndim == 4:            # win (N, C, H-h+1, W-w+1, h, w) -> (N, C, h, w)
+        out = win[np.arange(n), :, oy, ox]
+    else:                      # win (N, H-h+1, W-w+1, h, w) -> (N, h, w)
+        out = win[np.arange(n), oy, ox]
+    return np.ascontiguousarray(out), oy, ox
+
+
+class RandomCrop:
+    """Random (h, w) crops of every image of a batch after zero padding (torchvision's
+    RandomCrop with fill=0, per image): RandomCrop(32, padding=4) is the CIFAR-10 recipe.
+
+    size: int or (h, w). padding: int, (left/right, top/bottom) or (left, top, right, bottom).
+    seed / generator: the randomness (see the section comment above).
+    """
+
+    def __init__(self, size, padding=0, seed=None, generator=None):
+        self.size = _pair(size, "RandomCrop", "size")
+        self.padding = _padding4(padding, "RandomCrop")
+        self.rng = _rng(seed, generator, "RandomCrop")
+
+    def __call__(self, x):
+        a, was_tensor, dev, ndim = _image_batch(x, "RandomCrop")
+        out, _, _ = _crop_batch(a, self.size, self.padding, self.rng, "RandomCrop")
+        return _restore(out, was_tensor, dev, ndim)
+
+    def __repr__(self):
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomShift:
+    """Translates every image by its own random (dy, dx), each in [-max_shift, max_shift]
+    pixels; what moves out is dropped and what moves in is zero. Same as RandomCrop to the
+    input size with padding max_shift."""
+
+    def __init__(self, max_shift=2, seed=None, generator=None):
+        self.max_shift = _pair(max_shift, "RandomShift", "max_shift")   # (dy, dx) bounds
+        if min(self.max_shift) < 0:
+            raise ValueError(f"RandomShift: max_shift must be non-negative, got {max_shift}")
+        self.rng = _rng(seed, generator, "RandomShift")
+
+    def __call__(self, x):
+        a, was_tensor, dev, ndim = _image_batch(x, "RandomShift")
+        sy, sx = self.max_shift
+        out, _, _ = _crop_batch(a, a.shape[-2:], (sx, sy, sx, sy), self.rng, "RandomShift")
+        return _restore(out, was_tensor, dev, ndim)
+
+    def __repr__(self):
+        return f"RandomShift(max_shift={self.max_shift})"
+
+
+class RandomHorizontalFlip:
+    """Mirrors each image left-right with probability p (independently per image)."""
+
+    def __init__(self, p=0.5, seed=None, generator=None):
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
+        self.p = float(p)
+        self.rng = _rng(seed, generator, "RandomHorizontalFlip")
+
+    def __call__(self, x):
+        a, was_tensor, dev, ndim = _image_batch(x, "RandomHorizontalFlip")
+        flip = self.rng.random(a.shape[0]) < self.p
+        flip = flip.reshape((-1,) + (1,) * (a.ndim - 1))
+        out = np.where(flip, a[..., ::-1], a)        # one pass, no per-image loop
+        return _restore(out, was_tensor, dev, ndim)
+
+    def __repr__(self):
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+class GaussianNoise:
+    """Adds N(mean, std^2) noise to every element (in the input's dtype when float32 / float64,
+    else float32). clip=(low, high) clips the result, e.g. (0, 1) for images in [0, 1]."""
+
+    def __init__(self, std=0.1, mean=0.0, clip=None, seed=None, generator=None):
+        if float(std) < 0:
+            raise ValueError(f"GaussianNoise: std must be non-negative, got {std}")
+        self.std, self.mean = float(std), float(mean)
+        self.clip = None if clip is None else (float(clip[0]), float(clip[1]))
+        self.rng = _rng(seed, generator, "GaussianNoise")
+
+    def __call__(self, x):
+        a, was_tensor, dev = _to_array(x, "GaussianNoise")
+        dt = a.dtype if a.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+        noise = self.rng.standard_normal(a.shape, dtype=dt)
+        noise *= dt.type(self.std)
+        noise += dt.type(self.mean)
+        out = noise + a.astype(dt, copy=False)
+        if self.clip is not None:
+            np.clip(out, self.clip[0], self.clip[1], out=out)
+        return _back(out, was_tensor, dev)
+
+    def __repr__(self):
+        return f"GaussianNoise(std={self.std}, mean={self.mean}, clip={self.clip})"

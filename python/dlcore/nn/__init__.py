@@ -18,11 +18,17 @@ from .loss import MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss,
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 
 # pool family
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, LPPool1d, LPPool2d,
+                      AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
+                      MaxUnpool1d, MaxUnpool2d)
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 
 # batchnorm family
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LocalResponseNorm
 
 # rnn family
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
+from .sparse import Embedding
 
 
 if _ilu.find_spec(__name__ + ".utils") is not None:     # clip_grad_norm_ & co., when present

@@ -23,7 +23,7 @@ import math
 import numbers
 
 from .. import _C, creation
-from ..autograd import _enabled
+from ..autograd import Node, _enabled
 from ..tensor import Tensor, _wrap
 from . import init
 from .module import Module, Parameter
@@ -180,7 +180,6 @@ def _conv2d_call(op, x4, w4, bias, stride, pad, dilation, groups, out, act):
         return tuple(None if t is None else _wrap(t) for t in (dx, dw, db))
 
     y.requires_grad = True
-    from ..autograd import Node
     y._node = Node(op + ("_relu" if act else ""), (x4, w4, bias), backward)
     return y
 
@@ -285,7 +284,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                                       weight.requires_grad, need_b)
             return tuple(None if t is None else _wrap(t) for t in (dx, dw, db))
 
-        from ..autograd import Node
         y.requires_grad = True
         y._node = Node(op, (x4, weight, bias), backward)
     return y if batched else y.squeeze(0)

@@ -532,10 +532,20 @@ from .conv import conv1d, conv2d, conv_transpose2d  # noqa: E402
 __all__ += ["conv1d", "conv2d", "conv_transpose2d"]
 
 # pool family
+from .pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, lp_pool1d,  # noqa: E402
+                      lp_pool2d, adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_avg_pool2d,
+                      adaptive_max_pool2d, max_unpool1d, max_unpool2d)
+__all__ += ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d",
+            "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool2d",
+            "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
+from .upsampling import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: E402
+__all__ += ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
 # batchnorm family
 from .normalization import batch_norm, local_response_norm  # noqa: E402
 __all__ += ["batch_norm", "local_response_norm"]
 
 # rnn family
+from .sparse import embedding  # noqa: E402
+__all__ += ["embedding"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-from ..tensor import Tensor, tensor
-from ..autograd import no_grad
+from ...tensor import Tensor, tensor
+from ...autograd import no_grad
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_", "rnn"]
 
 
 def _grads(parameters):
@@ -90,3 +90,6 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     with no_grad():
         for g in _grads(parameters):
             g.copy_(g.clamp(-v, v))
+
+
+from . import rnn  # noqa: E402  (PackedSequence, pad_sequence, pack_padded_sequence, ...)

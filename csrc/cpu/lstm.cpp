@@ -1,0 +1,231 @@
+// lstm.cpp — one LSTM layer-direction over a whole sequence, forward and backward (CPU).
+//
+// Gate order i, f, g, o as torch packs W_ih [4H, I] / W_hh [4H, H]:
+//   a = x W_ih^T + b_ih + h W_hh^T + b_hh,   i, f, o = sigmoid(a_*),  g = tanh(a_g)
+//   c' = f c + i g,   h' = o tanh(c')
+// Where the time goes: x W_ih^T does not depend on the recurrence, so all T steps are ONE GEMM
+// (R x I by I x 4H, both biases summed into its epilogue) written straight into the gates
+// buffer. What is left per step is the dependent part: one GEMM h W_hh^T accumulated (beta = 1)
+// onto that step's rows of the same buffer, then one fused pointwise pass per row that applies
+// the activations in place, advances c and h, writes y and saves exactly what the backward
+// reads (activated gates, c before the step, h before the step, tanh(c')). The backward mirrors
+// it: per step one pointwise pass (gate gradients, dc_prev) and one GEMM dG W_hh for dh_prev;
+// the weight gradients need no recurrence, so they are whole-sequence GEMMs after the loop.
+// Packed sequences (core/rnn_math.h): step t advances only its first batch_sizes[t] rows.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "rnn_internal.h"
+
+namespace dlcore::cpu {
+namespace {
+
+using rnn::gemm_plan;
+using namespace rnn_detail;
+
+// ---- the pointwise passes ------------------------------------------------------------------
+// Written per row with every array a separate __restrict parameter (the compiler only trusts
+// restrict on parameters), so each inner loop vectorises.
+
+template <typename T>
+void lstm_new_c(int64_t H, const T* __restrict i, const T* __restrict f, const T* __restrict g,
+                T* __restrict c, T* __restrict c_copy) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T v = f[j] * c[j] + i[j] * g[j];
+    c[j] = v;
+    c_copy[j] = v;                          // becomes tanh(c') in place
+  }
+}
+
+// h = o tanh(c'); tc and y may be the same row (inference keeps tanh(c') in y).
+template <typename T>
+void lstm_new_h(int64_t H, const T* __restrict o, const T* tc, T* __restrict h, T* y) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T v = o[j] * tc[j];
+    h[j] = v;
+    y[j] = v;
+  }
+}
+
+// One row of one step: g holds the 4H pre-activations on entry and the activated gates on
+// return; h, c the state. hprev / cprev / tanhc receive what the backward reads; all null in
+// inference (then nothing is saved and tanh(c') passes through y).
+template <typename T>
+void lstm_row_forward(int64_t H, T* g, T* h, T* c, T* y, T* hprev, T* cprev, T* tanhc,
+                      bool vec) {
+  act_block<T, ActOp::Sigmoid>(g, g, 2 * H, vec);             // i and f are adjacent
+  act_block<T, ActOp::Tanh>(g + 2 * H, g + 2 * H, H, vec);
+  act_block<T, ActOp::Sigmoid>(g + 3 * H, g + 3 * H, H, vec);
+  if (hprev) {
+    std::memcpy(hprev, h, sizeof(T) * H);
+    std::memcpy(cprev, c, sizeof(T) * H);
+  }
+  T* tc = tanhc ? tanhc : y;
+  lstm_new_c<T>(H, g, g + H, g + 2 * H, c, tc);
+  act_block<T, ActOp::Tanh>(tc, tc, H, vec);
+  lstm_new_h<T>(H, g + 3 * H, tc, h, y);
+}
+
+// One row of one step of the backward: dh_total = dh (+ dy); writes the 4H pre-activation
+// gradients dg and replaces dc with dc_prev (dh is overwritten by the GEMM that follows).
+template <typename T, bool HAS_DY>
+void lstm_row_backward(int64_t H, const T* __restrict g, const T* __restrict cp,
+                       const T* __restrict tc, const T* __restrict dy, const T* __restrict dh,
+                       T* __restrict dc, T* __restrict dg) {
+  for (int64_t j = 0; j < H; ++j) {
+    T d = dh[j];
+    if constexpr (HAS_DY) d += dy[j];
+    T dai, daf, dag, dao, dcp;
+    rnn::lstm_backward_elem<T>(d, dc[j], g[j], g[H + j], g[2 * H + j], g[3 * H + j], cp[j],
+                               tc[j], dai, daf, dag, dao, dcp);
+    dg[j] = dai;
+    dg[H + j] = daf;
+    dg[2 * H + j] = dag;
+    dg[3 * H + j] = dao;
+    dc[j] = dcp;
+  }
+}
+
+// Rows [r0, r1) of one step; every pointer is at the step's first row (y, dy row strides).
+template <typename T>
+void lstm_cell_forward(int64_t r0, int64_t r1, int64_t H, T* gates, T* h, T* c, T* y,
+                       int64_t y_stride, T* hprev, T* cprev, T* tanhc, bool vec) {
+  const bool save = hprev != nullptr;
+  for (int64_t r = r0; r < r1; ++r)
+    lstm_row_forward<T>(H, gates + r * 4 * H, h + r * H, c + r * H, y + r * y_stride,
+                        save ? hprev + r * H : nullptr, save ? cprev + r * H : nullptr,
+                        save ? tanhc + r * H : nullptr, vec);
+}
+
+template <typename T>
+void lstm_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const T* cprev,
+                        const T* tanhc, const T* dy, int64_t dy_stride, const T* dh, T* dc,
+                        T* dgates) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t a = r * H, g = r * 4 * H;
+    if (dy)
+      lstm_row_backward<T, true>(H, gates + g, cprev + a, tanhc + a, dy + r * dy_stride,
+                                 dh + a, dc + a, dgates + g);
+    else
+      lstm_row_backward<T, false>(H, gates + g, cprev + a, tanhc + a, nullptr, dh + a, dc + a,
+                                  dgates + g);
+  }
+}
+
+// ---- the sequence --------------------------------------------------------------------------
+
+template <typename T>
+void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H,
+                    const T* x, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, T* h,
+                    T* c, T* y, int64_t y_stride, bool reverse, T* gates, T* hprev, T* cprev,
+                    T* tanhc, T* bias_sum, T* w_hh_t) {
+  const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
+  const int64_t R = off[Ts], G = 4 * H;
+  if (R == 0 || H == 0) return;
+  const T* bias = nullptr;
+  if (b_ih || b_hh) {   // b_ih + b_hh once, so the projection's epilogue adds one vector
+    for (int64_t k = 0; k < G; ++k) bias_sum[k] = (b_ih ? b_ih[k] : T(0)) + (b_hh ? b_hh[k] : T(0));
+    bias = bias_sum;
+  }
+  // All steps' input projections: gates[R, 4H] = x[R, I] W_ih^T + bias.
+  gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
+  const bool vec = use_avx2_kernels(), save = hprev != nullptr;
+  const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, Ts, w_hh_t);
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? Ts - 1 - s : s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;   // (a reverse pass picks these rows up at later steps)
+      T* gt = gates + (o + b0) * G;
+      // gates_t[rows] += h[rows] W_hh^T   (the recurrence)
+      gemm(gemm_plan(dt, n, G, H, h + b0 * H, H, false, whh.b, whh.ld, whh.transposed, gt, G,
+                     1.0));
+      parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+        lstm_cell_forward<T>(r0 + b0, r1 + b0, H, gates + o * G, h, c, y + o * y_stride,
+                             y_stride, save ? hprev + o * H : nullptr,
+                             save ? cprev + o * H : nullptr, save ? tanhc + o * H : nullptr,
+                             vec);
+      });
+    }
+  });
+}
+
+template <typename T>
+void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t I, int64_t H,
+                     const T* x, const T* w_ih, const T* w_hh, const T* gates, const T* hprev,
+                     const T* cprev, const T* tanhc, const T* dy, int64_t dy_stride, T* dh, T* dc,
+                     bool reverse, T* dgates, T* dx, double dx_beta, T* dw_ih, T* dw_hh, T* db) {
+  const std::vector<int64_t> off = rnn::step_offsets(Ts, bs);
+  const int64_t R = off[Ts], G = 4 * H;
+  if (R == 0 || H == 0) {   // nothing ran: the weights got no gradient, dx (if any) neither
+    std::fill(dw_ih, dw_ih + G * I, T(0));
+    std::fill(dw_hh, dw_hh + G * H, T(0));
+    if (db) std::fill(db, db + G, T(0));
+    if (dx && dx_beta == 0.0) std::fill(dx, dx + R * I, T(0));
+    return;
+  }
+  // Steps in the opposite order of the forward, each thread on its own batch rows.
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      parallel_for(n, row_grain(G), [&](int64_t r0, int64_t r1) {
+        lstm_cell_backward<T>(r0 + b0, r1 + b0, H, gates + o * G, cprev + o * H,
+                              tanhc + o * H, dy ? dy + o * dy_stride : nullptr, dy_stride, dh,
+                              dc, dgates + o * G);
+      });
+      // dh_prev[rows] = dG_t[rows] W_hh   (rows past bs[t] keep their gradient: those
+      // sequences are not active at this step)
+      gemm(gemm_plan(dt, n, H, G, dgates + (o + b0) * G, G, false, w_hh, H, false,
+                     dh + b0 * H, H, 0.0));
+    }
+  });
+  // The recurrence-free gradients, each one GEMM over all R rows.
+  if (dx) gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
+  gemm(gemm_plan(dt, G, I, R, dgates, G, true, x, I, false, dw_ih, I, 0.0));
+  gemm(gemm_plan(dt, G, H, R, dgates, G, true, hprev, H, false, dw_hh, H, 0.0));
+  if (db) column_sums<T>(dgates, db, R, G);
+}
+
+}  // namespace
+
+void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                  int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
+                  const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
+                  void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum,
+                  void* w_hh_t) {
+  if (dtype == DType::Float32)
+    lstm_forward_t<float>(dtype, T, batch_sizes, N, I, H, (const float*)x, (const float*)w_ih,
+                          (const float*)w_hh, (const float*)b_ih, (const float*)b_hh, (float*)h,
+                          (float*)c, (float*)y, y_stride, reverse, (float*)gates, (float*)hprev,
+                          (float*)cprev, (float*)tanhc, (float*)bias_sum,
+                          (float*)w_hh_t);
+  else
+    lstm_forward_t<double>(dtype, T, batch_sizes, N, I, H, (const double*)x, (const double*)w_ih,
+                           (const double*)w_hh, (const double*)b_ih, (const double*)b_hh,
+                           (double*)h, (double*)c, (double*)y, y_stride, reverse,
+                           (double*)gates, (double*)hprev, (double*)cprev, (double*)tanhc,
+                           (double*)bias_sum, (double*)w_hh_t);
+}
+
+void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
+                   int64_t H, const void* x, const void* w_ih, const void* w_hh,
+                   const void* gates, const void* hprev, const void* cprev, const void* tanhc,
+                   const void* dy, int64_t dy_stride, void* dh, void* dc, bool reverse,
+                   void* dgates, void* dx, double dx_beta, void* dw_ih, void* dw_hh, void* db) {
+  if (dtype == DType::Float32)
+    lstm_backward_t<float>(dtype, T, batch_sizes, N, I, H, (const float*)x, (const float*)w_ih,
+                           (const float*)w_hh, (const float*)gates, (const float*)hprev,
+                           (const float*)cprev, (const float*)tanhc, (const float*)dy, dy_stride,
+                           (float*)dh, (float*)dc, reverse, (float*)dgates, (float*)dx, dx_beta,
+                           (float*)dw_ih, (float*)dw_hh, (float*)db);
+  else
+    lstm_backward_t<double>(dtype, T, batch_sizes, N, I, H, (const double*)x,
+                            (const double*)w_ih, (const double*)w_hh, (const double*)gates,
+                            (const double*)hprev, (const double*)cprev, (const double*)tanhc,
+                            (const double*)dy, dy_stride, (double*)dh, (double*)dc, reverse,
+                            (double*)dgates, (double*)dx, dx_beta, (double*)dw_ih,
+                            (double*)dw_hh, (double*)db);
+}
+
+}  // namespace dlcore::cpu
