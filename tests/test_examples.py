@@ -89,6 +89,6 @@ def test_char_lm_fast_learns():
 
 
 def test_long_term_lstm_beats_rnn():
-    r = _load("long_term").main(T=20, steps=300, plot=False)
-    assert r["lstm"] > 0.9
-    assert r["rnn"] < r["lstm"]
+    r = _load("long_term").main(T=50, steps=1500, plot=False)
+    assert r["lstm"] > 0.8
+    assert r["rnn"] < 0.5
