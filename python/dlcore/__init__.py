@@ -26,6 +26,21 @@ from .summary import summary
 
 __version__ = _C.__version__
 
+# Submodules a PyTorch user reaches through the package (dlcore.optim.Adam, dlcore.utils.data,
+# dlcore.data.DataLoader) load on first use, so `import dlcore` does not pay for them.
+_LAZY_SUBMODULES = ("optim", "data", "utils", "bench")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 def build_info() -> dict:
     """How this dlcore was built and what it runs on: version, CUDA, CPU path, threads."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..tensor import Tensor, from_numpy
 from .dataset import TensorDataset, flatten_subsets, permutation
+from .workers import MultiProcessIter, epoch_seed
 
 
 def _np_to_tensor(a: np.ndarray) -> Tensor:
@@ -91,16 +92,39 @@ class DataLoader:
         the TensorDataset fast path, so the function sees samples as usual.
     seed: fixes the shuffle stream of this loader (epoch-dependent); None uses the global
         generator, seeded by dlcore.manual_seed.
+    num_workers: 0 loads batches in the calling process; N > 0 loads them in N worker
+        processes (see dlcore.data.workers: seeded, same batch order as num_workers=0, clean
+        shutdown). A TensorDataset with the default collate_fn is always gathered in-process:
+        one copy per batch is cheaper than sending it between processes.
+    worker_init_fn: called as fn(worker_id) in each worker after seeding.
+    prefetch_factor: batches in flight per worker (default 2 when num_workers > 0).
+    timeout: seconds to wait for a batch from the workers before raising (0: forever).
+    pin_memory: accepted for PyTorch compatibility; batches are ordinary host tensors and
+        ``.to("cuda")`` copies them.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 seed=None):
+                 seed=None, num_workers=0, worker_init_fn=None, prefetch_factor=None, timeout=0,
+                 pin_memory=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (numbers.Integral, np.integer)):
             raise TypeError(f"DataLoader: batch_size must be an int, got {type(batch_size).__name__}")
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         if seed is not None and not isinstance(seed, (numbers.Integral, np.integer)):
             raise TypeError(f"DataLoader: seed must be an int or None, got {type(seed).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (numbers.Integral, np.integer)) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
+        if prefetch_factor is not None and (num_workers == 0 or int(prefetch_factor) < 1):
+            raise ValueError("DataLoader: prefetch_factor needs num_workers > 0 and must be >= 1, "
+                             f"got prefetch_factor={prefetch_factor!r}, num_workers={num_workers}")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout!r}")
+        self.num_workers = int(num_workers)
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = int(prefetch_factor) if prefetch_factor is not None else 2
+        self.timeout = float(timeout)
+        self.pin_memory = bool(pin_memory)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -138,7 +162,16 @@ class DataLoader:
             if arrays is not None:
                 return self._iter_arrays(arrays, n, order, bs, stop)
             return self._iter_device_tensors(n, order, bs, stop)
+        if self.num_workers > 0:
+            return self._iter_workers(n, order, bs, stop)
         return self._iter_generic(n, order, bs, stop)
+
+    def _iter_workers(self, n, order, bs, stop):
+        ids = np.arange(n) if order is None else np.asarray(order)
+        batches = [ids[s:min(s + bs, stop)].tolist() for s in range(0, stop, bs)]
+        return MultiProcessIter(self.dataset, self.collate_fn, batches, self.num_workers,
+                                self.prefetch_factor, epoch_seed(self.seed, self.epoch - 1),
+                                self.worker_init_fn, self.timeout)
 
     def _iter_arrays(self, arrays, n, order, bs, stop):
         # Indices into the base arrays: subset indices composed with the epoch's order, once

@@ -1,0 +1,9 @@
+"""dlcore.utils.data — torch.utils.data's names for dlcore.data's datasets and loader.
+
+    from dlcore.utils.data import Dataset, DataLoader, TensorDataset, random_split
+"""
+from ..data import (ConcatDataset, DataLoader, Dataset, Subset, TensorDataset, default_collate,
+                    get_worker_info, random_split)
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+           "default_collate", "get_worker_info"]
