@@ -16,7 +16,8 @@ from .ops import (add, sub, mul, div, true_divide, floor_divide, pow, neg, negat
                   minimum, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_not, where, clamp, clip,
                   sum, prod, mean, var, std, max, min, amax, amin, argmax, argmin, all, any, matmul, mm,
                   bmm, dot, result_type)
-from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .autograd import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly,
+                       set_detect_anomaly, is_anomaly_enabled)
 from .views import cat, concatenate, stack, index_select, narrow, reshape, flatten, permute, transpose, squeeze, unsqueeze, as_strided, broadcast_to
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state
 from . import cpu, cuda, backends, random, autograd, metrics, train

@@ -54,13 +54,83 @@ class set_grad_enabled(_GradMode):
         self.mode = bool(mode)
 
 
+# ---- anomaly detection: which forward op made a NaN/Inf gradient ----------------------------
+_anomaly = [False]
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly[0]
+
+
+class set_detect_anomaly:
+    """``set_detect_anomaly(True)`` turns anomaly detection on (also usable as a context manager).
+
+    While it is on, every recorded op keeps the Python stack of its forward call, and backward
+    checks every gradient an op's backward returns: a NaN or Inf raises RuntimeError naming the
+    op and showing where its forward ran. It costs a stack capture per op and a host check per
+    gradient, so it is for debugging, as in PyTorch.
+    """
+
+    def __init__(self, mode=True):
+        self._prev = _anomaly[0]
+        _anomaly[0] = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly[0] = self._prev
+        return False
+
+
+class detect_anomaly(_GradMode):
+    """Context manager / decorator enabling anomaly detection inside (see set_detect_anomaly)."""
+
+    def __enter__(self):
+        self._prev_anomaly = _anomaly[0]
+        _anomaly[0] = True
+
+    def __exit__(self, *exc):
+        _anomaly[0] = self._prev_anomaly
+        return False
+
+
+def _check_finite(node, grads):
+    import traceback
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        a = g.detach().cpu().numpy()
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            what = "nan" if np.isnan(a).any() else "inf"
+            where = "".join(traceback.format_list(node.trace)) if node.trace else "  (not recorded)\n"
+            raise RuntimeError(f"Function '{node.name}Backward' returned {what} values in its {i}th "
+                               f"output (gradient for an input of shape {tuple(g.shape)}).\n"
+                               f"The forward call that created this node (traceback):\n{where}")
+
+
 class Node:
-    __slots__ = ("name", "inputs", "backward_fn")
+    __slots__ = ("name", "inputs", "backward_fn", "trace")
 
     def __init__(self, name, inputs, backward_fn):
         self.name = name
         self.inputs = inputs
         self.backward_fn = backward_fn
+        self.trace = None
+        if _anomaly[0]:
+            self.trace = _user_stack()
+
+
+def _user_stack():
+    """The current Python stack without its innermost frames inside dlcore itself, so the last
+    line shown is the user's call of the op."""
+    import os
+    import traceback
+    stack = traceback.extract_stack()[:-2]
+    pkg = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    while len(stack) > 1 and os.path.abspath(stack[-1].filename).startswith(pkg):
+        stack.pop()
+    return stack
 
     def __repr__(self):
         return f"<{self.name}Backward>"
@@ -134,6 +204,8 @@ def backward(root, grad=None, retain_graph=False):
                 raise RuntimeError(f"backward: trying to backward through the graph a second time "
                                    f"(through {node.name}); use backward(retain_graph=True)")
             in_grads = node.backward_fn(g)
+            if _anomaly[0]:
+                _check_finite(node, in_grads)
             if not retain_graph:
                 node.backward_fn = None
             for x, gx in zip(node.inputs, in_grads):
