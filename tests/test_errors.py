@@ -207,3 +207,14 @@ def test_cat_stack_empty_list():
 def test_permute_wrong_number_of_dims():
     with pytest.raises(ValueError):
         dlcore.ones(2, 3, 4).permute(0, 1)
+
+
+def test_tensor_larger_than_memory_raises_memory_error_and_the_process_lives():
+    with pytest.raises(MemoryError, match="out of memory"):
+        dlcore.empty(1 << 42)                          # 16 TiB of float32
+    with pytest.raises(MemoryError, match=r"empty: shape \(4611686018427387904, 4\).*2\^63"):
+        dlcore.empty(1 << 62, 4)                       # the byte count would wrap around int64
+    with pytest.raises(MemoryError):
+        dlcore.zeros(1 << 31, 1 << 31, 4)
+    assert dlcore.empty(0, 1 << 62).shape == (0, 1 << 62)   # empty: nothing to allocate
+    assert float(dlcore.ones(3).sum()) == 3.0           # still working afterwards

@@ -289,3 +289,55 @@ def test_cuda_tensors_round_trip(tmp_path):
     assert back.is_cuda
     np.testing.assert_array_equal(to_numpy(back), to_numpy(t))
     assert not dlcore.load(path, map_location="cpu")["t"].is_cuda
+
+
+def _rewrite_header(blob, edit):
+    """The same file with its JSON header edited by `edit(header)`: header CRC and the padding
+    before the (unchanged) data section redone, so only the edited claim is wrong."""
+    import json
+    import struct
+    import zlib
+    magic, version, hlen, _ = struct.unpack_from("<8sIQI", blob)
+    header = json.loads(blob[24:24 + hlen])
+    data = blob[24 + hlen + (-(24 + hlen)) % 64:]
+    edit(header)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    pad = b"\0" * ((-(24 + len(raw))) % 64)
+    return struct.pack("<8sIQI", magic, version, len(raw), zlib.crc32(raw)) + raw + pad + data
+
+
+@pytest.mark.parametrize("shape", [[2 ** 32, 2 ** 32], [2 ** 62, 4], [2 ** 40], [-1, 3]])
+def test_absurd_shapes_in_the_header_raise_without_allocating(tmp_path, shape):
+    import tracemalloc
+    blob = _saved_blob(tmp_path)
+
+    def edit(h):
+        h["tensors"][0]["shape"] = shape
+    bad = tmp_path / "absurd.dlc"
+    bad.write_bytes(_rewrite_header(blob, edit))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="absurd.dlc"):
+            dlcore.load(bad)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * len(blob) + (1 << 20)          # nothing near what the header claims
+
+
+def test_absurd_data_size_and_offsets_raise(tmp_path):
+    blob = _saved_blob(tmp_path)
+    for key, value in [("data_size", 2 ** 62), ("data_size", -5)]:
+        def edit(h):
+            h[key] = value
+        bad = tmp_path / "absurd.dlc"
+        bad.write_bytes(_rewrite_header(blob, edit))
+        with pytest.raises(ValueError, match="absurd.dlc"):
+            dlcore.load(bad)
+
+    def edit_offset(h):
+        h["tensors"][0]["offset"] = 2 ** 62
+    bad = tmp_path / "absurd.dlc"
+    bad.write_bytes(_rewrite_header(blob, edit_offset))
+    with pytest.raises(ValueError, match="outside the data section"):
+        dlcore.load(bad)

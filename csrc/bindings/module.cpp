@@ -91,6 +91,8 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const DeviceError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
   register_runtime(m);

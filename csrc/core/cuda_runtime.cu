@@ -18,6 +18,7 @@
 // overtake the previous user's pending kernels. When cudaMalloc runs out of memory, the
 // cache is returned to the driver and the allocation is tried once more.
 #include "cuda_runtime.h"
+#include "errors.h"
 
 #include <cuda_runtime_api.h>
 
@@ -216,11 +217,12 @@ void* raw_alloc(int device, size_t nbytes) {
   }
   if (err != cudaSuccess) {
     cudaGetLastError();
-    throw std::runtime_error("CUDA out of memory or allocation failure: tried to allocate " +
-                             std::to_string(nbytes) + " bytes on device " +
-                             std::to_string(device) + " (" + std::to_string(p.allocated) +
-                             " bytes allocated, " + std::to_string(p.reserved) +
-                             " reserved): " + cudaGetErrorString(err));
+    std::string msg = "CUDA out of memory or allocation failure: tried to allocate " +
+                      std::to_string(nbytes) + " bytes on device " + std::to_string(device) +
+                      " (" + std::to_string(p.allocated) + " bytes allocated, " +
+                      std::to_string(p.reserved) + " reserved): " + cudaGetErrorString(err);
+    if (err == cudaErrorMemoryAllocation) throw OutOfMemory(msg);   // -> Python MemoryError
+    throw std::runtime_error(msg);
   }
   p.live.emplace(ptr, Block{size, stream});
   p.allocated += size;

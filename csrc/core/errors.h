@@ -1,6 +1,6 @@
 // errors.h — typed exceptions. The bindings translate them to Python:
 //   ShapeError -> ValueError, DTypeError -> TypeError, DeviceError -> RuntimeError,
-//   IndexError -> IndexError; anything else derived from std::exception -> RuntimeError.
+//   IndexError -> IndexError, OutOfMemory -> MemoryError; anything else derived from std::exception -> RuntimeError.
 // Messages name the op, the shapes and what was expected.
 #pragma once
 #include <cstdint>
@@ -15,6 +15,7 @@ struct ShapeError : std::runtime_error { using std::runtime_error::runtime_error
 struct DTypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct DeviceError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
+struct OutOfMemory : std::runtime_error { using std::runtime_error::runtime_error; };
 
 inline std::string shape_str(const std::vector<int64_t>& s) {
   std::ostringstream o;

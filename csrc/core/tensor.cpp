@@ -22,7 +22,7 @@ StoragePtr allocate_storage(size_t nbytes, Device device) {
   if (device.type == DeviceType::CPU) {
     // Big blocks come from (and return to) the host block cache: see cpu_allocator.h.
     s->data = cpualloc::alloc(nbytes);
-    if (!s->data) fail<std::runtime_error>("alloc", "out of memory allocating ", nbytes, " bytes");
+    if (!s->data) fail<OutOfMemory>("alloc", "out of memory allocating ", nbytes, " bytes on the CPU");
     s->deleter = [nbytes](void* p) { cpualloc::free(p, nbytes); };
   } else {
     int dev = device.index;
@@ -61,12 +61,22 @@ std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& sizes) {
 
 Tensor empty(const std::vector<int64_t>& sizes, DType dtype, Device device) {
   int64_t n = 1;
+  bool has_zero = false;
   for (int64_t s : sizes) {
     if (s < 0) fail<ShapeError>("empty", "negative dimension in shape ", shape_str(sizes));
-    n *= s;
+    has_zero |= s == 0;
   }
+  // Element count and byte size must fit in int64: a shape whose product wraps around would
+  // otherwise allocate a small block that kernels then index far beyond.
+  bool overflow = false;
+  for (int64_t s : sizes) overflow |= __builtin_mul_overflow(n, s, &n);
+  int64_t nbytes = 0;
+  overflow |= __builtin_mul_overflow(n, (int64_t)itemsize(dtype), &nbytes);
+  if (overflow && !has_zero)
+    fail<OutOfMemory>("empty", "shape ", shape_str(sizes), " of ", dtype_name(dtype),
+                      " needs more than 2^63 bytes");
   Tensor t;
-  t.storage = allocate_storage((size_t)n * itemsize(dtype), device);
+  t.storage = allocate_storage(has_zero ? 0 : (size_t)nbytes, device);
   t.sizes = sizes;
   t.strides = contiguous_strides(sizes);
   t.dtype = dtype;

@@ -40,6 +40,7 @@ os.replace() puts the file in place; a crash or an error mid-write leaves any ea
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 import struct
@@ -276,7 +277,7 @@ def load(path, map_location=None):
                 raise ValueError
         except (KeyError, TypeError, ValueError):
             raise bad(f"tensor entry {i} is malformed: {str(e)[:120]}") from None
-        numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        numel = math.prod(shape)            # Python ints: an absurd shape cannot wrap to a small count
         if nbytes != numel * dt.itemsize:
             raise bad(f"tensor entry {i}: {nbytes} bytes don't match shape {list(shape)} of {dt.name}")
         if offset < 0 or offset + nbytes > data_size:
