@@ -12,24 +12,42 @@ tensors, are dropped as soon as they ran, unless ``retain_graph=True``.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-_enabled = [True]
+
+class _GradFlag(threading.local):
+    """Grad mode, per thread as in PyTorch: a no_grad() block in one thread (backward runs in
+    one) must not switch off recording in another. ``_enabled[0]`` reads and writes it, so
+    code indexing the flag like a one-element list keeps working."""
+
+    def __init__(self):
+        self.value = True
+
+    def __getitem__(self, _):
+        return self.value
+
+    def __setitem__(self, _, v):
+        self.value = v
+
+
+_enabled = _GradFlag()
 
 
 def is_grad_enabled() -> bool:
-    return _enabled[0]
+    return _enabled.value
 
 
 class _GradMode:
     mode = True
 
     def __enter__(self):
-        self._prev = _enabled[0]
-        _enabled[0] = self.mode
+        self._prev = _enabled.value
+        _enabled.value = self.mode
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
+        _enabled.value = self._prev
         return False
 
     def __call__(self, fn):          # usable as a decorator too
@@ -137,7 +155,7 @@ def _user_stack():
 
 
 def needs_grad(*xs) -> bool:
-    if not _enabled[0]:
+    if not _enabled.value:
         return False
     for x in xs:   # hot path: runs once per op; plain attribute probe, no isinstance chain
         if getattr(x, "requires_grad", False):

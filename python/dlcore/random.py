@@ -6,6 +6,7 @@ seed fixes every later draw on the CPU and on CUDA alike (the kernels share one 
 from __future__ import annotations
 
 import os
+import threading
 
 _state = {"seed": 0x5EED, "offset": 0}
 
@@ -37,8 +38,13 @@ def set_rng_state(state):
     _state["seed"], _state["offset"] = int(state[0]), int(state[1])
 
 
+_lock = threading.Lock()
+
+
 def _next(n: int):
-    """Reserves n counters; returns (seed, offset) for the kernel."""
-    s, o = _state["seed"], _state["offset"]
-    _state["offset"] = o + int(n)
+    """Reserves n counters; returns (seed, offset) for the kernel. Under a lock, so threads
+    drawing at once get disjoint counter ranges (never the same numbers twice)."""
+    with _lock:
+        s, o = _state["seed"], _state["offset"]
+        _state["offset"] = o + int(n)
     return s, o
