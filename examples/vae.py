@@ -102,11 +102,12 @@ def main(fast=False, seed=0, out_dir="vae_out"):
     viz = picture_writer(out_dir, "vae")
     if viz is not None:
         g = np.linspace(-2, 2, 15, dtype=np.float32)
-        z = np.stack(np.meshgrid(g, -g)[::-1], -1).reshape(-1, 2)[:, ::-1].copy()
+        z2, z1 = np.meshgrid(-g, g, indexing="ij")          # rows: z2 from +2 down, columns: z1
+        z = np.ascontiguousarray(np.stack([z1, z2], -1).reshape(-1, 2))
         with dlcore.no_grad():
             manifold = model.dec(dlcore.from_numpy(z)).numpy().reshape(-1, 8, 8)
             samples = model.dec(dlcore.randn(64, 2)).numpy().reshape(-1, 8, 8)
-        viz.save_image_grid(manifold, f"{out_dir}/manifold.png", nrow=15, normalize=False, padding=0)
+        viz.save_image_grid(manifold, f"{out_dir}/manifold.png", nrow=15, normalize=False)
         viz.save_image_grid(samples, f"{out_dir}/prior_samples.png", nrow=8, normalize=False)
         viz.plot_curves({"-ELBO": hist["loss"], "reconstruction": hist["reconstruction"], "KL": hist["kl"]},
                         f"{out_dir}/loss.png", ylabel="nats per digit")
