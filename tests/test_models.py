@@ -127,6 +127,13 @@ def test_resnet18_counts_names_shapes_and_mult_adds():
     small = models.resnet18(num_classes=10)
     (out,) = forward_backward(small, (2, 3, 32, 32))
     assert tuple(out.shape) == (2, 10)
+    # a state_dict with these names loads strictly into a fresh model and gives the same outputs
+    twin = models.resnet18(num_classes=10)
+    twin.load_state_dict(small.state_dict())
+    small.eval(), twin.eval()
+    x = dlcore.randn(1, 3, 32, 32)
+    with dlcore.no_grad():
+        np.testing.assert_array_equal(small(x).numpy(), twin(x).numpy())
 
 
 def test_resnet34():
@@ -202,6 +209,9 @@ def test_unet_paper_shapes_count_and_padded_training():
     small = models.unet(in_channels=3, num_classes=4, base_channels=8, depth=3, padding=True)
     (out,) = forward_backward(small, (2, 3, 24, 24))
     assert tuple(out.shape) == (2, 4, 24, 24)
+    dlcore.manual_seed(0)
+    (out,) = forward_backward(models.unet(base_channels=8, depth=2), (2, 1, 44, 44))   # cropped skips
+    assert tuple(out.shape) == (2, 2, 4, 4)
 
 
 def test_segnet_unpooling_decoder():
