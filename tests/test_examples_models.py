@@ -101,7 +101,7 @@ def test_transfer_trains_only_the_new_head():
     r = _load("transfer").main(fast=True)
     assert r["optimizer_head_only"] and r["backbone_unchanged"]
     assert r["trainable_params"] == 256 * 5 + 5
-    assert r["task_a_accuracy"] > 0.9 and r["transfer_accuracy"] > 0.7
+    assert r["task_a_accuracy"] > 0.9 and r["transfer_accuracy"] > 0.7 and r["finetune_accuracy"] > 0.7
 
 
 def test_segmentation_unet_beats_trivial_predictor():
