@@ -14,7 +14,7 @@ extractor (convolutions, the backbone) and its classifier (the head). For B:
 The same network trained from scratch on the few B images is the baseline, and full
 fine-tuning (the A weights as the starting point for every layer, all trained on B at a lower
 learning rate) the third variant. The frozen backbone's weights are checked bit-for-bit
-unchanged after training the head.
+unchanged after training the head. Picture: the three training-loss curves on task B.
 """
 import time
 
@@ -25,6 +25,15 @@ import dlcore.nn as nn
 import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore.data import load_digits
+
+try:
+    from _pictures import picture_writer
+except ImportError:
+    import importlib.util, pathlib
+    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
+    _mod = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_mod)
+    picture_writer = _mod.picture_writer
 
 
 class Net(nn.Module):
@@ -42,17 +51,22 @@ class Net(nn.Module):
 
 
 def fit(model, params, X, y, epochs, seed, lr=3e-3, batch_size=32):
+    """Adam on params; returns the optimizer and the mean training loss of each epoch."""
     rng = np.random.default_rng(seed)
     opt = optim.Adam(params, lr=lr)
+    losses = []
     for _ in range(epochs):
         order = rng.permutation(len(X))
+        total = 0.0
         for i in range(0, len(X), batch_size):
             idx = order[i:i + batch_size]
             loss = F.cross_entropy(model(dlcore.from_numpy(X[idx])), dlcore.from_numpy(y[idx]))
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return opt
+            total += float(loss) * len(idx)
+        losses.append(total / len(X))
+    return opt, losses
 
 
 def accuracy(model, X, y):
@@ -65,7 +79,7 @@ def accuracy(model, X, y):
     return acc
 
 
-def main(fast=False, seed=0, per_class=10):
+def main(fast=False, seed=0, per_class=10, out_dir="transfer_out"):
     """Returns accuracies on task B (transfer, scratch), the task-A accuracy and the checks."""
     dlcore.manual_seed(seed)
     X, y = load_digits()
@@ -93,7 +107,7 @@ def main(fast=False, seed=0, per_class=10):
     net.head = nn.Linear(64 * 2 * 2, 5)
     before = {k: v.numpy().copy() for k, v in net.backbone.state_dict().items()}
     trainable = [p for p in net.parameters() if p.requires_grad]
-    opt = fit(net, trainable, X[b_tr], y[b_tr] - 5, epochs_b, seed + 2)
+    opt, loss_transfer = fit(net, trainable, X[b_tr], y[b_tr] - 5, epochs_b, seed + 2)
     in_opt = {id(p) for g in opt.param_groups for p in g["params"]}
     head_only = in_opt == {id(p) for p in net.head.parameters()}
     unchanged = all(np.array_equal(before[k], v.numpy()) for k, v in net.backbone.state_dict().items())
@@ -101,14 +115,14 @@ def main(fast=False, seed=0, per_class=10):
 
     dlcore.manual_seed(seed + 3)
     scratch = Net(5)
-    fit(scratch, scratch.parameters(), X[b_tr], y[b_tr] - 5, epochs_b, seed + 2)
+    _, loss_scratch = fit(scratch, scratch.parameters(), X[b_tr], y[b_tr] - 5, epochs_b, seed + 2)
     acc_scratch = accuracy(scratch, X[b_te], y[b_te] - 5)
 
     dlcore.manual_seed(seed + 4)
     tuned = Net(5)
     tuned.load_state_dict({k: dlcore.from_numpy(v) for k, v in trained_a.items()})
     tuned.head = nn.Linear(64 * 2 * 2, 5)
-    fit(tuned, tuned.parameters(), X[b_tr], y[b_tr] - 5, epochs_b, seed + 2, lr=1e-3)
+    _, loss_finetune = fit(tuned, tuned.parameters(), X[b_tr], y[b_tr] - 5, epochs_b, seed + 2, lr=1e-3)
     acc_finetune = accuracy(tuned, X[b_te], y[b_te] - 5)
     n_head = sum(p.numel() for p in net.head.parameters())
     n_all = sum(p.numel() for p in net.parameters())
@@ -117,6 +131,12 @@ def main(fast=False, seed=0, per_class=10):
     print(f"  test accuracy: frozen backbone + new head {100 * acc_transfer:.1f}%, all layers fine-tuned from "
           f"the A weights {100 * acc_finetune:.1f}%, same net from scratch {100 * acc_scratch:.1f}% "
           f"({time.perf_counter() - t0:.1f} s)")
+    viz = picture_writer(out_dir, "transfer")
+    if viz is not None:
+        viz.plot_curves({"frozen backbone, new head": loss_transfer, "fine-tune all from A": loss_finetune,
+                         "from scratch": loss_scratch}, f"{out_dir}/task_b_training_loss.png",
+                        ylabel="training loss on task B", logy=True)
+        print(f"pictures in {out_dir}/")
     return {"task_a_accuracy": acc_a, "transfer_accuracy": acc_transfer, "scratch_accuracy": acc_scratch,
             "finetune_accuracy": acc_finetune,
             "optimizer_head_only": head_only, "backbone_unchanged": unchanged,
