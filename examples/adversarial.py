@@ -16,6 +16,8 @@ on clean digits.
 
 Pictures: test digits beside their adversarial versions at epsilon = 0.15 / 0.3.
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -26,14 +28,8 @@ import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore.data import load_digits
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 EPSILONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 

@@ -18,6 +18,8 @@
 
 Pictures: clean / corrupted / reconstructed digits and the first layer's filters (rows of W).
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -28,14 +30,8 @@ import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore.data import load_digits
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 
 class TiedAutoencoder(nn.Module):

@@ -13,6 +13,8 @@ non-saturating generator loss, one discriminator step per generator step.
 Pictures: a grid of samples from the same fixed codes after each epoch, and both players'
 losses per epoch.
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -23,22 +25,10 @@ import dlcore.optim as optim
 from dlcore import models
 from dlcore.data import load_digits
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
-try:
-    from gan import gan_step, nearest_distances
-except ImportError:
-    _spec = importlib.util.spec_from_file_location("gan", pathlib.Path(__file__).with_name("gan.py"))
-    _gan = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_gan)
-    gan_step, nearest_distances = _gan.gan_step, _gan.nearest_distances
+from gan import gan_step, nearest_distances  # noqa: E402
 
 
 def digits_16x16():

@@ -13,18 +13,15 @@ Shown: each stored letter recalled from a copy with 12% of its pixels flipped; t
 every single update (never increasing); and the capacity limit: P random patterns stored in the
 same 100 neurons, recall degrading as P grows past about 0.14 N.
 """
+import pathlib
+import sys
+
 import numpy as np
 
 import dlcore
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 LETTERS = {
     "H": ["##......##", "##......##", "##......##", "##......##", "##########",

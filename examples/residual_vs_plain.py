@@ -20,6 +20,8 @@ network has strictly more capacity than the shallow one (its extra layers could 
 yet reaches a higher training loss; the shortcuts make those identities easy to represent.
 The fast run (tests) uses 8 channels, 512 training digits and 4 epochs.
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -30,14 +32,8 @@ import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore.data import load_digits
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 
 def conv_bn(c):

@@ -18,6 +18,8 @@ Reported: per-class intersection over union on held-out images, IoU_c = |pred = 
 true = c| / |pred = c or true = c|, and their mean, beside the trivial "all background"
 predictor. Pictures: images, true masks and both networks' predictions.
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -28,14 +30,8 @@ import dlcore.optim as optim
 from dlcore import models
 from dlcore.data import SHAPE_CLASSES, make_shapes
 
-try:
-    from _pictures import picture_writer
-except ImportError:                       # imported as a module from elsewhere (the tests)
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 
 def iou_per_class(pred, true, num_classes):

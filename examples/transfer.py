@@ -16,6 +16,8 @@ fine-tuning (the A weights as the starting point for every layer, all trained on
 learning rate) the third variant. The frozen backbone's weights are checked bit-for-bit
 unchanged after training the head. Picture: the three training-loss curves on task B.
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -26,14 +28,8 @@ import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore.data import load_digits
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 
 class Net(nn.Module):

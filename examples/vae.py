@@ -14,6 +14,8 @@ Loss per digit (the negative evidence lower bound):
 Pictures: the decoder's images over a grid of z in [-2, 2]^2 (the learned 2-D manifold of
 digits), and samples decoded from z ~ N(0, I), the prior.
 """
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -24,14 +26,8 @@ import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore.data import load_digits
 
-try:
-    from _pictures import picture_writer
-except ImportError:
-    import importlib.util, pathlib
-    _spec = importlib.util.spec_from_file_location("_pictures", pathlib.Path(__file__).with_name("_pictures.py"))
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
-    picture_writer = _mod.picture_writer
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # examples/_pictures.py
+from _pictures import picture_writer  # noqa: E402
 
 
 class VAE(nn.Module):
