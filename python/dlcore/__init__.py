@@ -24,6 +24,15 @@ from . import cpu, cuda, backends, random, autograd, metrics, train
 from . import nn
 from .io import save, load
 from .summary import summary
+from . import models
+
+
+def __getattr__(name):
+    # dlcore.viz imports lazily: matplotlib / Pillow load only when a picture is written
+    if name == "viz":
+        import importlib
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'dlcore' has no attribute {name!r}")
 
 __version__ = _C.__version__
 

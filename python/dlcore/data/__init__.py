@@ -14,6 +14,7 @@ from .transforms import (Compose, GaussianNoise, Lambda, RandomCrop, RandomHoriz
                          ToTensor, one_hot)
 from .datasets import (load_digits, load_tinyshakespeare, make_moons, make_sin, make_spirals, make_xor,
                        train_test_split)
+from .shapes import SHAPE_CLASSES, make_shapes
 from .readers import (CIFAR10_CLASSES, load_cifar10, load_mnist, read_cifar10_batch, read_idx,
                       write_idx)
 
@@ -22,5 +23,5 @@ __all__ = [
     "permutation", "DataLoader", "default_collate", "get_worker_info", "Standardize", "Compose", "Lambda", "ToTensor",
     "one_hot", "RandomCrop", "RandomShift", "RandomHorizontalFlip", "GaussianNoise", "load_digits", "load_tinyshakespeare", "make_sin", "make_xor", "make_moons",
     "make_spirals", "train_test_split", "read_idx", "write_idx", "load_mnist", "read_cifar10_batch",
-    "load_cifar10", "CIFAR10_CLASSES",
+    "load_cifar10", "CIFAR10_CLASSES", "make_shapes", "SHAPE_CLASSES",
 ]
