@@ -24,21 +24,13 @@ from . import cpu, cuda, backends, random, autograd, metrics, train
 from . import nn
 from .io import save, load
 from .summary import summary
-from . import models
-
-
-def __getattr__(name):
-    # dlcore.viz imports lazily: matplotlib / Pillow load only when a picture is written
-    if name == "viz":
-        import importlib
-        return importlib.import_module(".viz", __name__)
-    raise AttributeError(f"module 'dlcore' has no attribute {name!r}")
 
 __version__ = _C.__version__
 
 # Submodules a PyTorch user reaches through the package (dlcore.optim.Adam, dlcore.utils.data,
-# dlcore.data.DataLoader) load on first use, so `import dlcore` does not pay for them.
-_LAZY_SUBMODULES = ("optim", "data", "utils", "bench")
+# dlcore.data.DataLoader) load on first use, so `import dlcore` does not pay for them
+# (dlcore.viz: matplotlib / Pillow load only when a picture is written).
+_LAZY_SUBMODULES = ("optim", "data", "utils", "models", "viz", "bench")
 
 
 def __getattr__(name):
