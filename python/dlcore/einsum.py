@@ -73,9 +73,12 @@ def _contract(a, la, b, lb, keep):
     size = {}
     for x, letters in ((a, la), (b, lb)):
         for c, s in zip(letters, x.shape):
-            if c in size and size[c] != s and 1 not in (size[c], s):
-                raise ValueError(f"einsum: subscript {c!r} has sizes {size[c]} and {s}")
-            size[c] = max(size.get(c, 1), s)
+            if c in size and size[c] != s:
+                if 1 not in (size[c], s):
+                    raise ValueError(f"einsum: subscript {c!r} has sizes {size[c]} and {s}")
+                size[c] = s if size[c] == 1 else size[c]   # a size-1 dim broadcasts
+            else:
+                size[c] = s
     batch = [c for c in la if c in lb and c in keep]
     contr = [c for c in la if c in lb and c not in keep]
     left = [c for c in la if c not in lb]
