@@ -8,6 +8,7 @@
 // With inner == 1 (scanning the last dim) each row is one sequential chain. With inner > 1 a
 // running accumulator row of `inner` values walks down j, so every read and write is
 // contiguous; (o, column chunk) units run in parallel and each chunk's accumulator stays in L1.
+// With inner == 1, groups of rows advance together (scan_rows).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -70,11 +71,55 @@ void scan_block(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool 
   });
 }
 
+// Scanning the last dim (inner == 1): each row is one dependent chain (an add every few
+// cycles, latency-bound), so kRowGroup rows advance together, their accumulators in registers:
+// independent chains the CPU overlaps. Rows are streamed side by side, kRowGroup read and
+// kRowGroup write streams.
+template <int Op, typename T, typename A>
+void scan_rows(const T* x, T* y, int64_t rows, int64_t n, bool reverse) {
+  constexpr int kRowGroup = 8;
+  const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
+  parallel_for(groups, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n * kRowGroup, 1)),
+               [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t r0 = g * kRowGroup;
+      if (r0 + kRowGroup > rows) {   // a last partial group: one row at a time
+        for (int64_t r = r0; r < rows; ++r) {
+          A acc = identity<Op, A>();
+          for (int64_t s = 0; s < n; ++s) {
+            const int64_t j = reverse ? n - 1 - s : s;
+            acc = combine<Op, A>(acc, (A)x[r * n + j]);
+            y[r * n + j] = (T)acc;
+          }
+        }
+        continue;
+      }
+      A acc[kRowGroup];
+      for (int k = 0; k < kRowGroup; ++k) acc[k] = identity<Op, A>();
+      const T* xr = x + r0 * n;
+      T* yr = y + r0 * n;
+      for (int64_t s = 0; s < n; ++s) {
+        const int64_t j = reverse ? n - 1 - s : s;
+        for (int k = 0; k < kRowGroup; ++k) {
+          acc[k] = combine<Op, A>(acc[k], (A)xr[k * n + j]);
+          yr[k * n + j] = (T)acc[k];
+        }
+      }
+    }
+  });
+}
+
+template <int Op, typename T, typename A>
+void scan_any(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  if (inner == 1 && Op != kLogSumExp) scan_rows<Op, T, A>(x, y, outer, n, reverse);
+  else scan_block<Op, T, A>(x, y, outer, n, inner, reverse);
+}
+
 template <typename T, typename A>
 void scan_typed(int op, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool reverse) {
   switch (op) {
-    case kSum: scan_block<kSum, T, A>(x, y, outer, n, inner, reverse); return;
-    case kProd: scan_block<kProd, T, A>(x, y, outer, n, inner, reverse); return;
+    case kSum: scan_any<kSum, T, A>(x, y, outer, n, inner, reverse); return;
+    case kProd: scan_any<kProd, T, A>(x, y, outer, n, inner, reverse); return;
     case kLogSumExp:
       if constexpr (std::is_floating_point<A>::value) {
         scan_block<kLogSumExp, T, A>(x, y, outer, n, inner, reverse);
