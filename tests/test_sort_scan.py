@@ -174,3 +174,16 @@ def test_cumprod_grad_with_zeros_matches_torch():
     w = tt(a).requires_grad_()
     w.cumprod(1).backward(tt(g))
     assert_close(x.grad, w.grad.numpy(), "float64")
+
+
+def test_scan_row_groups_forward_and_reverse():
+    # 19 rows of the last dim: two full groups of 8 rows scanned together plus a partial group;
+    # the gradient of cumsum is the reverse scan on the same path.
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((19, 23))
+    g = rng.standard_normal((19, 23))
+    assert_close(dlcore.cumsum(T(x), 1), np.cumsum(x, 1), "float64")
+    assert_close(dlcore.cumprod(T(x), 1), np.cumprod(x, 1), "float64")
+    xt = T(x).requires_grad_()
+    xt.cumsum(1).backward(T(g))
+    assert_close(xt.grad, np.cumsum(g[:, ::-1], 1)[:, ::-1], "float64")
