@@ -36,19 +36,22 @@ constexpr int64_t kRadixMin = 256;   // below this a comparison sort of pairs is
 constexpr int kDigitBits = 8;
 constexpr int kBuckets = 1 << kDigitBits;
 
+// Branch-free, so a block of keys vectorises: flip negatives whole and positives' sign bit,
+// then -0.0 takes +0.0's key and every NaN the largest key.
 inline uint32_t key_of(float v) {
-  if (std::isnan(v)) return 0xFFFFFFFFu;
-  if (v == 0.0f) v = 0.0f;   // -0.0 -> +0.0
   uint32_t u;
   std::memcpy(&u, &v, 4);
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  uint32_t k = u ^ ((uint32_t)((int32_t)u >> 31) | 0x80000000u);
+  k = u == 0x80000000u ? 0x80000000u : k;
+  return (u & 0x7FFFFFFFu) > 0x7F800000u ? 0xFFFFFFFFu : k;
 }
 inline uint64_t key_of(double v) {
-  if (std::isnan(v)) return ~uint64_t(0);
-  if (v == 0.0) v = 0.0;
   uint64_t u;
   std::memcpy(&u, &v, 8);
-  return (u >> 63) ? ~u : (u | (uint64_t(1) << 63));
+  const uint64_t sign = uint64_t(1) << 63;
+  uint64_t k = u ^ ((uint64_t)((int64_t)u >> 63) | sign);
+  k = u == sign ? sign : k;
+  return (u & ~sign) > 0x7FF0000000000000ull ? ~uint64_t(0) : k;
 }
 inline uint64_t key_of(int64_t v) { return (uint64_t)v ^ (uint64_t(1) << 63); }
 
@@ -122,18 +125,27 @@ void topk_rows(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n,
   const bool small_k = k <= 64 && k * 16 <= n;
   parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
                [&](int64_t r0, int64_t r1) {
+    constexpr int64_t kBlock = 256;
     std::vector<P> best(small_k ? k : n);
+    K block[kBlock];
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * n;
       if (k == 0) continue;
       if (small_k) {
+        // Keys a block at a time (vectorised), then one compare per key against the k-th best
+        // key so far. A later equal key never displaces an earlier one, so a strict compare on
+        // the key alone keeps ties in index order.
         int64_t have = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          const P p{key_of(xr[j]) ^ flip, (uint32_t)j};
-          if (have == k && !(p < best[k - 1])) continue;
-          int64_t pos = have < k ? have++ : k - 1;
-          while (pos > 0 && p < best[pos - 1]) { best[pos] = best[pos - 1]; --pos; }
-          best[pos] = p;
+        for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+          const int64_t w = std::min<int64_t>(kBlock, n - j0);
+          for (int64_t t = 0; t < w; ++t) block[t] = key_of(xr[j0 + t]) ^ flip;
+          for (int64_t t = 0; t < w; ++t) {
+            const K key = block[t];
+            if (have == k && !(key < best[k - 1].first)) continue;
+            int64_t pos = have < k ? have++ : k - 1;
+            while (pos > 0 && key < best[pos - 1].first) { best[pos] = best[pos - 1]; --pos; }
+            best[pos] = P{key, (uint32_t)(j0 + t)};
+          }
         }
       } else {
         for (int64_t j = 0; j < n; ++j) best[j] = {key_of(xr[j]) ^ flip, (uint32_t)j};
