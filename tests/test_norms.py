@@ -225,3 +225,18 @@ def test_numerics_gradchecks(rng):
     assert gradcheck(lambda a: dlcore.linalg.matrix_norm(a, 1), (x,))
     assert gradcheck(lambda a, b: dlcore.lerp(a, b, 0.25), (x, y))
     assert gradcheck(lambda a: dlcore.nan_to_num(a), (x,))
+
+
+def test_layer_norm_parameter_grads_without_input_grad(rng):
+    # The backward then skips dx (its own kernel branch): the parameter gradients still match.
+    x, g = rng.standard_normal((9, 21)), rng.standard_normal((9, 21))
+    w, b = rng.standard_normal(21), rng.standard_normal(21)
+    dw, db = T(w).requires_grad_(), T(b).requires_grad_()
+    F.layer_norm(T(x), (21,), dw, db).backward(T(g))
+    tw, tb = tt(w).requires_grad_(), tt(b).requires_grad_()
+    torch.nn.functional.layer_norm(tt(x), (21,), tw, tb).backward(tt(g))
+    assert_close(dw.grad, tw.grad.numpy(), "float64", atol=1e-10)
+    assert_close(db.grad, tb.grad.numpy(), "float64", atol=1e-10)
+    dw2 = T(w).requires_grad_()
+    F.layer_norm(T(x), (21,), dw2, T(b)).backward(T(g))
+    assert_close(dw2.grad, tw.grad.numpy(), "float64", atol=1e-10)

@@ -82,6 +82,57 @@ void forward_rows(const T* x, const T* gamma, const T* beta, T* y, T* mean_out, 
   });
 }
 
+// One row of the backward: a single fused pass computes xhat, the parameter partial sums and
+// both row sums (on lanes), a second pass writes dx. The row (dy, x: 8 KiB at 1024 floats) is
+// in L1 for the second pass, so the backward streams dy and x once and writes dx once.
+template <typename T, bool HasGamma, bool Params, bool WantDx>
+inline void backward_row(const T* __restrict dyr, const T* __restrict xr, T m, T s,
+                         const T* __restrict gamma, T* __restrict pg, T* __restrict pb,
+                         T* __restrict dxr, int64_t cols) {
+  T a1[kLanes] = {}, a2[kLanes] = {};
+  const int64_t full = cols / kLanes * kLanes;
+  for (int64_t j = 0; j < full; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const T d = dyr[j + l], xh = (xr[j + l] - m) * s;
+      if (Params) { pg[j + l] += d * xh; pb[j + l] += d; }
+      const T g = HasGamma ? d * gamma[j + l] : d;
+      a1[l] += g;
+      a2[l] += g * xh;
+    }
+  }
+  double s1 = 0, s2 = 0;
+  for (int l = 0; l < kLanes; ++l) { s1 += a1[l]; s2 += a2[l]; }
+  for (int64_t j = full; j < cols; ++j) {
+    const T d = dyr[j], xh = (xr[j] - m) * s;
+    if (Params) { pg[j] += d * xh; pb[j] += d; }
+    const T g = HasGamma ? d * gamma[j] : d;
+    s1 += g;
+    s2 += (double)g * xh;
+  }
+  if (!WantDx) return;
+  const T c1 = (T)(s1 / cols), c2 = (T)(s2 / cols);
+  for (int64_t j = 0; j < cols; ++j) {
+    const T g = HasGamma ? dyr[j] * gamma[j] : dyr[j];
+    dxr[j] = s * (g - c1 - (xr[j] - m) * s * c2);
+  }
+}
+
+template <typename T, bool HasGamma, bool Params, bool WantDx>
+void backward_blocks(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, T* dx,
+                     T* partial, int64_t rows, int64_t cols, int64_t blocks) {
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      T* pg = Params ? partial + b * 2 * cols : nullptr;
+      T* pb = Params ? pg + cols : nullptr;
+      const int64_t ra = rows * b / blocks, rb = rows * (b + 1) / blocks;
+      for (int64_t r = ra; r < rb; ++r)
+        backward_row<T, HasGamma, Params, WantDx>(dy + r * cols, x + r * cols, mean[r], rstd[r],
+                                                  gamma, pg, pb, WantDx ? dx + r * cols : nullptr,
+                                                  cols);
+    }
+  });
+}
+
 template <typename T>
 void backward_rows(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, T* dx,
                    T* dgamma, T* dbeta, int64_t rows, int64_t cols) {
@@ -89,46 +140,16 @@ void backward_rows(const T* dy, const T* x, const T* mean, const T* rstd, const 
   const int64_t blocks = std::min<int64_t>(rows, kBlocks);
   // Partial column sums of each block: [blocks][2][cols] (dgamma part, dbeta part).
   std::vector<T> partial(params ? blocks * 2 * cols : 0, T(0));
-  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<T> g(cols);
-    for (int64_t b = b0; b < b1; ++b) {
-      T* __restrict pg = params ? partial.data() + b * 2 * cols : nullptr;
-      T* __restrict pb = params ? pg + cols : nullptr;
-      const int64_t ra = rows * b / blocks, rb = rows * (b + 1) / blocks;
-      for (int64_t r = ra; r < rb; ++r) {
-        const T* __restrict dyr = dy + r * cols;
-        const T* __restrict xr = x + r * cols;
-        const T m = mean[r], s = rstd[r];
-        if (params) {
-          for (int64_t j = 0; j < cols; ++j) {
-            pg[j] += dyr[j] * (xr[j] - m) * s;
-            pb[j] += dyr[j];
-          }
-        }
-        if (!dx) continue;
-        T* __restrict gr = g.data();
-        if (gamma) for (int64_t j = 0; j < cols; ++j) gr[j] = dyr[j] * gamma[j];
-        else for (int64_t j = 0; j < cols; ++j) gr[j] = dyr[j];
-        // sum(g) and sum(g xhat) = rstd (sum(g x) - mean sum(g)), on lanes.
-        T a1[kLanes] = {}, a2[kLanes] = {};
-        int64_t j = 0;
-        for (; j + kLanes <= cols; j += kLanes)
-          for (int l = 0; l < kLanes; ++l) {
-            a1[l] += gr[j + l];
-            a2[l] += gr[j + l] * (xr[j + l] - m);
-          }
-        double s1 = 0, s2 = 0;
-        for (int l = 0; l < kLanes; ++l) { s1 += a1[l]; s2 += a2[l]; }
-        for (; j < cols; ++j) { s1 += gr[j]; s2 += (double)gr[j] * ((double)xr[j] - m); }
-        const T c1 = (T)(s1 / cols), c2 = (T)(s2 * s / cols);
-        T* __restrict dxr = dx + r * cols;
-        for (int64_t jj = 0; jj < cols; ++jj) {
-          const T xh = (xr[jj] - m) * s;
-          dxr[jj] = s * (gr[jj] - c1 - xh * c2);
-        }
-      }
-    }
-  });
+  T* p = partial.data();
+#define DLCORE_LN_BWD(G, P, D) backward_blocks<T, G, P, D>(dy, x, mean, rstd, gamma, dx, p, rows, cols, blocks)
+  const bool g = gamma != nullptr, d = dx != nullptr;
+  if (g && params && d) DLCORE_LN_BWD(true, true, true);
+  else if (g && params) DLCORE_LN_BWD(true, true, false);
+  else if (g && d) DLCORE_LN_BWD(true, false, true);
+  else if (!g && params && d) DLCORE_LN_BWD(false, true, true);
+  else if (!g && params) DLCORE_LN_BWD(false, true, false);
+  else if (!g && d) DLCORE_LN_BWD(false, false, true);
+#undef DLCORE_LN_BWD
   if (!params) return;
   // Column sums of the block partials, in block order, in double.
   parallel_for(cols, 4096, [&](int64_t j0, int64_t j1) {
