@@ -99,9 +99,16 @@ def test_scatter_add_repeated_indices_embedding_shape(rng):
     rows = rng.integers(0, 50, size=700)
     idx = np.repeat(rows[:, None], 130, axis=1)
     src = rng.standard_normal((700, 130))
+    idx[5, 77] = (idx[5, 0] + 1) % 50     # one row that is not constant takes the general path
     got = T(w).scatter_add_(0, T(idx), T(src))
     want = tt(w).scatter_add_(0, tt(idx), tt(src))
     assert_close(got, want.numpy(), got.dtype)
+    table = rng.standard_normal((50, 130))
+    assert_close(dlcore.gather(T(table), 0, T(idx)), torch.gather(tt(table), 0, tt(idx)).numpy(), "float64")
+    bad = idx.copy()
+    bad[3, :] = 50                         # a constant row out of range is still caught
+    with pytest.raises(IndexError, match="index 50"):
+        dlcore.gather(T(table), 0, T(bad))
 
 
 def test_index_errors_name_op_index_and_size():

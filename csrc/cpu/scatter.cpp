@@ -11,6 +11,9 @@
 // gather only moves bytes, so it is typed by element size. It checks each index as it reads
 // it and reports the first one outside [0, n) instead of reading there.
 //
+// An index row whose entries all name the same row (the embedding pattern: an index expanded
+// along the columns) moves as one contiguous run both ways.
+//
 // The scatters must not race when indices repeat. Element acc[o, :, i] is only ever written
 // from index column (o, :, i), so the work is split over (o, range of i) units: each unit owns
 // its columns of acc outright and walks j in order, which also makes the result (which write
@@ -26,6 +29,17 @@
 namespace dlcore::cpu {
 namespace {
 
+// True when id[i0:i1] all name the same row: the embedding-style index (every column of an
+// index row equal), where a scatter row becomes one contiguous run instead of inner scattered
+// updates. Checking costs one more read of the index row, which is in L1 already.
+inline bool same_row(const int64_t* id, int64_t i0, int64_t i1) {
+  if (i1 - i0 < 4) return false;
+  const int64_t first = id[i0];
+  int64_t diff = 0;
+  for (int64_t i = i0 + 1; i < i1; ++i) diff |= id[i] ^ first;
+  return diff == 0;
+}
+
 template <typename E>
 int64_t gather_rows(const E* x, const int64_t* idx, E* out, int64_t outer, int64_t n, int64_t m,
                     int64_t inner) {
@@ -40,6 +54,10 @@ int64_t gather_rows(const E* x, const int64_t* idx, E* out, int64_t outer, int64
       const int64_t* id = idx + r * inner;
       const E* src = x + o * n * inner;
       E* dst = out + r * inner;
+      if (same_row(id, 0, inner) && (uint64_t)id[0] < (uint64_t)n) {
+        std::memcpy(dst, src + id[0] * inner, sizeof(E) * inner);   // one contiguous row
+        continue;
+      }
       for (int64_t i = 0; i < inner; ++i) {
         const int64_t s = id[i];
         if ((uint64_t)s >= (uint64_t)n) {   // also catches negatives
@@ -78,6 +96,15 @@ void scatter_cols(T* acc, const int64_t* idx, const T* src, int64_t outer, int64
       for (int64_t j = 0; j < m; ++j) {
         const int64_t* id = idx + (o * m + j) * inner;
         const T* s = src + (o * m + j) * inner;
+        if (same_row(id, i0, i1)) {   // one destination row: a contiguous (vectorised) run
+          T* __restrict d = a + id[i0] * inner;
+          const T* __restrict sr = s;
+          for (int64_t i = i0; i < i1; ++i) {
+            if (Add) d[i] += sr[i];
+            else d[i] = sr[i];
+          }
+          continue;
+        }
         for (int64_t i = i0; i < i1; ++i) {
           if (Add) a[id[i] * inner + i] += s[i];
           else a[id[i] * inner + i] = s[i];
