@@ -1,6 +1,5 @@
 # nn.functional additions and their modules against torch (values and gradients), gradchecks in
 # float64, and einsum against torch on contractions, batch dims, outer products and ellipses.
-import math
 
 import numpy as np
 import pytest

@@ -5,7 +5,6 @@ import pytest
 
 import dlcore
 from dlcore.autograd import gradcheck
-from conftest import assert_close
 
 torch = pytest.importorskip("torch")
 hyp = pytest.importorskip("hypothesis")

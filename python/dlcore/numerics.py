@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from . import _C, random as _random
-from ._dtype import bool_, float32
+from ._dtype import float32
 from .tensor import Tensor, _wrap, _norm_dim, tensor
 from . import ops as _ops
 

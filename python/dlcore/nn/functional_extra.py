@@ -9,8 +9,6 @@ scatter-add (index_add) of that kernel.
 """
 from __future__ import annotations
 
-import math
-import numbers
 
 import numpy as np
 
