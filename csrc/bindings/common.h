@@ -74,5 +74,8 @@ void register_conv(py::module_& m);        // conv.cpp
 void register_pool(py::module_& m);        // pool.cpp
 void register_batchnorm(py::module_& m);   // batchnorm.cpp
 void register_rnn(py::module_& m);         // rnn.cpp
+void register_scatter(py::module_& m);     // scatter.cpp
+void register_sort(py::module_& m);        // sort.cpp (sort, topk, scans)
+void register_layernorm(py::module_& m);   // layernorm.cpp
 
 }  // namespace dlcore

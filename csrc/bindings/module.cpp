@@ -116,4 +116,8 @@ PYBIND11_MODULE(_C, m) {
   // rnn family
   register_rnn(m);
 
+  // tensor API family: gather/scatter, sort/topk/scans, layer norm
+  register_scatter(m);
+  register_sort(m);
+  register_layernorm(m);
 }

@@ -323,4 +323,44 @@ void rnn_backward(DType dtype, bool relu, int64_t T, const int64_t* batch_sizes,
                   void* dh, bool reverse, void* dgates, void* dx, double dx_beta, void* dw_ih,
                   void* dw_hh, void* db);
 
+// ---- scatter.cpp: gather / scatter along one dim with an index tensor ------------------
+// x (or acc) is contiguous [outer, n, inner]; idx, src and out are contiguous [outer, m, inner].
+// gather:  out[o, j, i] = x[o, idx[o, j, i], i]            (any dtype, by element size)
+// scatter: acc[o, idx[o, j, i], i] = src[o, j, i]  (add = false; the last write in index order
+//          wins when indices repeat) or += src[o, j, i] (add = true; float32/float64/int64).
+// Every index must lie in [0, n): gather returns the flat position of the first index that
+// does not (nothing is read there) or -1; the scatter's caller validates first (scatter_check).
+int64_t gather(DType dtype, const void* x, const int64_t* idx, void* out, int64_t outer,
+               int64_t n, int64_t m, int64_t inner);
+void scatter(DType dtype, void* acc, const int64_t* idx, const void* src, int64_t outer,
+             int64_t n, int64_t m, int64_t inner, bool add);
+
+// ---- sort.cpp: sorting and selection along the last dim of a contiguous [rows, n] block --
+// Order as torch: NaN above +inf (so first when descending), -0.0 equal to 0.0, ties keep
+// their input order (a stable sort). float32 / float64 / int64. indices are int64.
+void sort(DType dtype, const void* x, void* values, int64_t* indices, int64_t rows, int64_t n,
+          bool descending);
+// The k largest (largest = true) or smallest of each row, in order (values [rows, k]); equal
+// values come in input order. 0 <= k <= n.
+void topk(DType dtype, const void* x, void* values, int64_t* indices, int64_t rows, int64_t n,
+          int64_t k, bool largest);
+
+// ---- scan.cpp: inclusive scans along the middle dim of a contiguous [outer, n, inner] ---------
+// op 0 cumsum, 1 cumprod, 2 logcumsumexp; reverse scans from the end (the backward of cumsum
+// is a reverse cumsum). float32/float64 (float32 accumulates in float64), int64 for 0 and 1.
+void scan(int op, DType dtype, const void* x, void* y, int64_t outer, int64_t n, int64_t inner,
+          bool reverse);
+
+// ---- layernorm.cpp: normalisation over the last `cols` of a contiguous [rows, cols] block ----
+// y = (x - mean) * rstd * gamma + beta, rstd = 1 / sqrt(var + eps) (biased var); gamma/beta
+// (cols entries) may be null (no affine). mean and rstd (rows entries, input dtype) are saved
+// for the backward. float32 / float64.
+void layer_norm_forward(DType dtype, const void* x, const void* gamma, const void* beta, void* y,
+                        void* mean, void* rstd, int64_t rows, int64_t cols, double eps);
+// dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy * gamma, xhat = (x - mean) rstd;
+// dgamma = sum_rows dy xhat, dbeta = sum_rows dy. dx, dgamma, dbeta may each be null.
+void layer_norm_backward(DType dtype, const void* dy, const void* x, const void* mean,
+                         const void* rstd, const void* gamma, void* dx, void* dgamma,
+                         void* dbeta, int64_t rows, int64_t cols);
+
 }  // namespace dlcore::cpu

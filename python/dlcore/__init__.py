@@ -76,3 +76,17 @@ def is_tensor(x) -> bool:
 
 def numel(x) -> int:
     return x.numel()
+
+
+# ---- tensor-api family: indexing / scatter, sorting and scans, shape utilities, numerics ----
+from .indexing import (gather, scatter, scatter_add, index_add, take_along_dim, masked_fill,  # noqa: E402
+                       masked_select)
+from .sorting import (sort, argsort, msort, topk, kthvalue, median, cumsum, cumprod,  # noqa: E402
+                      logcumsumexp, logsumexp)
+from .shape_utils import (split, chunk, tensor_split, unbind, flip, fliplr, flipud, roll, tril,  # noqa: E402
+                          triu, repeat_interleave, tile, meshgrid, outer, ger)
+from .numerics import (norm, isnan, isinf, isfinite, isposinf, isneginf, isclose, allclose,  # noqa: E402
+                       equal, nan_to_num, lerp, clamp_min, clamp_max)
+from .numerics import linalg  # noqa: E402
+from .einsum import einsum  # noqa: E402
+from . import tensor_api as _tensor_api  # noqa: E402  (installs the Tensor methods)

@@ -101,6 +101,8 @@ def run(threads=None, quick=False):
     n = 1_000_000 if quick else 16_000_000
     cases = _cases(torch, n, rows=2048 if quick else 8192, vocab=10_000, dim=256,
                    batch=4096 if quick else 16384)
+    from .tensor_ops import cases as _tensor_api_cases   # tensor-API rows: sort, topk, scans, ...
+    cases += _tensor_api_cases(torch, quick)
     print(f"{'op':>38} {'dlcore':>10} {'numpy':>10} {'torch':>10} {'x numpy':>8} {'x torch':>8} {'dlcore GB/s':>12}")
     for name, nbytes, fns in cases:
         times = interleaved_times(fns, rounds=3 if quick else 7, min_time=0.02 if quick else 0.1)

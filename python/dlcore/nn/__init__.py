@@ -30,6 +30,13 @@ from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LocalResponseN
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
 from .sparse import Embedding
 
+# tensor-api family
+from .activation import (GELU, SiLU, Mish, Softsign, Tanhshrink, Hardswish, Hardsigmoid, SELU, Hardtanh,
+                         ReLU6, CELU, GLU, Softmin, PReLU)
+from .loss import SmoothL1Loss, HuberLoss, KLDivLoss
+from .dropout import Dropout2d, Dropout1d
+from .normalization_layer import LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+
 
 if _ilu.find_spec(__name__ + ".utils") is not None:     # clip_grad_norm_ & co., when present
     from . import utils

@@ -116,3 +116,157 @@ class Maxout(Module):
 
     def extra_repr(self):
         return f"pool_size={self.pool_size}" + (f", dim={self.dim}" if self.dim != 1 else "")
+
+
+# ---- tensor-api family: more activations (functional forms in functional_extra.py) ----------
+
+class _Simple(Module):
+    """An activation with no parameters: forward = F.<_fn>(x, **self._kw())."""
+    _fn = None
+
+    def _kw(self):
+        return {}
+
+    def forward(self, x):
+        return getattr(F, self._fn)(x, **self._kw())
+
+
+class GELU(_Simple):
+    _fn = "gelu"
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def _kw(self):
+        return {"approximate": self.approximate}
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(_Simple):
+    _fn = "silu"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Mish(_Simple):
+    _fn = "mish"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Softsign(_Simple):
+    _fn = "softsign"
+
+
+class Tanhshrink(_Simple):
+    _fn = "tanhshrink"
+
+
+class Hardswish(_Simple):
+    _fn = "hardswish"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Hardsigmoid(_Simple):
+    _fn = "hardsigmoid"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class SELU(_Simple):
+    _fn = "selu"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Hardtanh(_Simple):
+    _fn = "hardtanh"
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val {min_val} is greater than max_val {max_val}")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def _kw(self):
+        return {"min_val": self.min_val, "max_val": self.max_val}
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+
+class CELU(_Simple):
+    _fn = "celu"
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def _kw(self):
+        return {"alpha": self.alpha}
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class GLU(_Simple):
+    _fn = "glu"
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def _kw(self):
+        return {"dim": self.dim}
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmin(_Simple):
+    _fn = "softmin"
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def _kw(self):
+        return {"dim": self.dim}
+
+
+class PReLU(Module):
+    """max(0, x) + a min(0, x) with a learned slope a (num_parameters = 1 or C), init 0.25."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        from .. import creation
+        from .module import Parameter
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype or "float32",
+                                              device=device))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

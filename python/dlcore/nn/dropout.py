@@ -20,3 +20,17 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) / (C, H, W) inputs with probability p."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout1d(Dropout):
+    """Zeroes whole channels of (N, C, L) / (C, L) inputs with probability p."""
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training)

@@ -549,3 +549,14 @@ __all__ += ["batch_norm", "local_response_norm"]
 from .sparse import embedding  # noqa: E402
 __all__ += ["embedding"]
 
+
+# tensor-api family
+from .functional_extra import (pad, one_hot, smooth_l1_loss, huber_loss, kl_div,  # noqa: E402
+                               cosine_similarity, normalize, hardtanh, relu6, softsign, mish,
+                               hardswish, hardsigmoid, prelu, selu, celu, glu, dropout2d, dropout1d,
+                               pairwise_distance, softmin, tanhshrink, threshold)
+from .normalization_layer import layer_norm, group_norm, instance_norm  # noqa: E402
+__all__ += ["pad", "one_hot", "smooth_l1_loss", "huber_loss", "kl_div", "cosine_similarity",
+            "normalize", "hardtanh", "relu6", "softsign", "mish", "hardswish", "hardsigmoid",
+            "prelu", "selu", "celu", "glu", "dropout2d", "dropout1d", "pairwise_distance",
+            "softmin", "tanhshrink", "threshold", "layer_norm", "group_norm", "instance_norm"]

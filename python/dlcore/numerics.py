@@ -1,0 +1,209 @@
+"""Numerics: norms (norm, linalg.vector_norm, linalg.matrix_norm), comparisons (allclose,
+isclose, equal), NaN/inf tests and repair (isnan, isinf, isfinite, nan_to_num), lerp, and the
+in-place fills and clamps (uniform_, normal_, clamp_).
+
+All are compositions of the elementwise and reduction kernels, so they run on either device and
+carry their gradients.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _C, random as _random
+from ._dtype import float32
+from .tensor import Tensor, _wrap, _norm_dim, tensor
+from . import ops as _ops
+
+
+def _float(x, op):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a tensor, got {type(x).__name__}")
+    return x if x.dtype.is_floating_point else x.to(dtype=float32)
+
+
+# ---- norms ----------------------------------------------------------------------------------------
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over dim (all dims when None): ord in {inf, -inf, 0, p > 0, p < 0}."""
+    x = _float(x, "vector_norm")
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    if isinstance(dim, numbers.Integral):
+        dim = (dim,)
+    if dim is not None and len(dim) == 0:
+        dim = None
+    a = _ops.abs(x)
+    if ord == math.inf:
+        return _ops.amax(a, dim, keepdim) if dim is not None or x.numel() else tensor(0.0, dtype=x.dtype)
+    if ord == -math.inf:
+        return _ops.amin(a, dim, keepdim)
+    if ord == 0:
+        return _ops.sum(_ops.ne(x, 0).to(dtype=x.dtype), dim, keepdim)
+    if ord == 1:
+        return _ops.sum(a, dim, keepdim)
+    if ord == 2:
+        return _ops.sqrt(_ops.sum(_ops.mul(x, x), dim, keepdim))
+    if not isinstance(ord, numbers.Real):
+        raise ValueError(f"vector_norm: ord must be a number or +-inf, got {ord!r}")
+    return _ops.pow(_ops.sum(_ops.pow(a, float(ord)), dim, keepdim), 1.0 / float(ord))
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
+    """Matrix norms over the two dims `dim`: 'fro', 1 / -1 (max / min column abs sum),
+    inf / -inf (max / min row abs sum). ord 2, -2 and 'nuc' need singular values (not here)."""
+    A = _float(A, "matrix_norm")
+    if A.ndim < 2:
+        raise ValueError(f"matrix_norm: expected a tensor with >= 2 dims, got shape {tuple(A.shape)}")
+    r, c = (_norm_dim(d, A.ndim, "matrix_norm") for d in dim)
+    if r == c:
+        raise ValueError(f"matrix_norm: dim {tuple(dim)} names one dimension twice")
+    if ord == "fro":
+        return vector_norm(A, 2, (r, c), keepdim)
+    if ord in (1, -1, math.inf, -math.inf):
+        a = _ops.abs(A)
+        first, second = (r, c) if ord in (1, -1) else (c, r)   # sum over rows for column sums
+        s = _ops.sum(a, first, keepdim=True)
+        red = _ops.amax if ord in (1, math.inf) else _ops.amin
+        out = red(s, second, keepdim=True)
+        if not keepdim:
+            out = out.squeeze((r, c))
+        return out
+    raise ValueError(f"matrix_norm: ord {ord!r} is not supported (use 'fro', 1, -1, inf or -inf)")
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """torch.norm: 'fro' / a number p as the vector norm over dim; 'nuc' is not supported."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+        if dim is not None and not isinstance(dim, numbers.Integral) and len(dim) == 2:
+            return matrix_norm(input, "fro", tuple(dim), keepdim)
+        p = 2
+    if p is None:
+        p = 2
+    return vector_norm(input, p, dim, keepdim, dtype)
+
+
+class linalg:
+    """dlcore.linalg: the norms (a namespace, as torch.linalg)."""
+    vector_norm = staticmethod(vector_norm)
+    matrix_norm = staticmethod(matrix_norm)
+
+    @staticmethod
+    def norm(A, ord=None, dim=None, keepdim=False):
+        if ord is None:
+            return vector_norm(A, 2, dim, keepdim)
+        if isinstance(ord, str) or (dim is not None and not isinstance(dim, numbers.Integral) and len(dim) == 2) \
+                or (dim is None and A.ndim == 2):
+            return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim)
+        return vector_norm(A, ord, dim, keepdim)
+
+
+# ---- comparisons and special values ---------------------------------------------------------
+
+def isnan(input):
+    if not input.dtype.is_floating_point:
+        return _ops.ne(input, input)   # all False, in the right shape
+    return _ops.ne(input, input)
+
+
+def isinf(input):
+    if not input.dtype.is_floating_point:
+        return _ops.ne(input, input)
+    return _ops.eq(_ops.abs(input), math.inf)
+
+
+def isfinite(input):
+    if not input.dtype.is_floating_point:
+        return _ops.eq(input, input)
+    return _ops.logical_not(_ops.logical_or(isnan(input), isinf(input)))
+
+
+def isposinf(input):
+    return _ops.eq(input, math.inf) if input.dtype.is_floating_point else _ops.ne(input, input)
+
+
+def isneginf(input):
+    return _ops.eq(input, -math.inf) if input.dtype.is_floating_point else _ops.ne(input, input)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a - b| <= atol + rtol |b| elementwise (infinities equal when they match)."""
+    a, b = input, other if isinstance(other, Tensor) else tensor(other, dtype=input.dtype, device=input.device)
+    if not a.dtype.is_floating_point and not b.dtype.is_floating_point:
+        return _ops.eq(a, b)
+    close = _ops.le(_ops.abs(_ops.sub(a, b)), _ops.add(_ops.mul(_ops.abs(b), rtol), atol))
+    close = _ops.logical_or(close, _ops.eq(a, b))
+    if equal_nan:
+        close = _ops.logical_or(close, _ops.logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(_ops.all(isclose(input, other, rtol, atol, equal_nan)))
+
+
+def equal(input, other):
+    """True when both have the same shape and the same elements."""
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return bool(_ops.all(_ops.eq(input, other)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN -> nan, +inf -> posinf (default the dtype's largest), -inf -> neginf (its lowest)."""
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    info = np.finfo(input.dtype.numpy)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    out = _ops.where(isnan(input), nan, input)
+    out = _ops.where(_ops.eq(input, math.inf), posinf, out)
+    return _ops.where(_ops.eq(input, -math.inf), neginf, out)
+
+
+def lerp(input, end, weight):
+    """input + weight (end - input)."""
+    return _ops.add(input, _ops.mul(weight, _ops.sub(end, input)))
+
+
+# ---- in-place fills and clamps ----------------------------------------------------------------
+
+def _fill_random(self, fn, a, b, op):
+    _ops._check_inplace(self, op)
+    if not self.dtype.is_floating_point:
+        raise TypeError(f"{op}: expected a floating point tensor, got {self.dtype}")
+    target = self if self._impl.is_contiguous() else _wrap(_C.empty(list(self.shape), self._impl.dtype,
+                                                                     self._impl.device_type,
+                                                                     self._impl.device_index))
+    seed, offset = _random._next(self.numel())
+    fn(target._impl, seed, offset, float(a), float(b))
+    if target is not self:
+        _C.copy_(self._impl, target._impl)
+    return self
+
+
+def uniform_(self, a=0.0, b=1.0):
+    return _fill_random(self, _C.uniform_, a, b, "uniform_")
+
+
+def normal_(self, mean=0.0, std=1.0):
+    return _fill_random(self, _C.normal_, mean, std, "normal_")
+
+
+def clamp_(self, min=None, max=None):
+    _ops._check_inplace(self, "clamp_")
+    res = _ops.clamp(self.detach(), min, max)
+    _C.copy_(self._impl, res.to(dtype=self.dtype)._impl)
+    return self
+
+
+def clamp_min(input, min):
+    return _ops.clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return _ops.clamp(input, max=max)
