@@ -428,3 +428,13 @@ def test_num_threads():
     finally:
         dlcore.set_num_threads(old)
     assert dlcore.get_num_threads() == old
+
+
+@pytest.mark.parametrize("forced", ["avx2", "avx2-fma"])
+def test_cpu_path_env_forces_the_avx2_gemm(monkeypatch, forced):
+    if dlcore.build_info()["cpu_path"] != "avx2-fma":
+        pytest.skip("this CPU has no AVX2+FMA")
+    monkeypatch.setenv("DLCORE_CPU_PATH", forced)
+    assert dlcore.build_info()["gemm_path"] == "avx2-fma"
+    monkeypatch.setenv("DLCORE_CPU_PATH", "generic")
+    assert dlcore.build_info()["gemm_path"] == "generic"

@@ -78,14 +78,15 @@ const char* simd_path() {
 bool use_avx2_kernels() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
 
 // The GEMM has one more level: "avx512" when the CPU and OS support it, unless
-// DLCORE_CPU_PATH=avx2 or =generic forces a lower path (to test those kernels here).
+// DLCORE_CPU_PATH=avx2 (or =avx2-fma, the path's own name) or =generic forces a lower path
+// (to test and benchmark those kernels here).
 // simd_path() keeps answering "avx2-fma" on such a CPU because the other kernel families
 // (activation, softmax, elementwise, peak) select their AVX2 code by it (use_avx2_kernels).
 const char* gemm_simd_path() {
   const char* base = simd_path();
   if (std::strcmp(base, "avx2-fma") != 0) return base;
   const char* forced = std::getenv("DLCORE_CPU_PATH");
-  if (forced && std::strcmp(forced, "avx2") == 0) return base;
+  if (forced && (std::strcmp(forced, "avx2") == 0 || std::strcmp(forced, "avx2-fma") == 0)) return base;
   return has_avx512() ? "avx512" : base;
 }
 

@@ -55,7 +55,7 @@ const char* simd_path();
 bool has_avx2_fma();
 // simd_path() == "avx2-fma": the non-GEMM families take their AVX2 kernels.
 bool use_avx2_kernels();
-// The GEMM's path: "avx512" (CPU + OS support zmm; DLCORE_CPU_PATH=avx2 forces "avx2-fma")
+// The GEMM's path: "avx512" (CPU + OS support zmm; DLCORE_CPU_PATH=avx2 or =avx2-fma forces "avx2-fma")
 // or simd_path(). simd_path() itself never says "avx512" (other kernels compare with it).
 const char* gemm_simd_path();
 bool has_avx512();
