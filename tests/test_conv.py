@@ -423,8 +423,8 @@ def ref_conv2d_grads(x, w, gy, stride, pad, dil):
     return gxp[:, :, pt:pt + H, pl:pl + W], gw
 
 
-# Channel counts that fill the 8- / 16- / 32-lane tiles (K 6..8, 12..16, 23..32; C likewise
-# for the input gradient at stride 1), kernels 1..7, strides, paddings (incl. 'same' with an
+# Channel counts that fill the 8- / 16- / 32-lane tiles (K 6..8, 12..16, 23..32, wider ones
+# in blocks; C likewise for the input gradient at stride 1), kernels 1..7, strides, paddings (incl. 'same' with an
 # even kernel, padding past the kernel), dilations, batch 1 and primes.
 DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
     (3, 6, 14, 14, 16, (5, 5), 1, 0, 1),            # LeNet conv2
@@ -438,6 +438,8 @@ DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
     (2, 16, 11, 12, 16, (3, 3), 1, 1, (1, 2)),      # dilated columns: GEMM weight gradient
     (1, 31, 8, 8, 32, (6, 6), 1, 2, 1),             # kernel 6, two 16-lane vectors
     (2, 5, 6, 6, 15, (3, 3), 3, 1, 1),              # stride 3
+    (2, 45, 6, 7, 48, (3, 3), 1, 1, 1),             # several channel blocks (32 / 16 wide)
+    (1, 3, 17, 15, 64, (7, 7), 2, 3, 1),            # 7x7/2 stem, 64 channels
 ]
 
 

@@ -17,7 +17,9 @@
 // reproducible for a given thread count. With fewer images than threads and enough work,
 // the pass is left to the GEMM, which splits one product across the threads.
 #include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -42,14 +44,36 @@ Isa isa() {
   return Isa::None;
 }
 
-// Vector width vl and count nv holding `ch` channels, or false where none fits well.
-bool channel_plan(Isa s, int64_t ch, int& vl, int& nv) {
-  if (s == Isa::None || ch < 1) return false;
-  if (ch <= 8) { vl = 8; nv = 1; }
-  else if (ch <= 16) { vl = s == Isa::Avx512 ? 16 : 8; nv = s == Isa::Avx512 ? 1 : 2; }
-  else if (ch <= 32 && s == Isa::Avx512) { vl = 16; nv = 2; }
-  else return false;
-  return 10 * ch >= 7 * vl * nv;
+// Channels of one tile: vl lanes x nv vectors (KP = vl*nv); more channels than the widest
+// tile (32 with AVX-512, 16 with AVX2) run in blocks of that width, one after another.
+struct ChannelPlan {
+  int vl = 8, nv = 1;
+  int64_t blocks = 1;
+  int64_t kp() const { return vl * nv; }
+  // Position of (channel k, tap r) in a weight laid out block by block, taps x KP each.
+  int64_t at(int64_t k, int64_t r, int64_t taps) const {
+    return ((k / kp()) * taps + r) * kp() + k % kp();
+  }
+};
+
+// The plan for `ch` channels, or false where none fills >= 70% of its lanes, or the layer is
+// wider than max_ch (the GEMM path serves it).
+bool channel_plan(Isa s, int64_t ch, int64_t max_ch, ChannelPlan& cp) {
+  if (s == Isa::None || ch < 1 || ch > max_ch) return false;
+  const int64_t widest = s == Isa::Avx512 ? 32 : 16;
+  if (ch <= 8) { cp.vl = 8; cp.nv = 1; }
+  else if (ch <= 16) { cp.vl = s == Isa::Avx512 ? 16 : 8; cp.nv = s == Isa::Avx512 ? 1 : 2; }
+  else { cp.vl = s == Isa::Avx512 ? 16 : 8; cp.nv = 2; }
+  cp.blocks = (ch + widest - 1) / widest;
+  if (ch <= widest) cp.blocks = 1;
+  return 10 * ch >= 7 * cp.blocks * cp.kp();
+}
+
+// Widest layer the direct kernels take: no limit, unless DLCORE_CONV_DIRECT_MAX_CHANNELS
+// sets one (0: never direct), to measure them against the GEMM path in one process.
+int64_t max_direct_channels() {
+  const char* e = std::getenv("DLCORE_CONV_DIRECT_MAX_CHANNELS");
+  return e ? std::atoll(e) : INT64_MAX;
 }
 
 void forward_image(Isa s, const FwdArgs& a) {
@@ -124,11 +148,11 @@ int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1)
 // (padded coordinates) falls in the zero rows above or below the image: for the input
 // gradient, whose "input" is the output gradient padded by kh - 1 rows on each side, that is
 // a third of the work of LeNet's second layer.
-void run_forward(Isa s, int vl, int nv, int64_t N, int64_t cin, int64_t H, int64_t W,
+void run_forward(Isa s, const ChannelPlan& cp, int64_t N, int64_t cin, int64_t H, int64_t W,
                  const Padded& g, int64_t kh, int64_t dh, int64_t taps, const int64_t* toff,
                  const float* wt, int64_t cout, int64_t OH, int64_t OW, int64_t sh, int64_t sw,
                  const float* x, const float* bias, bool relu, float* out, int nt) {
-  const int64_t KP = vl * nv, OHW = OH * OW, per_row = taps / kh;
+  const int64_t KP = cp.kp(), OHW = OH * OW, per_row = taps / kh;
   std::vector<int64_t> tap_begin(OH), tap_end(OH);
   for (int64_t oh = 0; oh < OH; ++oh) {
     // valid i: 0 <= oh*sh + i*dh - top < H
@@ -143,22 +167,26 @@ void run_forward(Isa s, int vl, int nv, int64_t N, int64_t cin, int64_t H, int64
     float* padp = buf.pad[t]->as<float>();
     float* pix = buf.pix[t]->as<float>();
     FwdArgs a;
-    a.vl = vl; a.nv = nv; a.ld = g.ld(W); a.taps = taps; a.toff = toff; a.wt = wt;
+    a.vl = cp.vl; a.nv = cp.nv; a.ld = g.ld(W); a.taps = taps; a.toff = toff;
     a.OH = OH; a.OW = OW; a.sh = sh; a.sw = sw; a.out = pix;
     a.tap_begin = tap_begin.data(); a.tap_end = tap_end.data();
     for (int64_t n = n0; n < n1; ++n) {
       const float* xn = x + n * cin * H * W;
       if (g.needed) { pad_image(xn, cin, H, W, g, padp); a.in = padp; }
       else a.in = xn;
-      forward_image(s, a);
-      for (int64_t k = 0; k < cout; ++k) {   // pixel-major tile -> NCHW plane k
-        float* o = out + (n * cout + k) * OHW;
-        const float b = bias ? bias[k] : 0.f;
-        const float* src = pix + k;
-        if (relu) {
-          for (int64_t q = 0; q < OHW; ++q) o[q] = std::max(src[q * KP] + b, 0.f);
-        } else {
-          for (int64_t q = 0; q < OHW; ++q) o[q] = src[q * KP] + b;
+      for (int64_t blk = 0; blk < cp.blocks; ++blk) {
+        a.wt = wt + blk * taps * KP;
+        forward_image(s, a);
+        for (int64_t k = blk * KP; k < std::min(cout, (blk + 1) * KP); ++k) {
+          // pixel-major tile -> NCHW plane k
+          float* o = out + (n * cout + k) * OHW;
+          const float b = bias ? bias[k] : 0.f;
+          const float* src = pix + k % KP;
+          if (relu) {
+            for (int64_t q = 0; q < OHW; ++q) o[q] = std::max(src[q * KP] + b, 0.f);
+          } else {
+            for (int64_t q = 0; q < OHW; ++q) o[q] = src[q * KP] + b;
+          }
         }
       }
     }
@@ -170,23 +198,24 @@ void run_forward(Isa s, int vl, int nv, int64_t N, int64_t cin, int64_t H, int64
 bool direct_forward(const ConvParams& p, const float* x, const float* w, const float* bias,
                     float* y, Activation act) {
   const Isa s = isa();
-  int vl, nv;
+  ChannelPlan cp;
   if (act != Activation::None && act != Activation::Relu) return false;
-  if (!suits(p) || !channel_plan(s, p.K, vl, nv)) return false;
-  const int64_t KP = vl * nv, R = p.C * p.kh * p.kw;
+  if (!suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
+  const int64_t R = p.C * p.kh * p.kw;
   const Padded g = padded_geometry(p.H, p.W, (p.OH - 1) * p.sh + (p.kh - 1) * p.dh + 1,
                                    (p.OW - 1) * p.sw + (p.kw - 1) * p.dw + 1, p.ph, p.pw);
   const int64_t ld = g.ld(p.W), plane = g.plane(p.H, p.W);
   // Taps in (i, c, j) order: wt[tap, k] = w[k, c, i, j].
-  std::vector<float> wt(R * KP, 0.f);
+  std::vector<float> wt(cp.blocks * R * cp.kp(), 0.f);
   std::vector<int64_t> toff(R);
   for (int64_t i = 0, r = 0; i < p.kh; ++i)
     for (int64_t c = 0; c < p.C; ++c)
       for (int64_t j = 0; j < p.kw; ++j, ++r) {
-        for (int64_t k = 0; k < p.K; ++k) wt[r * KP + k] = w[k * R + (c * p.kh + i) * p.kw + j];
+        for (int64_t k = 0; k < p.K; ++k)
+          wt[cp.at(k, r, R)] = w[k * R + (c * p.kh + i) * p.kw + j];
         toff[r] = c * plane + i * p.dh * ld + j * p.dw;
       }
-  run_forward(s, vl, nv, p.N, p.C, p.H, p.W, g, p.kh, p.dh, R, toff.data(), wt.data(), p.K,
+  run_forward(s, cp, p.N, p.C, p.H, p.W, g, p.kh, p.dh, R, toff.data(), wt.data(), p.K,
               p.OH, p.OW, p.sh, p.sw, x, bias, act == Activation::Relu, y, image_threads(p));
   return true;
 }
@@ -197,65 +226,73 @@ bool direct_forward(const ConvParams& p, const float* x, const float* w, const f
 // W[k, c, kh-1-i', kw-1-j'], producing H x W pixels of C channels.
 bool direct_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx) {
   const Isa s = isa();
-  int vl, nv;
-  if (p.sh != 1 || p.sw != 1 || !suits(p) || !channel_plan(s, p.C, vl, nv)) return false;
-  const int64_t KP = vl * nv, R = p.K * p.kh * p.kw, RW = p.C * p.kh * p.kw;
+  ChannelPlan cp;
+  if (p.sh != 1 || p.sw != 1 || !suits(p) || !channel_plan(s, p.C, max_direct_channels(), cp))
+    return false;
+  const int64_t R = p.K * p.kh * p.kw, RW = p.C * p.kh * p.kw;
   const Padded g = padded_geometry(p.OH, p.OW, p.H + (p.kh - 1) * p.dh, p.W + (p.kw - 1) * p.dw,
                                    (p.kh - 1) * p.dh - p.ph, (p.kw - 1) * p.dw - p.pw);
   const int64_t ld = g.ld(p.OW), plane = g.plane(p.OH, p.OW);
-  std::vector<float> wt(R * KP, 0.f);
+  std::vector<float> wt(cp.blocks * R * cp.kp(), 0.f);
   std::vector<int64_t> toff(R);
   for (int64_t i = 0, r = 0; i < p.kh; ++i)   // taps in (i, k, j) order
     for (int64_t k = 0; k < p.K; ++k)
       for (int64_t j = 0; j < p.kw; ++j, ++r) {
         for (int64_t c = 0; c < p.C; ++c)
-          wt[r * KP + c] = w[k * RW + (c * p.kh + (p.kh - 1 - i)) * p.kw + (p.kw - 1 - j)];
+          wt[cp.at(c, r, R)] = w[k * RW + (c * p.kh + (p.kh - 1 - i)) * p.kw + (p.kw - 1 - j)];
         toff[r] = k * plane + i * p.dh * ld + j * p.dw;
       }
-  run_forward(s, vl, nv, p.N, p.K, p.OH, p.OW, g, p.kh, p.dh, R, toff.data(), wt.data(), p.C,
+  run_forward(s, cp, p.N, p.K, p.OH, p.OW, g, p.kh, p.dh, R, toff.data(), wt.data(), p.C,
               p.H, p.W, 1, 1, dy, nullptr, false, dx, image_threads(p));
   return true;
 }
 
 bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw) {
   const Isa s = isa();
-  int vl, nv;
-  if (p.dw != 1 || !suits(p) || !channel_plan(s, p.K, vl, nv)) return false;
+  ChannelPlan cp;
+  if (p.dw != 1 || !suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
   const int acc = s == Isa::Avx512 ? conv_direct::kAccAvx512 : conv_direct::kAccAvx2;
-  if (!conv_direct::weight_tile_fits(acc, nv, (int)std::min<int64_t>(p.kw, 8))) return false;
-  const int64_t KP = vl * nv, R = p.C * p.kh * p.kw, OHW = p.OH * p.OW;
+  if (!conv_direct::weight_tile_fits(acc, cp.nv, (int)std::min<int64_t>(p.kw, 8))) return false;
+  // AVX2's 16 registers leave a wide layer's tile 2 tap rows of 3 taps x 16 channels: per
+  // pixel 8 loads for 12 FMAs, and 4 channel blocks re-read the image 4 times. Measured
+  // (16x128x16x16 3x3, one thread) 1.7x slower than the GEMM, so AVX2 keeps it to K <= 16.
+  if (s == Isa::Avx2 && cp.blocks > 1) return false;
+  const int64_t KP = cp.kp(), R = p.C * p.kh * p.kw, OHW = p.OH * p.OW, NB = cp.blocks;
   const Padded g = padded_geometry(p.H, p.W, (p.OH - 1) * p.sh + (p.kh - 1) * p.dh + 1,
                                    (p.OW - 1) * p.sw + p.kw, p.ph, p.pw);
   const int nt = image_threads(p);
   // pix: the image's output gradient, pixel-major (channels past K zero); acc: the thread's
   // weight gradient, tap-major.
-  ThreadBuffers buf(nt, g.needed ? p.C * g.Hp * g.Wp : 0, OHW * KP, R * KP);
+  ThreadBuffers buf(nt, g.needed ? p.C * g.Hp * g.Wp : 0, OHW * KP, NB * R * KP);
   over_images(nt, p.N, [&](int t, int64_t n0, int64_t n1) {
     float* padp = buf.pad[t]->as<float>();
     float* dyt = buf.pix[t]->as<float>();
     float* dwt = buf.acc[t]->as<float>();
-    std::fill(dwt, dwt + R * KP, 0.f);
+    std::fill(dwt, dwt + NB * R * KP, 0.f);
     std::fill(dyt, dyt + OHW * KP, 0.f);
     WgtArgs a;
-    a.vl = vl; a.nv = nv; a.kw = (int)p.kw;
+    a.vl = cp.vl; a.nv = cp.nv; a.kw = (int)p.kw;
     a.plane = g.plane(p.H, p.W); a.ld = g.ld(p.W);
     a.C = p.C; a.kh = p.kh; a.dh = p.dh; a.sh = p.sh; a.sw = p.sw;
-    a.dyt = dyt; a.OH = p.OH; a.OW = p.OW; a.dwt = dwt;
+    a.dyt = dyt; a.OH = p.OH; a.OW = p.OW;
     for (int64_t n = n0; n < n1; ++n) {
       const float* xn = x + n * p.C * p.H * p.W;
       if (g.needed) { pad_image(xn, p.C, p.H, p.W, g, padp); a.in = padp; }
       else a.in = xn;
-      for (int64_t k = 0; k < p.K; ++k) {   // NCHW plane k -> pixel-major
-        const float* src = dy + (n * p.K + k) * OHW;
-        for (int64_t q = 0; q < OHW; ++q) dyt[q * KP + k] = src[q];
+      for (int64_t blk = 0; blk < NB; ++blk) {
+        for (int64_t k = blk * KP; k < std::min(p.K, (blk + 1) * KP); ++k) {
+          const float* src = dy + (n * p.K + k) * OHW;   // NCHW plane k -> pixel-major
+          for (int64_t q = 0; q < OHW; ++q) dyt[q * KP + k % KP] = src[q];
+        }
+        a.dwt = dwt + blk * R * KP;
+        weight_image(s, a);
       }
-      weight_image(s, a);
     }
   });
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t r = 0; r < R; ++r) {
       float sum = 0.f;
-      for (int t = 0; t < nt; ++t) sum += buf.acc[t]->as<float>()[r * KP + k];
+      for (int t = 0; t < nt; ++t) sum += buf.acc[t]->as<float>()[cp.at(k, r, R)];
       dw[k * R + r] = sum;
     }
   return true;
