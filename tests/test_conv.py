@@ -424,8 +424,8 @@ def ref_conv2d_grads(x, w, gy, stride, pad, dil):
 
 
 # Channel counts that fill the 8- / 16- / 32-lane tiles (K 6..8, 12..16, 23..32, wider ones
-# in blocks; C likewise for the input gradient at stride 1), kernels 1..7, strides, paddings (incl. 'same' with an
-# even kernel, padding past the kernel), dilations, batch 1 and primes.
+# in blocks; C likewise for the input gradient at stride 1), kernels 1..7, strides, paddings
+# (incl. 'same' with an even kernel, padding past the kernel), dilations, batch 1 and primes.
 DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
     (3, 6, 14, 14, 16, (5, 5), 1, 0, 1),            # LeNet conv2
     (2, 1, 28, 28, 6, (5, 5), 1, 0, 1),             # LeNet conv1
