@@ -401,6 +401,101 @@ def test_large_batch_threads_and_slices(threads):
         dlcore.set_num_threads(old)
 
 
+# ---- direct kernels for few channels (conv_direct.cpp) -------------------------------------------
+
+def ref_conv2d_grads(x, w, gy, stride, pad, dil):
+    """float64 input and weight gradients of a groups-1 convolution, by taps (the adjoint of
+    ref_conv2d). pad = ((top, bottom), (left, right))."""
+    N, C, H, W = x.shape
+    K, _, kh, kw = w.shape
+    (pt, pb), (pl, pr) = pad
+    (sh, sw), (dh, dw) = stride, dil
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    OH, OW = gy.shape[2:]
+    gw = np.zeros(w.shape)
+    gxp = np.zeros(xp.shape)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (OH - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (OW - 1) + 1, sw)
+            gw[:, :, i, j] = np.einsum("nkhw,nchw->kc", gy, xp[:, :, rows, cols])
+            gxp[:, :, rows, cols] += np.einsum("nkhw,kc->nchw", gy, w[:, :, i, j])
+    return gxp[:, :, pt:pt + H, pl:pl + W], gw
+
+
+# Channel counts that fill the 8- / 16- / 32-lane tiles (K 6..8, 12..16, 23..32, wider ones
+# in blocks; C likewise for the input gradient at stride 1), kernels 1..7, strides, paddings
+# (incl. 'same' with an even kernel, padding past the kernel), dilations, batch 1 and primes.
+DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
+    (3, 6, 14, 14, 16, (5, 5), 1, 0, 1),            # LeNet conv2
+    (2, 1, 28, 28, 6, (5, 5), 1, 0, 1),             # LeNet conv1
+    (1, 13, 9, 11, 13, (3, 3), 1, 1, 1),            # primes, padded
+    (2, 3, 23, 19, 29, (7, 7), 2, 3, 1),            # 7x7/2 stem-like, 29 channels
+    (2, 7, 10, 13, 7, (1, 1), 2, 0, 1),             # strided 1x1
+    (3, 8, 9, 8, 8, (4, 4), 1, "same", 1),          # even kernel, asymmetric padding
+    (2, 12, 7, 9, 14, (2, 3), 1, (2, 3), 1),        # padding past the kernel (cropped grad)
+    (2, 6, 12, 12, 12, (3, 2), (1, 2), 1, (2, 1)),  # dilated rows, strided columns
+    (2, 16, 11, 12, 16, (3, 3), 1, 1, (1, 2)),      # dilated columns: GEMM weight gradient
+    (1, 31, 8, 8, 32, (6, 6), 1, 2, 1),             # kernel 6, two 16-lane vectors
+    (2, 5, 6, 6, 15, (3, 3), 3, 1, 1),              # stride 3
+    (2, 45, 6, 7, 48, (3, 3), 1, 1, 1),             # several channel blocks (32 / 16 wide)
+    (1, 3, 17, 15, 64, (7, 7), 2, 3, 1),            # 7x7/2 stem, 64 channels
+]
+
+
+@pytest.mark.parametrize("path", [None, "avx2", "generic"])
+@pytest.mark.parametrize("cfg", DIRECT_CASES)
+def test_conv2d_direct_kernels(cfg, path, monkeypatch):
+    # float32 forward (bias, ReLU) and all three gradients against float64 references on each
+    # CPU path (DLCORE_CPU_PATH is read at every call: unset = AVX-512 where present).
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    N, C, H, W, K, (kh, kw), stride, padding, dil = cfg
+    x, w, b = rand((N, C, H, W)), rand((K, C, kh, kw)), rand((K,))
+    X, Wt, B = (T(a, dlcore.float32, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(X, Wt, B, stride=stride, padding=padding, dilation=dil)
+    s2 = (stride, stride) if isinstance(stride, int) else stride
+    d2 = (dil, dil) if isinstance(dil, int) else dil
+    if padding == "same":
+        tot = [d * (k - 1) for d, k in zip(d2, (kh, kw))]
+        pad = tuple((t // 2, t - t // 2) for t in tot)
+    else:
+        p2 = (padding, padding) if isinstance(padding, int) else padding
+        pad = ((p2[0], p2[0]), (p2[1], p2[1]))
+    ref = ref_conv2d(x, w, b, s2, pad, d2)
+    close(y, ref, np.float32, scale=10)
+    gy = rand(ref.shape)
+    y.backward(T(gy, dlcore.float32))
+    gx, gw = ref_conv2d_grads(x, w, gy, s2, pad, d2)
+    close(X.grad, gx, np.float32, scale=30)
+    close(Wt.grad, gw, np.float32, scale=100)
+    close(B.grad, gy.sum(axis=(0, 2, 3)), np.float32, scale=100)
+    yr = F.conv2d(X, Wt, B, stride=stride, padding=padding, dilation=dil, activation="relu")
+    close(yr, np.maximum(ref, 0), np.float32, scale=10)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_conv2d_direct_kernels_threads(threads):
+    # Enough work for the image-parallel split (per-thread weight-gradient sums added in
+    # thread order); the batch does not divide evenly over 3 threads.
+    old = dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    try:
+        x, w, b = rand((10, 16, 20, 20)), rand((16, 16, 3, 3)), rand((16,))
+        X, Wt, B = (T(a, dlcore.float32, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(X, Wt, B, padding=1)
+        pad = ((1, 1), (1, 1))
+        ref = ref_conv2d(x, w, b, (1, 1), pad, (1, 1))
+        close(y, ref, np.float32, scale=10)
+        gy = rand(ref.shape)
+        y.backward(T(gy, dlcore.float32))
+        gx, gw = ref_conv2d_grads(x, w, gy, (1, 1), pad, (1, 1))
+        close(X.grad, gx, np.float32, scale=30)
+        close(Wt.grad, gw, np.float32, scale=300)
+    finally:
+        dlcore.set_num_threads(old)
+
+
 def test_empty_batch():
     x = T(np.zeros((0, 3, 6, 6)), requires_grad=True)
     w, b = T(rand((4, 3, 3, 3)), requires_grad=True), T(rand((4,)), requires_grad=True)

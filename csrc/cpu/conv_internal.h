@@ -3,10 +3,17 @@
 // kernels one file calls in another. Not part of the kernel API (that is kernels.h).
 #pragma once
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <stdexcept>
 #include <string>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../core/cpu_allocator.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -28,6 +35,51 @@ inline int64_t grain_for(int64_t per_item) {
   return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(per_item, 1));
 }
 
+// Host scratch from the caching allocator (big blocks are reused from call to call, so the
+// column buffer is not page-faulted in anew by every convolution of a training step).
+struct Scratch {
+  void* p = nullptr;
+  size_t n = 0;
+  explicit Scratch(size_t bytes) : n(bytes) {
+    if (n) {
+      p = cpualloc::alloc(n);
+      if (!p) throw std::bad_alloc();
+    }
+  }
+  ~Scratch() { if (p) cpualloc::free(p, n); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  template <typename T> T* as() const { return static_cast<T*>(p); }
+};
+
+// Threads that take whole images each (one parallel region for the whole convolution, each
+// thread running im2col and single-threaded GEMMs on its own images: no barrier inside, and
+// each core's column buffer stays in its own cache). With fewer images than threads the
+// images run one slice after another and the threads share each GEMM instead.
+inline int image_threads(const ConvParams& p) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  // Small convolutions stay on the calling thread: waking a team costs more than they take.
+  const double flops = 2.0 * p.N * p.K * p.OH * p.OW * (p.C / p.groups) * p.kh * p.kw;
+  const int nt = num_threads();
+  return (nt > 1 && p.N >= nt && flops >= 4.0e6) ? nt : 1;
+}
+
+// Runs body(thread, begin, end) over `nt` equal ranges of the batch [0, N).
+template <typename F>
+void over_images(int nt, int64_t N, F&& body) {
+  if (nt <= 1) { body(0, int64_t(0), N); return; }
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#else
+    const int t = 0, T = 1;
+#endif
+    body(t, N * t / T, N * (t + 1) / T);
+  }
+}
 
 // Runs f(T()) with T = float or double for dt.
 template <typename F>
@@ -48,6 +100,14 @@ void depthwise_forward(const ConvParams& p, const void* x, const void* w, const 
                        void* y, Activation act);
 void depthwise_backward(const ConvParams& p, const void* x, const void* w, const void* dy,
                         void* dx, void* dw);
+
+// conv_direct.cpp: direct float32 kernels for layers with few channels (conv_direct.h says
+// why and how). Each returns false, having done nothing, where the shape, dtype or CPU path
+// does not suit it; the caller then runs im2col + GEMM.
+bool direct_forward(const ConvParams& p, const float* x, const float* w, const float* bias,
+                    float* y, Activation act);
+bool direct_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx);
+bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
 
 // conv.cpp: db[c] = sum_{n, q} g[n, c, q] for a contiguous g of shape (N, C, S), one thread per
 // channel (the same result for any thread count).

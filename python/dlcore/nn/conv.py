@@ -193,9 +193,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     Output (N, K, OH, OW), OH = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1.
     activation='relu' (dlcore extension) fuses ReLU into the GEMM epilogue.
 
-    Kernels: im2col + GEMM over slices of the batch, the column buffer kept <= 32 MiB (at
-    least one image); 1x1 stride-1 unpadded convolutions skip im2col; depthwise convolutions
-    (groups == C) use a direct kernel.
+    Kernels: float32 with groups == 1 on the AVX2 / AVX-512 paths runs direct kernels
+    (no column matrix; vectors over the channels); otherwise im2col + GEMM over slices of
+    the batch, the column buffer kept <= 32 MiB (at least one image); 1x1 stride-1 unpadded
+    convolutions skip im2col; depthwise convolutions (groups == C) use a direct kernel.
     """
     op = "conv2d"
     batched, stride, pad, dilation, groups, out, act = _conv_nd(
