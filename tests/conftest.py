@@ -184,3 +184,14 @@ def assert_names_shapes(excinfo, *shapes):
 def assert_names_op(excinfo, *aliases):
     msg = str(excinfo.value).lower()
     assert any(a.lower() in msg for a in aliases), f"message names none of {aliases}: {msg!r}"
+
+
+def T(a, **kw):
+    """A dlcore tensor from anything np.asarray takes."""
+    return dlcore.tensor(np.asarray(a), **kw)
+
+
+def tt(a):
+    """A torch tensor holding a copy of `a` (for the reference side of a comparison)."""
+    import torch
+    return torch.from_numpy(np.array(a, copy=True))

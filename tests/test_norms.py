@@ -9,19 +9,12 @@ import dlcore
 import dlcore.nn as nn
 import dlcore.nn.functional as F
 from dlcore.autograd import gradcheck
-from conftest import assert_close
+from conftest import T, assert_close, tt
 
 torch = pytest.importorskip("torch")
 hyp = pytest.importorskip("hypothesis")
 st = hyp.strategies
 
-
-def T(a, **kw):
-    return dlcore.tensor(np.asarray(a), **kw)
-
-
-def tt(a):
-    return torch.from_numpy(np.array(a, copy=True))
 
 
 def _ln_ref(x, cols, w, b, eps):

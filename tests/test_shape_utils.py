@@ -5,18 +5,12 @@ import pytest
 
 import dlcore
 from dlcore.autograd import gradcheck
+from conftest import T, tt
 
 torch = pytest.importorskip("torch")
 hyp = pytest.importorskip("hypothesis")
 st = hyp.strategies
 
-
-def T(a, **kw):
-    return dlcore.tensor(np.asarray(a), **kw)
-
-
-def tt(a):
-    return torch.from_numpy(np.array(a, copy=True))
 
 
 def same(a, b):

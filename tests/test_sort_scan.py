@@ -5,19 +5,12 @@ import pytest
 
 import dlcore
 from dlcore.autograd import gradcheck
-from conftest import assert_close
+from conftest import T, assert_close, tt
 
 torch = pytest.importorskip("torch")
 hyp = pytest.importorskip("hypothesis")
 st = hyp.strategies
 
-
-def T(a, **kw):
-    return dlcore.tensor(np.asarray(a), **kw)
-
-
-def tt(a):
-    return torch.from_numpy(np.array(a, copy=True))
 
 
 def _data(rng, shape, kind, dt):
