@@ -13,9 +13,13 @@
 // the weight gradients need no recurrence, so they are whole-sequence GEMMs after the loop.
 // Packed sequences (core/rnn_math.h): step t advances only its first batch_sizes[t] rows.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
+#include "lstm_fused.h"
 #include "rnn_internal.h"
 
 namespace dlcore::cpu {
@@ -113,6 +117,118 @@ void lstm_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const
   }
 }
 
+// ---- the fused float32 path (lstm_fused.h) -------------------------------------------------
+
+enum class FusedPath { None, Avx2, Avx512 };
+
+// The fused steps exist for float32 on AVX2 + FMA (8 lanes) and AVX-512 (16 lanes); the
+// generic path (DLCORE_CPU_PATH=generic) keeps the GEMM + pointwise plan below, and
+// DLCORE_CPU_PATH=avx2 / avx2-fma keeps the 8-lane kernels on an AVX-512 CPU.
+FusedPath fused_path() {
+  if (!use_avx2_kernels()) return FusedPath::None;
+  const char* forced = std::getenv("DLCORE_CPU_PATH");
+  const bool force_avx2 = forced && (std::strcmp(forced, "avx2") == 0 ||
+                                     std::strcmp(forced, "avx2-fma") == 0);
+  if (!force_avx2 && std::strcmp(gemm_simd_path(), "avx512") == 0) return FusedPath::Avx512;
+  return FusedPath::Avx2;
+}
+
+// A 64-byte aligned float buffer per calling thread that only grows: the packed W_hh (1 MB at
+// H = 256) is rebuilt on every call, but its pages are not faulted in again each time.
+float* fused_scratch(int64_t floats) {
+  struct Free { void operator()(float* p) const { std::free(p); } };
+  static thread_local std::unique_ptr<float, Free> buf;
+  static thread_local int64_t cap = 0;
+  if (floats > cap) {
+    const int64_t n = (floats + 15) / 16 * 16;
+    buf.reset(static_cast<float*>(std::aligned_alloc(64, sizeof(float) * n)));
+    if (!buf) throw std::bad_alloc();
+    cap = n;
+  }
+  return buf.get();
+}
+
+// Forward of the whole sequence after the input projection filled `gates`. Each thread owns a
+// block of batch rows for all steps (over_batch_rows); h alternates between the state array
+// and a scratch block because a step reads all of h_{t-1} while writing h_t.
+void lstm_forward_fused(FusedPath fp, int64_t Ts, const int64_t* bs,
+                        const std::vector<int64_t>& off, int64_t N, int64_t H,
+                        const float* w_hh, float* h, float* c, float* y, int64_t y_stride,
+                        bool reverse, float* gates, float* hprev, float* cprev, float* tanhc) {
+  const bool wide = fp == FusedPath::Avx512;
+  const int64_t G = 4 * H, packed = lstm_fused::forward_pack_floats(H, wide ? 16 : 8);
+  float* wp = fused_scratch(packed + N * H);
+  float* hbuf = wp + packed;
+  if (wide) lstm_fused::pack_forward_avx512(H, w_hh, wp);
+  else lstm_fused::pack_forward_avx2(H, w_hh, wp);
+  const auto step = wide ? lstm_fused::step_forward_avx512 : lstm_fused::step_forward_avx2;
+  const bool save = hprev != nullptr;
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    const int64_t rows = b1 - b0;
+    float* cur = h + b0 * H;
+    float* nxt = hbuf + b0 * H;
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? Ts - 1 - s : s, o = off[t] + b0;
+      const int64_t n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      if (save) std::memcpy(hprev + o * H, cur, sizeof(float) * n * H);
+      lstm_fused::ForwardStep st{n, H, wp, cur, H, gates + o * G, c + b0 * H, nxt,
+                                 y + o * y_stride, y_stride, save ? cprev + o * H : nullptr,
+                                 save ? tanhc + o * H : nullptr, save};
+      step(st);
+      // Rows not active at this step keep their state in the other buffer.
+      if (n < rows) std::memcpy(nxt + n * H, cur + n * H, sizeof(float) * (rows - n) * H);
+      std::swap(cur, nxt);
+    }
+    if (cur != h + b0 * H) std::memcpy(h + b0 * H, cur, sizeof(float) * rows * H);
+  });
+}
+
+// Backward of the whole sequence; leaves dgates filled for the weight-gradient GEMMs. The
+// product dh = dG_t W_hh of a step is not formed on its own: the next step's kernel computes
+// it in its register tile and applies the gate-gradient pass straight away. Only rows that
+// leave the recurrence (the sequence's first step, or a shorter sequence's start in a
+// reverse pass) get their dh written out, by the plain GEMM.
+void lstm_backward_fused(FusedPath fp, DType dt, int64_t Ts, const int64_t* bs,
+                         const std::vector<int64_t>& off, int64_t N, int64_t H,
+                         const float* w_hh, const float* gates, const float* cprev,
+                         const float* tanhc, const float* dy, int64_t dy_stride, float* dh,
+                         float* dc, bool reverse, float* dgates) {
+  const bool wide = fp == FusedPath::Avx512;
+  const int64_t G = 4 * H;
+  float* wp = fused_scratch(lstm_fused::backward_pack_floats(H, wide ? 16 : 8));
+  if (wide) lstm_fused::pack_backward_avx512(H, w_hh, wp);
+  else lstm_fused::pack_backward_avx2(H, w_hh, wp);
+  const auto step = wide ? lstm_fused::step_backward_avx512 : lstm_fused::step_backward_avx2;
+  // dh[rows r0..r1 of this thread's block] = dG (those rows) W_hh
+  auto write_dh = [&](const float* dg, int64_t r0, int64_t r1, float* dh_rows) {
+    if (r1 > r0)
+      gemm(gemm_plan(dt, r1 - r0, H, G, dg + r0 * G, G, false, w_hh, H, false,
+                     dh_rows + r0 * H, H, 0.0));
+  };
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    const float* dg_next = nullptr;   // the gate gradients of the step processed before
+    int64_t n_next = 0;
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? s : Ts - 1 - s, o = off[t] + b0;
+      const int64_t n = std::max<int64_t>(0, std::min(b1, bs[t]) - b0);
+      if (n_next > n) write_dh(dg_next, n, n_next, dh + b0 * H);
+      if (n == 0) {
+        n_next = 0;
+        continue;
+      }
+      lstm_fused::BackwardStep st{n, std::min(n, n_next), H, wp, dg_next,
+                                  dy ? dy + o * dy_stride : nullptr, dy_stride, dh + b0 * H,
+                                  dc + b0 * H, gates + o * G, cprev + o * H, tanhc + o * H,
+                                  dgates + o * G};
+      step(st);
+      dg_next = dgates + o * G;
+      n_next = n;
+    }
+    write_dh(dg_next, 0, n_next, dh + b0 * H);
+  });
+}
+
 // ---- the sequence --------------------------------------------------------------------------
 
 template <typename T>
@@ -130,6 +246,12 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
   }
   // All steps' input projections: gates[R, 4H] = x[R, I] W_ih^T + bias.
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
+  if constexpr (std::is_same_v<T, float>) {
+    const FusedPath fp = fused_path();
+    if (fp != FusedPath::None)
+      return lstm_forward_fused(fp, Ts, bs, off, N, H, w_hh, h, c, y, y_stride, reverse, gates,
+                                hprev, cprev, tanhc);
+  }
   const bool vec = use_avx2_kernels(), save = hprev != nullptr;
   const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, Ts, w_hh_t);
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
@@ -165,7 +287,13 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     return;
   }
   // Steps in the opposite order of the forward, each thread on its own batch rows.
-  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+  const FusedPath fp = std::is_same_v<T, float> ? fused_path() : FusedPath::None;
+  if constexpr (std::is_same_v<T, float>) {
+    if (fp != FusedPath::None)
+      lstm_backward_fused(fp, dt, Ts, bs, off, N, H, w_hh, gates, cprev, tanhc, dy, dy_stride,
+                          dh, dc, reverse, dgates);
+  }
+  if (fp == FusedPath::None) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
       const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
       if (n <= 0) continue;
