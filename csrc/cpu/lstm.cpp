@@ -148,19 +148,23 @@ float* fused_scratch(int64_t floats) {
   return buf.get();
 }
 
-// Forward of the whole sequence after the input projection filled `gates`. Each thread owns a
-// block of batch rows for all steps (over_batch_rows); h alternates between the state array
-// and a scratch block because a step reads all of h_{t-1} while writing h_t.
+// Forward of the whole sequence. The input projection is not a GEMM of its own here: the step
+// tile runs its k loop over [h_{t-1}, x_t] against the packed [W_hh | W_ih] panel, so the
+// gate pre-activations never go through memory (at batch 32 the separate whole-sequence GEMM
+// ran well below the tile's FMA rate, K = I being short). Each thread owns a block of batch
+// rows for all steps (over_batch_rows); h alternates between the state array and a scratch
+// block because a step reads all of h_{t-1} while writing h_t.
 void lstm_forward_fused(FusedPath fp, int64_t Ts, const int64_t* bs,
-                        const std::vector<int64_t>& off, int64_t N, int64_t H,
-                        const float* w_hh, float* h, float* c, float* y, int64_t y_stride,
+                        const std::vector<int64_t>& off, int64_t N, int64_t I, int64_t H,
+                        const float* x, const float* w_ih, const float* w_hh,
+                        const float* bias, float* h, float* c, float* y, int64_t y_stride,
                         bool reverse, float* gates, float* hprev, float* cprev, float* tanhc) {
   const bool wide = fp == FusedPath::Avx512;
-  const int64_t G = 4 * H, packed = lstm_fused::forward_pack_floats(H, wide ? 16 : 8);
+  const int64_t G = 4 * H, packed = lstm_fused::forward_pack_floats(H, I, wide ? 16 : 8);
   float* wp = fused_scratch(packed + N * H);
   float* hbuf = wp + packed;
-  if (wide) lstm_fused::pack_forward_avx512(H, w_hh, wp);
-  else lstm_fused::pack_forward_avx2(H, w_hh, wp);
+  if (wide) lstm_fused::pack_forward_avx512(H, I, w_hh, w_ih, wp);
+  else lstm_fused::pack_forward_avx2(H, I, w_hh, w_ih, wp);
   const auto step = wide ? lstm_fused::step_forward_avx512 : lstm_fused::step_forward_avx2;
   const bool save = hprev != nullptr;
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
@@ -172,7 +176,7 @@ void lstm_forward_fused(FusedPath fp, int64_t Ts, const int64_t* bs,
       const int64_t n = std::min(b1, bs[t]) - b0;
       if (n <= 0) continue;
       if (save) std::memcpy(hprev + o * H, cur, sizeof(float) * n * H);
-      lstm_fused::ForwardStep st{n, H, wp, cur, H, gates + o * G, c + b0 * H, nxt,
+      lstm_fused::ForwardStep st{n, H, I, wp, x + o * I, bias, cur, H, gates + o * G, c + b0 * H, nxt,
                                  y + o * y_stride, y_stride, save ? cprev + o * H : nullptr,
                                  save ? tanhc + o * H : nullptr, save};
       step(st);
@@ -245,13 +249,13 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
     bias = bias_sum;
   }
   // All steps' input projections: gates[R, 4H] = x[R, I] W_ih^T + bias.
-  gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
   if constexpr (std::is_same_v<T, float>) {
     const FusedPath fp = fused_path();
     if (fp != FusedPath::None)
-      return lstm_forward_fused(fp, Ts, bs, off, N, H, w_hh, h, c, y, y_stride, reverse, gates,
-                                hprev, cprev, tanhc);
+      return lstm_forward_fused(fp, Ts, bs, off, N, I, H, x, w_ih, w_hh, bias, h, c, y,
+                                y_stride, reverse, gates, hprev, cprev, tanhc);
   }
+  gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
   const bool vec = use_avx2_kernels(), save = hprev != nullptr;
   const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, Ts, w_hh_t);
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {

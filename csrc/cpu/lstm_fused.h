@@ -18,13 +18,17 @@
 namespace dlcore::cpu::lstm_fused {
 
 // One forward step over rows [0, n) (all pointers at the step's first row of this call).
-// gates (row stride 4H): on entry x W_ih^T + b_ih + b_hh, on return the activated gates
-// (when saving) or garbage. h_in (row stride ldh) is h_{t-1}; h_out (row stride H, must not
-// alias h_in) and y (row stride ldy) receive h_t; c (row stride H) is advanced in place.
-// cprev / tanhc (row stride H) receive c_{t-1} and tanh(c_t) when not null (training).
+// The input projection is part of the tile (k runs over h_{t-1} and then x_t), so nothing is
+// precomputed: x (row stride I) is the step's input, bias (4H, may be null) b_ih + b_hh.
+// h_in (row stride ldh) is h_{t-1}; h_out (row stride H, must not alias h_in) and y (row
+// stride ldy) receive h_t; c (row stride H) is advanced in place. When save is set, gates
+// (row stride 4H) receives the activated gates, cprev / tanhc (row stride H) c_{t-1} and
+// tanh(c_t): what the backward reads.
 struct ForwardStep {
-  int64_t n, H;
+  int64_t n, H, I;
   const float* wp;      // packed by pack_forward
+  const float* x;
+  const float* bias;
   const float* h_in;
   int64_t ldh;
   float* gates;
@@ -57,19 +61,19 @@ struct BackwardStep {
 };
 
 // Floats needed by the packed forward / backward weight for lane width `lanes`.
-inline int64_t forward_pack_floats(int64_t H, int lanes) {
-  return (H + lanes - 1) / lanes * H * 4 * lanes;
+inline int64_t forward_pack_floats(int64_t H, int64_t I, int lanes) {
+  return (H + lanes - 1) / lanes * (H + I) * 4 * lanes;
 }
 inline int64_t backward_pack_floats(int64_t H, int lanes) {
   return (H + 4 * lanes - 1) / (4 * lanes) * 4 * H * 4 * lanes;
 }
 
 // lanes = 16 (AVX-512) or 8 (AVX2 + FMA); the caller picks after checking the CPU.
-void pack_forward_avx512(int64_t H, const float* w_hh, float* wp);
+void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
 void pack_backward_avx512(int64_t H, const float* w_hh, float* wp);
 void step_forward_avx512(const ForwardStep& s);
 void step_backward_avx512(const BackwardStep& s);
-void pack_forward_avx2(int64_t H, const float* w_hh, float* wp);
+void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
 void pack_backward_avx2(int64_t H, const float* w_hh, float* wp);
 void step_forward_avx2(const ForwardStep& s);
 void step_backward_avx2(const BackwardStep& s);

@@ -155,22 +155,25 @@ inline int tile_rows(int64_t remaining, int max_rows) {
 
 // ---- packing -----------------------------------------------------------------------------
 
-// Forward panel of unit block u: k step k holds W_hh rows g*H + u*W + l (gate g, lane l) at
-// column k, i.e. wp[u*H*4W + k*4W + g*W + l]; lanes past H are zero. Built in 64-step
-// chunks so the 16 KB being written stays in L1 while the W_hh rows are read contiguously.
+// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's; k step k holds the
+// weight rows g*H + u*W + l (gate g, lane l) at column k: for the W_hh part
+// wp[u*(H+I)*4W + k*4W + g*W + l] = w_hh[g*H + u*W + l, k], then W_ih's columns follow. Lanes
+// past H are zero. Built in 64-step chunks so the 16 KB being written stays in L1 while the
+// weight rows are read contiguously.
 template <int W>
-void pack_forward(int64_t H, const float* w_hh, float* wp) {
+void pack_forward_part(int64_t H, int64_t K, const float* w, int64_t panel_steps,
+                       int64_t k_offset, float* wp) {
   const int64_t blocks = (H + W - 1) / W;
   for (int64_t u = 0; u < blocks; ++u) {
-    float* panel = wp + u * H * 4 * W;
-    for (int64_t k0 = 0; k0 < H; k0 += 64) {
-      const int64_t k1 = std::min<int64_t>(H, k0 + 64);
+    float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
+    for (int64_t k0 = 0; k0 < K; k0 += 64) {
+      const int64_t k1 = std::min<int64_t>(K, k0 + 64);
       for (int g = 0; g < 4; ++g)
         for (int l = 0; l < W; ++l) {
           const int64_t unit = u * W + l;
           float* dst = panel + g * W + l;
           if (unit < H) {
-            const float* src = w_hh + (g * H + unit) * H;
+            const float* src = w + (g * H + unit) * K;
             for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = src[k];
           } else {
             for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = 0.f;
@@ -178,6 +181,12 @@ void pack_forward(int64_t H, const float* w_hh, float* wp) {
         }
     }
   }
+}
+
+template <int W>
+void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp) {
+  pack_forward_part<W>(H, H, w_hh, H + I, 0, wp);
+  pack_forward_part<W>(H, I, w_ih, H + I, H, wp);
 }
 
 // Backward panel of unit group q (4W units): k step k (k < 4H) holds W_hh[k, q*4W + 0..4W),
@@ -209,11 +218,14 @@ void step_forward(const ForwardStep& s) {
       const int64_t j0 = u * W;
       const int lanes = (int)std::min<int64_t>(W, H - j0);
       const typename S::M m = S::mask(lanes);
-      // The tile starts from the input projection (bias included): the k loop adds h W_hh^T.
-      for (int i = 0; i < mr; ++i)
-        for (int g = 0; g < 4; ++g)
-          S::store(tile + i * 4 * W + g * W, S::load(m, s.gates + (r + i) * G + g * H + j0));
-      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, s.wp + u * H * 4 * W, tile);
+      // The tile starts from the bias; the k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
+      for (int g = 0; g < 4; ++g) {
+        const R b = s.bias ? S::load(m, s.bias + g * H + j0) : S::zero();
+        for (int i = 0; i < mr; ++i) S::store(tile + i * 4 * W + g * W, b);
+      }
+      const float* panel = s.wp + u * (H + s.I) * 4 * W;
+      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile);
+      mac_tile_rows<S>(mr, s.I, s.x + r * s.I, s.I, panel + H * 4 * W, tile);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
