@@ -190,46 +190,63 @@ void lstm_forward_fused(FusedPath fp, int64_t Ts, const int64_t* bs,
 
 // Backward of the whole sequence; leaves dgates filled for the weight-gradient GEMMs. The
 // product dh = dG_t W_hh of a step is not formed on its own: the next step's kernel computes
-// it in its register tile and applies the gate-gradient pass straight away. Only rows that
-// leave the recurrence (the sequence's first step, or a shorter sequence's start in a
-// reverse pass) get their dh written out, by the plain GEMM.
+// it in its register tile and applies the gate-gradient pass straight away, and from the same
+// rows of dG_t (still in L1) the step's dx = dG_t W_ih. Only rows that leave the recurrence
+// (the sequence's first step, or a shorter sequence's start in a reverse pass) get their dh
+// and dx from the plain GEMM.
 void lstm_backward_fused(FusedPath fp, DType dt, int64_t Ts, const int64_t* bs,
-                         const std::vector<int64_t>& off, int64_t N, int64_t H,
-                         const float* w_hh, const float* gates, const float* cprev,
-                         const float* tanhc, const float* dy, int64_t dy_stride, float* dh,
-                         float* dc, bool reverse, float* dgates) {
+                         const std::vector<int64_t>& off, int64_t N, int64_t I, int64_t H,
+                         const float* w_ih, const float* w_hh, const float* gates,
+                         const float* cprev, const float* tanhc, const float* dy,
+                         int64_t dy_stride, float* dh, float* dc, bool reverse, float* dgates,
+                         float* dx, double dx_beta) {
   const bool wide = fp == FusedPath::Avx512;
-  const int64_t G = 4 * H;
-  float* wp = fused_scratch(lstm_fused::backward_pack_floats(H, wide ? 16 : 8));
-  if (wide) lstm_fused::pack_backward_avx512(H, w_hh, wp);
-  else lstm_fused::pack_backward_avx2(H, w_hh, wp);
+  const int lanes = wide ? 16 : 8;
+  const int64_t G = 4 * H, ph = lstm_fused::backward_pack_floats(H, H, lanes);
+  const int64_t px = dx ? lstm_fused::backward_pack_floats(H, I, lanes) : 0;
+  float* wp = fused_scratch(ph + px);
+  float* wpx = dx ? wp + ph : nullptr;
+  if (wide) {
+    lstm_fused::pack_backward_avx512(H, H, w_hh, wp);
+    if (dx) lstm_fused::pack_backward_avx512(H, I, w_ih, wpx);
+  } else {
+    lstm_fused::pack_backward_avx2(H, H, w_hh, wp);
+    if (dx) lstm_fused::pack_backward_avx2(H, I, w_ih, wpx);
+  }
   const auto step = wide ? lstm_fused::step_backward_avx512 : lstm_fused::step_backward_avx2;
-  // dh[rows r0..r1 of this thread's block] = dG (those rows) W_hh
-  auto write_dh = [&](const float* dg, int64_t r0, int64_t r1, float* dh_rows) {
-    if (r1 > r0)
-      gemm(gemm_plan(dt, r1 - r0, H, G, dg + r0 * G, G, false, w_hh, H, false,
-                     dh_rows + r0 * H, H, 0.0));
+  // Rows [r0, r1) of a step whose gate gradients dg are final but that no later kernel call
+  // reads: dh (rows of this thread's block) = dg W_hh, and their dx rows = dg W_ih.
+  auto finish_rows = [&](const float* dg, float* dx_rows, int64_t r0, int64_t r1,
+                         float* dh_rows) {
+    if (r1 <= r0) return;
+    gemm(gemm_plan(dt, r1 - r0, H, G, dg + r0 * G, G, false, w_hh, H, false, dh_rows + r0 * H,
+                   H, 0.0));
+    if (dx_rows)
+      gemm(gemm_plan(dt, r1 - r0, I, G, dg + r0 * G, G, false, w_ih, I, false,
+                     dx_rows + r0 * I, I, dx_beta));
   };
   over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     const float* dg_next = nullptr;   // the gate gradients of the step processed before
+    float* dx_next = nullptr;         // and that step's dx rows
     int64_t n_next = 0;
     for (int64_t s = 0; s < Ts; ++s) {
       const int64_t t = reverse ? s : Ts - 1 - s, o = off[t] + b0;
       const int64_t n = std::max<int64_t>(0, std::min(b1, bs[t]) - b0);
-      if (n_next > n) write_dh(dg_next, n, n_next, dh + b0 * H);
+      if (n_next > n) finish_rows(dg_next, dx_next, n, n_next, dh + b0 * H);
       if (n == 0) {
         n_next = 0;
         continue;
       }
-      lstm_fused::BackwardStep st{n, std::min(n, n_next), H, wp, dg_next,
+      lstm_fused::BackwardStep st{n, std::min(n, n_next), H, I, wp, wpx, dg_next,
                                   dy ? dy + o * dy_stride : nullptr, dy_stride, dh + b0 * H,
                                   dc + b0 * H, gates + o * G, cprev + o * H, tanhc + o * H,
-                                  dgates + o * G};
+                                  dgates + o * G, dx_next, dx_beta != 0.0};
       step(st);
       dg_next = dgates + o * G;
+      dx_next = dx ? dx + o * I : nullptr;
       n_next = n;
     }
-    write_dh(dg_next, 0, n_next, dh + b0 * H);
+    finish_rows(dg_next, dx_next, 0, n_next, dh + b0 * H);
   });
 }
 
@@ -294,8 +311,8 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
   const FusedPath fp = std::is_same_v<T, float> ? fused_path() : FusedPath::None;
   if constexpr (std::is_same_v<T, float>) {
     if (fp != FusedPath::None)
-      lstm_backward_fused(fp, dt, Ts, bs, off, N, H, w_hh, gates, cprev, tanhc, dy, dy_stride,
-                          dh, dc, reverse, dgates);
+      lstm_backward_fused(fp, dt, Ts, bs, off, N, I, H, w_ih, w_hh, gates, cprev, tanhc, dy,
+                          dy_stride, dh, dc, reverse, dgates, dx, dx_beta);
   }
   if (fp == FusedPath::None) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
@@ -313,7 +330,8 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     }
   });
   // The recurrence-free gradients, each one GEMM over all R rows.
-  if (dx) gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
+  if (dx && fp == FusedPath::None)   // (the fused steps wrote dx already)
+    gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, G, I, R, dgates, G, true, x, I, false, dw_ih, I, 0.0));
   gemm(gemm_plan(dt, G, H, R, dgates, G, true, hprev, H, false, dw_hh, H, 0.0));
   if (db) column_sums<T>(dgates, db, R, G);

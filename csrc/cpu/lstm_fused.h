@@ -46,9 +46,12 @@ struct ForwardStep {
 // carried dh (row stride H) instead. dy (row stride ldy, may be null) is added to both. The
 // epilogue writes the step's pre-activation gradients dg (row stride 4H) and replaces dc
 // (row stride H) with dc_{t-1}. gates / cprev / tanhc are what the forward saved.
+// The same A rows also give that earlier step's input gradient: when dx_next is not null,
+// its rows [0, n_gemm) (row stride I) become dg_next W_ih (+ their old value if dx_beta).
 struct BackwardStep {
-  int64_t n, n_gemm, H;
-  const float* wp;      // packed by pack_backward
+  int64_t n, n_gemm, H, I;
+  const float* wp;      // packed by pack_backward (W_hh)
+  const float* wpx;     // packed by pack_backward (W_ih), null when dx_next is
   const float* dg_next;
   const float* dy;
   int64_t ldy;
@@ -58,23 +61,26 @@ struct BackwardStep {
   const float* cprev;
   const float* tanhc;
   float* dg;
+  float* dx_next;
+  bool dx_beta;
 };
 
 // Floats needed by the packed forward / backward weight for lane width `lanes`.
 inline int64_t forward_pack_floats(int64_t H, int64_t I, int lanes) {
   return (H + lanes - 1) / lanes * (H + I) * 4 * lanes;
 }
-inline int64_t backward_pack_floats(int64_t H, int lanes) {
-  return (H + 4 * lanes - 1) / (4 * lanes) * 4 * H * 4 * lanes;
+// (a [4H, cols] weight read untransposed: W_hh with cols = H, W_ih with cols = I)
+inline int64_t backward_pack_floats(int64_t H, int64_t cols, int lanes) {
+  return (cols + 4 * lanes - 1) / (4 * lanes) * 4 * H * 4 * lanes;
 }
 
 // lanes = 16 (AVX-512) or 8 (AVX2 + FMA); the caller picks after checking the CPU.
 void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
-void pack_backward_avx512(int64_t H, const float* w_hh, float* wp);
+void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp);
 void step_forward_avx512(const ForwardStep& s);
 void step_backward_avx512(const BackwardStep& s);
 void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
-void pack_backward_avx2(int64_t H, const float* w_hh, float* wp);
+void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp);
 void step_forward_avx2(const ForwardStep& s);
 void step_backward_avx2(const BackwardStep& s);
 

@@ -51,7 +51,9 @@ void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_i
                        float* wp) {
   impl::pack_forward<8>(H, I, w_hh, w_ih, wp);
 }
-void pack_backward_avx2(int64_t H, const float* w_hh, float* wp) { impl::pack_backward<8>(H, w_hh, wp); }
+void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp) {
+  impl::pack_backward<8>(H, cols, w, wp);
+}
 void step_forward_avx2(const ForwardStep& s) { impl::step_forward<Ymm>(s); }
 void step_backward_avx2(const BackwardStep& s) { impl::step_backward<Ymm>(s); }
 

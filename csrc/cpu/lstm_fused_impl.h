@@ -189,17 +189,18 @@ void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, fl
   pack_forward_part<W>(H, I, w_ih, H + I, H, wp);
 }
 
-// Backward panel of unit group q (4W units): k step k (k < 4H) holds W_hh[k, q*4W + 0..4W),
-// zero past H — a plain row-block copy, as dh = dG W_hh reads W_hh untransposed.
+// Backward panel of column group q (4W columns) of a [4H, cols] weight read untransposed
+// (dh = dG W_hh, dx = dG W_ih): k step k < 4H holds w[k, q*4W + 0..4W), zero past cols — a
+// plain row-block copy.
 template <int W>
-void pack_backward(int64_t H, const float* w_hh, float* wp) {
-  const int64_t groups = (H + 4 * W - 1) / (4 * W);
+void pack_backward(int64_t H, int64_t cols, const float* w, float* wp) {
+  const int64_t groups = (cols + 4 * W - 1) / (4 * W);
   for (int64_t q = 0; q < groups; ++q) {
-    const int64_t u0 = q * 4 * W, w = std::min<int64_t>(4 * W, H - u0);
+    const int64_t u0 = q * 4 * W, n = std::min<int64_t>(4 * W, cols - u0);
     float* panel = wp + q * 4 * H * 4 * W;
     for (int64_t k = 0; k < 4 * H; ++k) {
-      std::memcpy(panel + k * 4 * W, w_hh + k * H + u0, sizeof(float) * w);
-      std::fill(panel + k * 4 * W + w, panel + (k + 1) * 4 * W, 0.f);
+      std::memcpy(panel + k * 4 * W, w + k * cols + u0, sizeof(float) * n);
+      std::fill(panel + k * 4 * W + n, panel + (k + 1) * 4 * W, 0.f);
     }
   }
 }
@@ -305,6 +306,27 @@ void step_backward(const BackwardStep& s) {
           S::store(dg + 3 * H, m, dao);
           S::store(s.dc + a, m, S::mul(dct, fg));
         }
+    }
+    // The earlier step's dx rows from the same A rows (while they are in L1).
+    if (gemm && s.dx_next) {
+      const int64_t I = s.I, xgroups = (I + 4 * W - 1) / (4 * W);
+      for (int64_t q = 0; q < xgroups; ++q) {
+        for (int i = 0; i < mr; ++i)
+          for (int j = 0; j < 4; ++j) {
+            const int64_t j0 = q * 4 * W + j * W;
+            const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, I - j0)));
+            S::store(tile + i * 4 * W + j * W,
+                     s.dx_beta ? S::load(m, s.dx_next + (r + i) * I + j0) : S::zero());
+          }
+        mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile);
+        for (int i = 0; i < mr; ++i)
+          for (int j = 0; j < 4; ++j) {
+            const int64_t j0 = q * 4 * W + j * W;
+            if (j0 >= I) break;
+            const typename S::M m = S::mask((int)std::min<int64_t>(W, I - j0));
+            S::store(s.dx_next + (r + i) * I + j0, m, S::load(tile + i * 4 * W + j * W));
+          }
+      }
     }
     r += mr;
   }
