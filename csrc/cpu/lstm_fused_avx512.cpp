@@ -18,7 +18,7 @@ namespace {
 struct Zmm {
   using R = __m512;
   using M = __mmask16;
-  static constexpr int W = 16, MR = 6, MR_F = 6, MR_B = 6;
+  static constexpr int W = 16, NV = 4, MR_F = 6, MR_B = 6;
   static M mask(int n) { return n >= W ? (M)0xFFFF : (M)((1u << (n > 0 ? n : 0)) - 1u); }
   static R load(const float* p) { return _mm512_loadu_ps(p); }
   static R load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }

@@ -2,13 +2,13 @@
 // lane-width traits type S and included only by lstm_fused_avx512.cpp (16 lanes) and
 // lstm_fused_avx2.cpp (8 lanes), which are compiled for their instruction sets.
 //
-// S provides: R (vector), M (lane mask), W (lanes), MR_F / MR_B (the most rows of a forward /
-// backward tile), mask(n), load / store (masked and full), bcast, set1, zero, acc (c += a*b
+// S provides: R (vector), M (lane mask), W (lanes), NV (vectors per tile pass, 2 or 4), MR_F /
+// MR_B (the most rows of a forward / backward tile), mask(n), load / store (masked and full), bcast, set1, zero, acc (c += a*b
 // tied to c's register), fma (a*b + c), fnma (c - a*b), rcp (reciprocal estimate), add, sub,
 // mul, min, max, abs, sign_of(x) (x & -0.0f), or_, lt_select(x, t, a, b) (x < t ? a : b),
 // round (to nearest) and pow2(n) (2^n for an integral-valued n in [-126, 127]).
 //
-// Register tile: MR rows x 4 vectors (MR_F / MR_B accumulators per vector column). The 4
+// Register tile: MR rows x 4 vectors (in one pass, or two of 2 vectors). The 4
 // vectors are the gates i, f, g, o of one block of W hidden units (forward), or 4 blocks of W
 // units of dh (backward). The k loop is hand-unrolled over named accumulators: an array of
 // vectors this large is not scalar-replaced by GCC and would live in memory. After the loop
@@ -79,20 +79,24 @@ inline typename S::R tanh(typename S::R x) {
 }
 
 // ---- the register tile -------------------------------------------------------------------
-// tile[i*4W + j*W + l] += sum_k a[i*lda + k] * b[k*4W + j*W + l] for i < MR, j < 4, l < W.
+// tile[i*4W + j*W + l] += sum_k a[i*lda + k] * b[k*4W + j*W + l] for i < MR, j < NV, l < W.
 // b is a packed panel (4W floats per k step, contiguous); a is row-major, read in place.
-template <class S, int MR>
+// NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
+// twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
+template <class S, int MR, int NV>
 inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
   using R = typename S::R;
   constexpr int W = S::W;
-  static_assert(MR >= 1 && MR <= 6, "tile rows");
+  static_assert(MR >= 1 && MR <= 6 && (NV == 2 || NV == 4), "tile shape");
 #define DLCORE_ACC_DECL(i)                                                          \
   R c##i##_0 = S::zero(), c##i##_1 = S::zero(), c##i##_2 = S::zero(), c##i##_3 = S::zero(); \
   if constexpr ((i) < MR) {                                                         \
     c##i##_0 = S::load(tile + (i) * 4 * W);                                         \
     c##i##_1 = S::load(tile + (i) * 4 * W + W);                                     \
-    c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                                 \
-    c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                                 \
+    if constexpr (NV == 4) {                                                        \
+      c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                               \
+      c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                               \
+    }                                                                               \
   }
   DLCORE_ACC_DECL(0) DLCORE_ACC_DECL(1) DLCORE_ACC_DECL(2)
   DLCORE_ACC_DECL(3) DLCORE_ACC_DECL(4) DLCORE_ACC_DECL(5)
@@ -107,13 +111,18 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
     const R av = S::bcast(DLCORE_AROW(i));                                          \
     S::acc(c##i##_0, av, b0);                                                       \
     S::acc(c##i##_1, av, b1);                                                       \
-    S::acc(c##i##_2, av, b2);                                                       \
-    S::acc(c##i##_3, av, b3);                                                       \
+    if constexpr (NV == 4) {                                                        \
+      S::acc(c##i##_2, av, b2);                                                     \
+      S::acc(c##i##_3, av, b3);                                                     \
+    }                                                                               \
   }
 #define DLCORE_STEP                                                                 \
   {                                                                                 \
-    const R b0 = S::load(b), b1 = S::load(b + W), b2 = S::load(b + 2 * W),          \
-            b3 = S::load(b + 3 * W);                                                \
+    const R b0 = S::load(b), b1 = S::load(b + W);                                   \
+    const R b2 = NV == 4 ? S::load(b + 2 * W) : S::zero();                          \
+    const R b3 = NV == 4 ? S::load(b + 3 * W) : S::zero();                          \
+    (void)b2;                                                                       \
+    (void)b3;                                                                       \
     DLCORE_ROW(0) DLCORE_ROW(1) DLCORE_ROW(2) DLCORE_ROW(3) DLCORE_ROW(4) DLCORE_ROW(5) \
     ++p0;                                                                           \
     ++p1;                                                                           \
@@ -133,24 +142,36 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
   if constexpr ((i) < MR) {                                                         \
     S::store(tile + (i) * 4 * W, c##i##_0);                                         \
     S::store(tile + (i) * 4 * W + W, c##i##_1);                                     \
-    S::store(tile + (i) * 4 * W + 2 * W, c##i##_2);                                 \
-    S::store(tile + (i) * 4 * W + 3 * W, c##i##_3);                                 \
+    if constexpr (NV == 4) {                                                        \
+      S::store(tile + (i) * 4 * W + 2 * W, c##i##_2);                               \
+      S::store(tile + (i) * 4 * W + 3 * W, c##i##_3);                               \
+    }                                                                               \
   }
   DLCORE_ACC_STORE(0) DLCORE_ACC_STORE(1) DLCORE_ACC_STORE(2)
   DLCORE_ACC_STORE(3) DLCORE_ACC_STORE(4) DLCORE_ACC_STORE(5)
 #undef DLCORE_ACC_STORE
 }
 
+template <class S, int MR>
+inline void mac_panel(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+  if constexpr (S::NV == 4) {
+    mac_tile<S, MR, 4>(K, a, lda, b, tile);
+  } else {
+    mac_tile<S, MR, 2>(K, a, lda, b, tile);
+    mac_tile<S, MR, 2>(K, a, lda, b + 2 * S::W, tile + 2 * S::W);
+  }
+}
+
 template <class S>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
                           float* tile) {
   switch (mr) {
-    case 1: mac_tile<S, 1>(K, a, lda, b, tile); break;
-    case 2: mac_tile<S, 2>(K, a, lda, b, tile); break;
-    case 3: if constexpr (S::MR >= 3) mac_tile<S, 3>(K, a, lda, b, tile); break;
-    case 4: if constexpr (S::MR >= 4) mac_tile<S, 4>(K, a, lda, b, tile); break;
-    case 5: if constexpr (S::MR >= 5) mac_tile<S, 5>(K, a, lda, b, tile); break;
-    default: if constexpr (S::MR >= 6) mac_tile<S, 6>(K, a, lda, b, tile); break;
+    case 1: mac_panel<S, 1>(K, a, lda, b, tile); break;
+    case 2: mac_panel<S, 2>(K, a, lda, b, tile); break;
+    case 3: mac_panel<S, 3>(K, a, lda, b, tile); break;
+    case 4: mac_panel<S, 4>(K, a, lda, b, tile); break;
+    case 5: mac_panel<S, 5>(K, a, lda, b, tile); break;
+    default: mac_panel<S, 6>(K, a, lda, b, tile); break;
   }
 }
 
