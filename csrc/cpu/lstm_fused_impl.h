@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "lstm_fused.h"
+#include "parallel.h"
 
 namespace dlcore::cpu::lstm_fused {
 namespace impl {
@@ -193,23 +194,28 @@ template <int W>
 void pack_forward_part(int64_t H, int64_t K, const float* w, int64_t panel_steps,
                        int64_t k_offset, float* wp) {
   const int64_t blocks = (H + W - 1) / W;
-  for (int64_t u = 0; u < blocks; ++u) {
-    float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
-    for (int64_t k0 = 0; k0 < K; k0 += 64) {
-      const int64_t k1 = std::min<int64_t>(K, k0 + 64);
-      for (int g = 0; g < 4; ++g)
-        for (int l = 0; l < W; ++l) {
-          const int64_t unit = u * W + l;
-          float* dst = panel + g * W + l;
-          if (unit < H) {
-            const float* src = w + (g * H + unit) * K;
-            for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = src[k];
-          } else {
-            for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = 0.f;
+  // Threads take whole unit blocks (each ~100 KB at H = 256): the packing runs before the
+  // sequence and would otherwise leave the other threads idle.
+  parallel_for(blocks, std::max<int64_t>(1, kParallelGrain / (4 * W * K + 1)),
+               [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
+      for (int64_t k0 = 0; k0 < K; k0 += 64) {
+        const int64_t k1 = std::min<int64_t>(K, k0 + 64);
+        for (int g = 0; g < 4; ++g)
+          for (int l = 0; l < W; ++l) {
+            const int64_t unit = u * W + l;
+            float* dst = panel + g * W + l;
+            if (unit < H) {
+              const float* src = w + (g * H + unit) * K;
+              for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = src[k];
+            } else {
+              for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = 0.f;
+            }
           }
-        }
+      }
     }
-  }
+  });
 }
 
 template <int W>
@@ -224,14 +230,17 @@ void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, fl
 template <int W>
 void pack_backward(int64_t H, int64_t cols, const float* w, float* wp) {
   const int64_t groups = (cols + 4 * W - 1) / (4 * W);
-  for (int64_t q = 0; q < groups; ++q) {
-    const int64_t u0 = q * 4 * W, n = std::min<int64_t>(4 * W, cols - u0);
-    float* panel = wp + q * 4 * H * 4 * W;
-    for (int64_t k = 0; k < 4 * H; ++k) {
-      std::memcpy(panel + k * 4 * W, w + k * cols + u0, sizeof(float) * n);
-      std::fill(panel + k * 4 * W + n, panel + (k + 1) * 4 * W, 0.f);
+  parallel_for(groups, std::max<int64_t>(1, kParallelGrain / (16 * W * H + 1)),
+               [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t u0 = q * 4 * W, n = std::min<int64_t>(4 * W, cols - u0);
+      float* panel = wp + q * 4 * H * 4 * W;
+      for (int64_t k = 0; k < 4 * H; ++k) {
+        std::memcpy(panel + k * 4 * W, w + k * cols + u0, sizeof(float) * n);
+        std::fill(panel + k * 4 * W + n, panel + (k + 1) * 4 * W, 0.f);
+      }
     }
-  }
+  });
 }
 
 // ---- forward step ------------------------------------------------------------------------
