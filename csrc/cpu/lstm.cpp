@@ -121,16 +121,13 @@ void lstm_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const
 
 enum class FusedPath { None, Avx2, Avx512 };
 
-// The fused steps exist for float32 on AVX2 + FMA (8 lanes) and AVX-512 (16 lanes); the
-// generic path (DLCORE_CPU_PATH=generic) keeps the GEMM + pointwise plan below, and
-// DLCORE_CPU_PATH=avx2 / avx2-fma keeps the 8-lane kernels on an AVX-512 CPU.
+// The fused steps exist for float32 on AVX2 + FMA (8 lanes) and AVX-512 (16 lanes), at the
+// same level as the GEMM (gemm_simd_path(): DLCORE_CPU_PATH=avx2 brings both down to 8 lanes
+// on an AVX-512 CPU); the generic path (DLCORE_CPU_PATH=generic) keeps the GEMM + pointwise
+// plan below.
 FusedPath fused_path() {
   if (!use_avx2_kernels()) return FusedPath::None;
-  const char* forced = std::getenv("DLCORE_CPU_PATH");
-  const bool force_avx2 = forced && (std::strcmp(forced, "avx2") == 0 ||
-                                     std::strcmp(forced, "avx2-fma") == 0);
-  if (!force_avx2 && std::strcmp(gemm_simd_path(), "avx512") == 0) return FusedPath::Avx512;
-  return FusedPath::Avx2;
+  return std::strcmp(gemm_simd_path(), "avx512") == 0 ? FusedPath::Avx512 : FusedPath::Avx2;
 }
 
 // A 64-byte aligned float buffer per calling thread that only grows: the packed W_hh (1 MB at
