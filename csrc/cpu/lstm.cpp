@@ -12,6 +12,11 @@
 // it: per step one pointwise pass (gate gradients, dc_prev) and one GEMM dG W_hh for dh_prev;
 // the weight gradients need no recurrence, so they are whole-sequence GEMMs after the loop.
 // Packed sequences (core/rnn_math.h): step t advances only its first batch_sizes[t] rows.
+//
+// That plan is the reference (float64, and every dtype on DLCORE_CPU_PATH=generic). float32
+// on AVX2 / AVX-512 takes the fused plan of lstm_fused.h instead: the step GEMM (input
+// projection included) and the cell share one register tile, and the backward's dh and dx
+// products share theirs with the gate-gradient pass; only the weight gradients stay GEMMs.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
