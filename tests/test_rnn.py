@@ -613,10 +613,12 @@ def _lstm_f32_vs_f64(rng, T, N, I, H, bidir=False, lengths=None, threads=1):
 
 
 @pytest.mark.parametrize("path", [None, "avx2", "generic"])
-@pytest.mark.parametrize("T,N,I,H", [(4, 2, 5, 17), (1, 1, 1, 1), (3, 7, 3, 33), (2, 5, 1, 3)])
+@pytest.mark.parametrize("T,N,I,H", [(4, 2, 5, 17), (1, 1, 1, 1), (3, 7, 3, 33), (2, 5, 1, 3),
+                                     (3, 7, 70, 65)])
 def test_lstm_float32_paths_match_float64(path, T, N, I, H, rng, monkeypatch):
-    """Hidden sizes below, at and past the 8 / 16 lanes (1, 3, 17, 33), odd batches (row tiles
-    of up to 6 plus remainders), T = 1, input size 1; bidirectional, so the second direction
+    """Hidden sizes below, at and past the 8 / 16 lanes (1, 3, 17, 33, 65: the backward is fused
+    from 4 vectors of units, dx from 4 vectors of inputs, I = 70), odd batches (row tiles of up
+    to 6 plus remainders), T = 1, input size 1; bidirectional, so the second direction
     accumulates into dx. DLCORE_CPU_PATH=avx2 runs the 8-lane kernels on an AVX-512 CPU."""
     if path:
         monkeypatch.setenv("DLCORE_CPU_PATH", path)
@@ -631,7 +633,8 @@ def test_lstm_float32_packed_row_blocks(path, threads, rng, monkeypatch):
     if path:
         monkeypatch.setenv("DLCORE_CPU_PATH", path)
     lengths = [5, 2, 7, 7, 1, 3, 6, 4, 7, 2, 5, 5, 1, 6, 3, 7, 4, 2, 6]
-    _lstm_f32_vs_f64(rng, 7, len(lengths), 4, 20, bidir=True, lengths=lengths, threads=threads)
+    _lstm_f32_vs_f64(rng, 7, len(lengths), 4, 70, bidir=True, lengths=lengths, threads=threads)
+    _lstm_f32_vs_f64(rng, 7, len(lengths), 66, 64, bidir=True, lengths=lengths, threads=threads)
 
 
 @pytest.mark.parametrize("path", [None, "avx2"])
