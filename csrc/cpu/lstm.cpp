@@ -310,17 +310,11 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     return;
   }
   // Steps in the opposite order of the forward, each thread on its own batch rows.
-  // The fused backward tiles 4 vectors of units (64 at 16 lanes): below that most lanes
-  // would be padding and the reference plan is faster (measured at H = 32). Likewise dx joins
-  // the tiles only when I fills a tile's columns; otherwise it stays one GEMM after the loop.
-  FusedPath fp = std::is_same_v<T, float> ? fused_path() : FusedPath::None;
-  const int64_t tile_cols = fp == FusedPath::Avx512 ? 64 : 32;
-  if (H < tile_cols) fp = FusedPath::None;
-  const bool fused_dx = fp != FusedPath::None && I >= tile_cols;
+  const FusedPath fp = std::is_same_v<T, float> ? fused_path() : FusedPath::None;
   if constexpr (std::is_same_v<T, float>) {
     if (fp != FusedPath::None)
       lstm_backward_fused(fp, dt, Ts, bs, off, N, I, H, w_ih, w_hh, gates, cprev, tanhc, dy,
-                          dy_stride, dh, dc, reverse, dgates, fused_dx ? dx : nullptr, dx_beta);
+                          dy_stride, dh, dc, reverse, dgates, dx, dx_beta);
   }
   if (fp == FusedPath::None) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
@@ -338,7 +332,7 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     }
   });
   // The recurrence-free gradients, each one GEMM over all R rows.
-  if (dx && !fused_dx)   // (the fused steps wrote dx already)
+  if (dx && fp == FusedPath::None)   // (the fused steps wrote dx already)
     gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, G, I, R, dgates, G, true, x, I, false, dw_ih, I, 0.0));
   gemm(gemm_plan(dt, G, H, R, dgates, G, true, hprev, H, false, dw_hh, H, 0.0));
