@@ -576,3 +576,84 @@ def test_random_configurations_match_torch():
         for a, b in zip(d[6], t[6]):
             _close(a, b, "float64")
     check()
+
+
+# ---- the fused float32 LSTM steps (csrc/cpu/lstm_fused_*.cpp) ---------------------------------
+
+def _lstm_f32_vs_f64(rng, T, N, I, H, bidir=False, lengths=None, threads=1):
+    """float32 LSTM (the fused kernels on an AVX2 / AVX-512 CPU) against the float64 one (the
+    GEMM + pointwise plan) with the same weights: outputs, states and every gradient."""
+    res = []
+    ms = [nn.LSTM(I, H, bidirectional=bidir, dtype=dt) for dt in (dlcore.float64, dlcore.float32)]
+    ms[1].load_state_dict({k: dlcore.tensor(np.asarray(v).astype(np.float32))
+                           for k, v in ms[0].state_dict().items()})
+    D = 2 if bidir else 1
+    x = rng.uniform(-2, 2, (T, N, I)).astype(np.float32)
+    h0 = rng.uniform(-1, 1, (D, N, H)).astype(np.float32)
+    c0 = rng.uniform(-1, 1, (D, N, H)).astype(np.float32)
+    lw = rng.standard_normal((T, N, D * H)).astype(np.float32)
+    before = dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    try:
+        for m, dt in zip(ms, (np.float64, np.float32)):
+            xs, hs, cs = (dlcore.tensor(a.astype(dt), requires_grad=True) for a in (x, h0, c0))
+            inp = xs if lengths is None else rnn_utils.pack_padded_sequence(
+                xs, lengths, enforce_sorted=False)
+            out, (hn, cn) = m(inp, (hs, cs))
+            if lengths is not None:
+                out = rnn_utils.pad_packed_sequence(out, total_length=T)[0]
+            loss = (out * dlcore.tensor(lw.astype(dt))).sum() + (hn * hn).sum() + (cn * 0.5).sum()
+            loss.backward()
+            res.append([out, hn, cn, xs.grad, hs.grad, cs.grad] +
+                       [p.grad for p in m.parameters()])
+    finally:
+        dlcore.set_num_threads(before)
+    for a, e in zip(res[1], res[0]):
+        assert_close(a.detach(), np.asarray(e.detach()), "float32", rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("path", [None, "avx2", "generic"])
+@pytest.mark.parametrize("T,N,I,H", [(4, 2, 5, 17), (1, 1, 1, 1), (3, 7, 3, 33), (2, 5, 1, 3),
+                                     (3, 7, 70, 65)])
+def test_lstm_float32_paths_match_float64(path, T, N, I, H, rng, monkeypatch):
+    """Hidden sizes below, at and past the 8 / 16 lanes (1, 3, 17, 33, 65: the backward is fused
+    from 4 vectors of units, dx from 4 vectors of inputs, I = 70), odd batches (row tiles of up
+    to 6 plus remainders), T = 1, input size 1; bidirectional, so the second direction
+    accumulates into dx. DLCORE_CPU_PATH=avx2 runs the 8-lane kernels on an AVX-512 CPU."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    _lstm_f32_vs_f64(rng, T, N, I, H, bidir=True)
+
+
+@pytest.mark.parametrize("path", [None, "avx2"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lstm_float32_packed_row_blocks(path, threads, rng, monkeypatch):
+    """Packed, unsorted lengths and a batch of 19 (two threads own row blocks of 9 and 10):
+    rows leave the recurrence at different steps in both directions."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    lengths = [5, 2, 7, 7, 1, 3, 6, 4, 7, 2, 5, 5, 1, 6, 3, 7, 4, 2, 6]
+    _lstm_f32_vs_f64(rng, 7, len(lengths), 4, 70, bidir=True, lengths=lengths, threads=threads)
+    _lstm_f32_vs_f64(rng, 7, len(lengths), 66, 64, bidir=True, lengths=lengths, threads=threads)
+
+
+@pytest.mark.parametrize("path", [None, "avx2"])
+def test_lstm_float32_empty_batch_and_saturation(path, rng, monkeypatch):
+    """An empty batch gives empty outputs and zero weight gradients; inputs far past the
+    polynomial exp's range saturate the gates exactly like the float64 path."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    m = nn.LSTM(3, 5)
+    out, (hn, cn) = m(dlcore.zeros(4, 0, 3, requires_grad=True))
+    assert tuple(out.shape) == (4, 0, 5) and tuple(hn.shape) == (1, 0, 5)
+    (out.sum() + hn.sum()).backward()
+    for p in m.parameters():
+        assert np.all(np.asarray(p.grad) == 0)
+    m64 = nn.LSTM(3, 5, dtype=dlcore.float64)
+    m64.load_state_dict({k: dlcore.tensor(np.asarray(v, dtype=np.float64))
+                         for k, v in m.state_dict().items()})
+    x = (rng.standard_normal((3, 2, 3)) * 300).astype(np.float32)
+    with dlcore.no_grad():
+        a = m(dlcore.tensor(x))[0]
+        e = m64(dlcore.tensor(x.astype(np.float64)))[0]
+    assert_close(a, np.asarray(e), "float32", rtol=1e-5, atol=1e-5)

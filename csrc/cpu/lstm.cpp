@@ -12,10 +12,19 @@
 // it: per step one pointwise pass (gate gradients, dc_prev) and one GEMM dG W_hh for dh_prev;
 // the weight gradients need no recurrence, so they are whole-sequence GEMMs after the loop.
 // Packed sequences (core/rnn_math.h): step t advances only its first batch_sizes[t] rows.
+//
+// That plan is the reference (float64, and every dtype on DLCORE_CPU_PATH=generic). float32
+// on AVX2 / AVX-512 takes the fused plan of lstm_fused.h instead: the step GEMM (input
+// projection included) and the cell share one register tile, and the backward's dh and dx
+// products share theirs with the gate-gradient pass; only the weight gradients stay GEMMs.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
+#include "lstm_fused.h"
 #include "rnn_internal.h"
 
 namespace dlcore::cpu {
@@ -113,6 +122,136 @@ void lstm_cell_backward(int64_t r0, int64_t r1, int64_t H, const T* gates, const
   }
 }
 
+// ---- the fused float32 path (lstm_fused.h) -------------------------------------------------
+
+enum class FusedPath { None, Avx2, Avx512 };
+
+// The fused steps exist for float32 on AVX2 + FMA (8 lanes) and AVX-512 (16 lanes), at the
+// same level as the GEMM (gemm_simd_path(): DLCORE_CPU_PATH=avx2 brings both down to 8 lanes
+// on an AVX-512 CPU); the generic path (DLCORE_CPU_PATH=generic) keeps the GEMM + pointwise
+// plan below.
+FusedPath fused_path() {
+  if (!use_avx2_kernels()) return FusedPath::None;
+  return std::strcmp(gemm_simd_path(), "avx512") == 0 ? FusedPath::Avx512 : FusedPath::Avx2;
+}
+
+// A 64-byte aligned float buffer per calling thread that only grows: the packed W_hh (1 MB at
+// H = 256) is rebuilt on every call, but its pages are not faulted in again each time.
+float* fused_scratch(int64_t floats) {
+  struct Free { void operator()(float* p) const { std::free(p); } };
+  static thread_local std::unique_ptr<float, Free> buf;
+  static thread_local int64_t cap = 0;
+  if (floats > cap) {
+    const int64_t n = (floats + 15) / 16 * 16;
+    buf.reset(static_cast<float*>(std::aligned_alloc(64, sizeof(float) * n)));
+    if (!buf) throw std::bad_alloc();
+    cap = n;
+  }
+  return buf.get();
+}
+
+// Forward of the whole sequence. The input projection is not a GEMM of its own here: the step
+// tile runs its k loop over [h_{t-1}, x_t] against the packed [W_hh | W_ih] panel, so the
+// gate pre-activations never go through memory (at batch 32 the separate whole-sequence GEMM
+// ran well below the tile's FMA rate, K = I being short). Each thread owns a block of batch
+// rows for all steps (over_batch_rows); h alternates between the state array and a scratch
+// block because a step reads all of h_{t-1} while writing h_t.
+void lstm_forward_fused(FusedPath fp, int64_t Ts, const int64_t* bs,
+                        const std::vector<int64_t>& off, int64_t N, int64_t I, int64_t H,
+                        const float* x, const float* w_ih, const float* w_hh,
+                        const float* bias, float* h, float* c, float* y, int64_t y_stride,
+                        bool reverse, float* gates, float* hprev, float* cprev, float* tanhc) {
+  const bool wide = fp == FusedPath::Avx512;
+  const int64_t G = 4 * H, packed = lstm_fused::forward_pack_floats(H, I, wide ? 16 : 8);
+  float* wp = fused_scratch(packed + N * H);
+  float* hbuf = wp + packed;
+  if (wide) lstm_fused::pack_forward_avx512(H, I, w_hh, w_ih, wp);
+  else lstm_fused::pack_forward_avx2(H, I, w_hh, w_ih, wp);
+  const auto step = wide ? lstm_fused::step_forward_avx512 : lstm_fused::step_forward_avx2;
+  const bool save = hprev != nullptr;
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    const int64_t rows = b1 - b0;
+    float* cur = h + b0 * H;
+    float* nxt = hbuf + b0 * H;
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? Ts - 1 - s : s, o = off[t] + b0;
+      const int64_t n = std::min(b1, bs[t]) - b0;
+      if (n <= 0) continue;
+      if (save) std::memcpy(hprev + o * H, cur, sizeof(float) * n * H);
+      lstm_fused::ForwardStep st{n, H, I, wp, x + o * I, bias, cur, H, gates + o * G, c + b0 * H, nxt,
+                                 y + o * y_stride, y_stride, save ? cprev + o * H : nullptr,
+                                 save ? tanhc + o * H : nullptr, save};
+      step(st);
+      // Rows not active at this step keep their state in the other buffer.
+      if (n < rows) std::memcpy(nxt + n * H, cur + n * H, sizeof(float) * (rows - n) * H);
+      std::swap(cur, nxt);
+    }
+    if (cur != h + b0 * H) std::memcpy(h + b0 * H, cur, sizeof(float) * rows * H);
+  });
+}
+
+// Backward of the whole sequence; leaves dgates filled for the weight-gradient GEMMs. The
+// product dh = dG_t W_hh of a step is not formed on its own: the next step's kernel computes
+// it in its register tile and applies the gate-gradient pass straight away, and from the same
+// rows of dG_t (still in L1) the step's dx = dG_t W_ih. Only rows that leave the recurrence
+// (the sequence's first step, or a shorter sequence's start in a reverse pass) get their dh
+// and dx from the plain GEMM.
+void lstm_backward_fused(FusedPath fp, DType dt, int64_t Ts, const int64_t* bs,
+                         const std::vector<int64_t>& off, int64_t N, int64_t I, int64_t H,
+                         const float* w_ih, const float* w_hh, const float* gates,
+                         const float* cprev, const float* tanhc, const float* dy,
+                         int64_t dy_stride, float* dh, float* dc, bool reverse, float* dgates,
+                         float* dx, double dx_beta) {
+  const bool wide = fp == FusedPath::Avx512;
+  const int lanes = wide ? 16 : 8;
+  const int64_t G = 4 * H, ph = lstm_fused::backward_pack_floats(H, H, lanes);
+  const int64_t px = dx ? lstm_fused::backward_pack_floats(H, I, lanes) : 0;
+  float* wp = fused_scratch(ph + px);
+  float* wpx = dx ? wp + ph : nullptr;
+  if (wide) {
+    lstm_fused::pack_backward_avx512(H, H, w_hh, wp);
+    if (dx) lstm_fused::pack_backward_avx512(H, I, w_ih, wpx);
+  } else {
+    lstm_fused::pack_backward_avx2(H, H, w_hh, wp);
+    if (dx) lstm_fused::pack_backward_avx2(H, I, w_ih, wpx);
+  }
+  const auto step = wide ? lstm_fused::step_backward_avx512 : lstm_fused::step_backward_avx2;
+  // Rows [r0, r1) of a step whose gate gradients dg are final but that no later kernel call
+  // reads: dh (rows of this thread's block) = dg W_hh, and their dx rows = dg W_ih.
+  auto finish_rows = [&](const float* dg, float* dx_rows, int64_t r0, int64_t r1,
+                         float* dh_rows) {
+    if (r1 <= r0) return;
+    gemm(gemm_plan(dt, r1 - r0, H, G, dg + r0 * G, G, false, w_hh, H, false, dh_rows + r0 * H,
+                   H, 0.0));
+    if (dx_rows)
+      gemm(gemm_plan(dt, r1 - r0, I, G, dg + r0 * G, G, false, w_ih, I, false,
+                     dx_rows + r0 * I, I, dx_beta));
+  };
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+    const float* dg_next = nullptr;   // the gate gradients of the step processed before
+    float* dx_next = nullptr;         // and that step's dx rows
+    int64_t n_next = 0;
+    for (int64_t s = 0; s < Ts; ++s) {
+      const int64_t t = reverse ? s : Ts - 1 - s, o = off[t] + b0;
+      const int64_t n = std::max<int64_t>(0, std::min(b1, bs[t]) - b0);
+      if (n_next > n) finish_rows(dg_next, dx_next, n, n_next, dh + b0 * H);
+      if (n == 0) {
+        n_next = 0;
+        continue;
+      }
+      lstm_fused::BackwardStep st{n, std::min(n, n_next), H, I, wp, wpx, dg_next,
+                                  dy ? dy + o * dy_stride : nullptr, dy_stride, dh + b0 * H,
+                                  dc + b0 * H, gates + o * G, cprev + o * H, tanhc + o * H,
+                                  dgates + o * G, dx_next, dx_beta != 0.0};
+      step(st);
+      dg_next = dgates + o * G;
+      dx_next = dx ? dx + o * I : nullptr;
+      n_next = n;
+    }
+    finish_rows(dg_next, dx_next, 0, n_next, dh + b0 * H);
+  });
+}
+
 // ---- the sequence --------------------------------------------------------------------------
 
 template <typename T>
@@ -129,6 +268,12 @@ void lstm_forward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t 
     bias = bias_sum;
   }
   // All steps' input projections: gates[R, 4H] = x[R, I] W_ih^T + bias.
+  if constexpr (std::is_same_v<T, float>) {
+    const FusedPath fp = fused_path();
+    if (fp != FusedPath::None)
+      return lstm_forward_fused(fp, Ts, bs, off, N, I, H, x, w_ih, w_hh, bias, h, c, y,
+                                y_stride, reverse, gates, hprev, cprev, tanhc);
+  }
   gemm(gemm_plan(dt, R, G, I, x, I, false, w_ih, I, true, gates, G, 0.0, bias));
   const bool vec = use_avx2_kernels(), save = hprev != nullptr;
   const RecurrentWeight<T> whh = recurrent_weight(w_hh, G, H, Ts, w_hh_t);
@@ -165,7 +310,13 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     return;
   }
   // Steps in the opposite order of the forward, each thread on its own batch rows.
-  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+  const FusedPath fp = std::is_same_v<T, float> ? fused_path() : FusedPath::None;
+  if constexpr (std::is_same_v<T, float>) {
+    if (fp != FusedPath::None)
+      lstm_backward_fused(fp, dt, Ts, bs, off, N, I, H, w_ih, w_hh, gates, cprev, tanhc, dy,
+                          dy_stride, dh, dc, reverse, dgates, dx, dx_beta);
+  }
+  if (fp == FusedPath::None) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
       const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
       if (n <= 0) continue;
@@ -181,7 +332,8 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     }
   });
   // The recurrence-free gradients, each one GEMM over all R rows.
-  if (dx) gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
+  if (dx && fp == FusedPath::None)   // (the fused steps wrote dx already)
+    gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, G, I, R, dgates, G, true, x, I, false, dw_ih, I, 0.0));
   gemm(gemm_plan(dt, G, H, R, dgates, G, true, hprev, H, false, dw_hh, H, 0.0));
   if (db) column_sums<T>(dgates, db, R, G);

@@ -1,0 +1,87 @@
+// lstm_fused.h — the float32 LSTM recurrence with the step GEMM and the pointwise cell fused
+// into one register tile (lstm_fused_avx512.cpp: 16 lanes, lstm_fused_avx2.cpp: 8 lanes;
+// the code itself is lstm_fused_impl.h, written once over a lane-width traits type).
+//
+// Why fuse: at batch 32 a step's recurrent GEMM is only 32 x 4H x H, so a generic GEMM pays
+// per call for packing (or strided reads) of the whole W_hh, and the pointwise pass then
+// re-reads the 4H gate pre-activations from memory. Here W_hh is packed ONCE per sequence so
+// that one k step of the packed panel holds, for a block of V hidden units, the four gate
+// rows i, f, g, o side by side. A register tile of MR batch rows x those 4 vectors then ends
+// the k loop holding exactly the four pre-activations each unit's cell update needs: the
+// tile's epilogue applies sigmoid / tanh (polynomial exp in registers), advances c and h and
+// writes what the backward reads, without the gates ever making a round trip to memory.
+// The backward step is fused the same way: dh_t = dy_t + dG_{t+1} W_hh is a tile over
+// 4 blocks of V units whose epilogue is the gate-gradient pass of step t.
+#pragma once
+#include <cstdint>
+
+namespace dlcore::cpu::lstm_fused {
+
+// One forward step over rows [0, n) (all pointers at the step's first row of this call).
+// The input projection is part of the tile (k runs over h_{t-1} and then x_t), so nothing is
+// precomputed: x (row stride I) is the step's input, bias (4H, may be null) b_ih + b_hh.
+// h_in (row stride ldh) is h_{t-1}; h_out (row stride H, must not alias h_in) and y (row
+// stride ldy) receive h_t; c (row stride H) is advanced in place. When save is set, gates
+// (row stride 4H) receives the activated gates, cprev / tanhc (row stride H) c_{t-1} and
+// tanh(c_t): what the backward reads.
+struct ForwardStep {
+  int64_t n, H, I;
+  const float* wp;      // packed by pack_forward
+  const float* x;
+  const float* bias;
+  const float* h_in;
+  int64_t ldh;
+  float* gates;
+  float* c;
+  float* h_out;
+  float* y;
+  int64_t ldy;
+  float* cprev;
+  float* tanhc;
+  bool save;
+};
+
+// One backward step over rows [0, n). Rows [0, n_gemm) take dh = dg_next W_hh (dg_next: the
+// gate gradients of the step processed before, row stride 4H); rows [n_gemm, n) take the
+// carried dh (row stride H) instead. dy (row stride ldy, may be null) is added to both. The
+// epilogue writes the step's pre-activation gradients dg (row stride 4H) and replaces dc
+// (row stride H) with dc_{t-1}. gates / cprev / tanhc are what the forward saved.
+// The same A rows also give that earlier step's input gradient: when dx_next is not null,
+// its rows [0, n_gemm) (row stride I) become dg_next W_ih (+ their old value if dx_beta).
+struct BackwardStep {
+  int64_t n, n_gemm, H, I;
+  const float* wp;      // packed by pack_backward (W_hh)
+  const float* wpx;     // packed by pack_backward (W_ih), null when dx_next is
+  const float* dg_next;
+  const float* dy;
+  int64_t ldy;
+  const float* dh;
+  float* dc;
+  const float* gates;
+  const float* cprev;
+  const float* tanhc;
+  float* dg;
+  float* dx_next;
+  bool dx_beta;
+};
+
+// Floats needed by the packed forward / backward weight for lane width `lanes`.
+inline int64_t forward_pack_floats(int64_t H, int64_t I, int lanes) {
+  return (H + lanes - 1) / lanes * (H + I) * 4 * lanes;
+}
+// (a [4H, cols] weight read untransposed: W_hh with cols = H, W_ih with cols = I)
+inline int64_t backward_pack_floats(int64_t H, int64_t cols, int lanes) {
+  return (cols + 4 * lanes - 1) / (4 * lanes) * 4 * H * 4 * lanes;
+}
+
+// lanes = 16 (AVX-512) or 8 (AVX2 + FMA); the caller picks after checking the CPU.
+void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
+void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp);
+void step_forward_avx512(const ForwardStep& s);
+void step_backward_avx512(const BackwardStep& s);
+void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
+void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp);
+void step_forward_avx2(const ForwardStep& s);
+void step_backward_avx2(const BackwardStep& s);
+
+}  // namespace dlcore::cpu::lstm_fused

@@ -1,0 +1,66 @@
+// lstm_fused_avx512.cpp — the fused LSTM steps (lstm_fused_impl.h) on 16 float lanes
+// (compiled with -mavx512f/bw/dq/vl; lstm.cpp calls these only when the GEMM path is avx512).
+//
+// Tile: 6 rows x 4 zmm = 24 accumulators, 4 B vectors and one broadcast: 29 of the 32 zmm.
+// Per k step 24 FMAs against 4 loads and 6 broadcasts, so the FMA pipes are the limit.
+#include <immintrin.h>
+
+#include "lstm_fused_impl.h"
+
+// GCC 12's avx512fintrin.h builds unmasked ops on an intentionally undefined pass-through
+// register, which -W(maybe-)uninitialized reports once per instantiation. Not a real read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+namespace dlcore::cpu::lstm_fused {
+namespace {
+
+struct Zmm {
+  using R = __m512;
+  using M = __mmask16;
+  static constexpr int W = 16, NV = 4, MR_F = 6, MR_B = 6;
+  static M mask(int n) { return n >= W ? (M)0xFFFF : (M)((1u << (n > 0 ? n : 0)) - 1u); }
+  static R load(const float* p) { return _mm512_loadu_ps(p); }
+  static R load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static void store(float* p, M m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+  static R bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static R set1(float x) { return _mm512_set1_ps(x); }
+  static R zero() { return _mm512_setzero_ps(); }
+  // c += a*b with c tied to its register (with the intrinsic GCC may let an FMA write into a
+  // dead B register and then shuffle the accumulators between registers).
+  static void acc(R& c, R a, R b) { __asm__("vfmadd231ps %2, %1, %0" : "+v"(c) : "v"(a), "v"(b)); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R fnma(R a, R b, R c) { return _mm512_fnmadd_ps(a, b, c); }
+  static R rcp(R x) { return _mm512_rcp14_ps(x); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R min(R a, R b) { return _mm512_min_ps(a, b); }
+  static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  static R abs(R x) { return _mm512_abs_ps(x); }
+  static R sign_of(R x) { return _mm512_and_ps(x, _mm512_set1_ps(-0.0f)); }
+  static R or_(R a, R b) { return _mm512_or_ps(a, b); }
+  static R lt_select(R x, R t, R a, R b) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, t, _CMP_LT_OQ), b, a);
+  }
+  static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R pow2(R n) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+};
+
+}  // namespace
+
+void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih,
+                         float* wp) {
+  impl::pack_forward<16>(H, I, w_hh, w_ih, wp);
+}
+void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp) {
+  impl::pack_backward<16>(H, cols, w, wp);
+}
+void step_forward_avx512(const ForwardStep& s) { impl::step_forward<Zmm>(s); }
+void step_backward_avx512(const BackwardStep& s) { impl::step_backward<Zmm>(s); }
+
+}  // namespace dlcore::cpu::lstm_fused

@@ -1,0 +1,377 @@
+// lstm_fused_impl.h — the fused LSTM step kernels (see lstm_fused.h), written once over a
+// lane-width traits type S and included only by lstm_fused_avx512.cpp (16 lanes) and
+// lstm_fused_avx2.cpp (8 lanes), which are compiled for their instruction sets.
+//
+// S provides: R (vector), M (lane mask), W (lanes), NV (vectors per tile pass, 2 or 4), MR_F /
+// MR_B (the most rows of a forward / backward tile), mask(n), load / store (masked and full), bcast, set1, zero, acc (c += a*b
+// tied to c's register), fma (a*b + c), fnma (c - a*b), rcp (reciprocal estimate), add, sub,
+// mul, min, max, abs, sign_of(x) (x & -0.0f), or_, lt_select(x, t, a, b) (x < t ? a : b),
+// round (to nearest) and pow2(n) (2^n for an integral-valued n in [-126, 127]).
+//
+// Register tile: MR rows x 4 vectors (in one pass, or two of 2 vectors). The 4
+// vectors are the gates i, f, g, o of one block of W hidden units (forward), or 4 blocks of W
+// units of dh (backward). The k loop is hand-unrolled over named accumulators: an array of
+// vectors this large is not scalar-replaced by GCC and would live in memory. After the loop
+// the tile goes through a small stack buffer to the epilogue (a few hundred bytes against
+// the k loop's 4 x MR x K FMAs).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "lstm_fused.h"
+#include "parallel.h"
+
+namespace dlcore::cpu::lstm_fused {
+namespace impl {
+
+// ---- vector maths -----------------------------------------------------------------------
+// e^x by Cody–Waite: x = n ln2 + r, |r| <= ln2/2, e^x = 2^n P(r) with Cephes' degree-6 expf
+// polynomial (~1 ulp). x is clamped to [-87.3, 88.3] so 2^n stays a normal float (a sigmoid
+// or tanh needs nothing beyond: 1/(1 + e^87) is already below float resolution of 1). The
+// clamps take x as their second operand, so a NaN passes through (min/max return the 2nd).
+template <class S>
+inline typename S::R exp_clamped(typename S::R x) {
+  using R = typename S::R;
+  x = S::min(S::set1(88.3f), S::max(S::set1(-87.3f), x));
+  const R n = S::round(S::mul(x, S::set1(1.44269504088896341f)));
+  R r = S::fma(n, S::set1(-0.693359375f), x);         // ln2 split: n*hi is exact
+  r = S::fma(n, S::set1(2.12194440e-4f), r);
+  R p = S::set1(1.9875691500e-4f);
+  p = S::fma(p, r, S::set1(1.3981999507e-3f));
+  p = S::fma(p, r, S::set1(8.3334519073e-3f));
+  p = S::fma(p, r, S::set1(4.1665795894e-2f));
+  p = S::fma(p, r, S::set1(1.6666665459e-1f));
+  p = S::fma(p, r, S::set1(5.0000001201e-1f));
+  p = S::fma(p, S::mul(r, r), S::add(r, S::set1(1.0f)));
+  return S::mul(p, S::pow2(n));
+}
+
+// 1/d for d >= 1 (both uses below): the hardware estimate (14 bits with AVX-512, 12 with
+// AVX2) and one Newton step r + r(1 - d r), ~1 ulp — a vector divide costs several times more
+// and the cell applies five of these per value.
+template <class S>
+inline typename S::R recip(typename S::R d) {
+  const typename S::R r = S::rcp(d);
+  return S::fma(r, S::fnma(d, r, S::set1(1.0f)), r);
+}
+
+template <class S>
+inline typename S::R sigmoid(typename S::R x) {
+  return recip<S>(S::add(S::set1(1.0f), exp_clamped<S>(S::sub(S::zero(), x))));
+}
+
+// |x| < 0.625: Cephes' odd polynomial (1 - 2/(e^2x + 1) cancels there); otherwise
+// tanh|x| = 1 - 2/(e^{2|x|} + 1) with the sign put back.
+template <class S>
+inline typename S::R tanh(typename S::R x) {
+  using R = typename S::R;
+  const R ax = S::abs(x), s = S::mul(x, x);
+  R p = S::set1(-5.70498872745e-3f);
+  p = S::fma(p, s, S::set1(2.06390887954e-2f));
+  p = S::fma(p, s, S::set1(-5.37397155531e-2f));
+  p = S::fma(p, s, S::set1(1.33314422036e-1f));
+  p = S::fma(p, s, S::set1(-3.33332819422e-1f));
+  const R small = S::fma(S::mul(p, s), x, x);
+  const R e = exp_clamped<S>(S::add(ax, ax));
+  R big = S::fnma(S::set1(2.0f), recip<S>(S::add(e, S::set1(1.0f))), S::set1(1.0f));
+  big = S::or_(big, S::sign_of(x));
+  return S::lt_select(ax, S::set1(0.625f), small, big);
+}
+
+// ---- the register tile -------------------------------------------------------------------
+// tile[i*4W + j*W + l] += sum_k a[i*lda + k] * b[k*4W + j*W + l] for i < MR, j < NV, l < W.
+// b is a packed panel (4W floats per k step, contiguous); a is row-major, read in place.
+// NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
+// twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
+template <class S, int MR, int NV>
+inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+  using R = typename S::R;
+  constexpr int W = S::W;
+  static_assert(MR >= 1 && MR <= 6 && (NV == 2 || NV == 4), "tile shape");
+#define DLCORE_ACC_DECL(i)                                                          \
+  R c##i##_0 = S::zero(), c##i##_1 = S::zero(), c##i##_2 = S::zero(), c##i##_3 = S::zero(); \
+  if constexpr ((i) < MR) {                                                         \
+    c##i##_0 = S::load(tile + (i) * 4 * W);                                         \
+    c##i##_1 = S::load(tile + (i) * 4 * W + W);                                     \
+    if constexpr (NV == 4) {                                                        \
+      c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                               \
+      c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                               \
+    }                                                                               \
+  }
+  DLCORE_ACC_DECL(0) DLCORE_ACC_DECL(1) DLCORE_ACC_DECL(2)
+  DLCORE_ACC_DECL(3) DLCORE_ACC_DECL(4) DLCORE_ACC_DECL(5)
+#undef DLCORE_ACC_DECL
+  // Rows 0-2 from p0 and rows 3-5 from p1 at 0, 1, 2 times lda (scaled-index addressing,
+  // two pointers instead of six).
+  const float* p0 = a;
+  const float* p1 = a + 3 * lda;
+#define DLCORE_AROW(i) ((i) < 3 ? p0 + (i) * lda : p1 + ((i) - 3) * lda)
+#define DLCORE_ROW(i)                                                               \
+  if constexpr ((i) < MR) {                                                         \
+    const R av = S::bcast(DLCORE_AROW(i));                                          \
+    S::acc(c##i##_0, av, b0);                                                       \
+    S::acc(c##i##_1, av, b1);                                                       \
+    if constexpr (NV == 4) {                                                        \
+      S::acc(c##i##_2, av, b2);                                                     \
+      S::acc(c##i##_3, av, b3);                                                     \
+    }                                                                               \
+  }
+#define DLCORE_STEP                                                                 \
+  {                                                                                 \
+    const R b0 = S::load(b), b1 = S::load(b + W);                                   \
+    const R b2 = NV == 4 ? S::load(b + 2 * W) : S::zero();                          \
+    const R b3 = NV == 4 ? S::load(b + 3 * W) : S::zero();                          \
+    (void)b2;                                                                       \
+    (void)b3;                                                                       \
+    DLCORE_ROW(0) DLCORE_ROW(1) DLCORE_ROW(2) DLCORE_ROW(3) DLCORE_ROW(4) DLCORE_ROW(5) \
+    ++p0;                                                                           \
+    ++p1;                                                                           \
+    b += 4 * W;                                                                     \
+    __asm__("" : "+r"(p0), "+r"(p1), "+r"(b));                                      \
+  }
+  int64_t k = 0;
+  for (; k + 2 <= K; k += 2) {
+    _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
+    DLCORE_STEP DLCORE_STEP
+  }
+  for (; k < K; ++k) DLCORE_STEP
+#undef DLCORE_STEP
+#undef DLCORE_ROW
+#undef DLCORE_AROW
+#define DLCORE_ACC_STORE(i)                                                         \
+  if constexpr ((i) < MR) {                                                         \
+    S::store(tile + (i) * 4 * W, c##i##_0);                                         \
+    S::store(tile + (i) * 4 * W + W, c##i##_1);                                     \
+    if constexpr (NV == 4) {                                                        \
+      S::store(tile + (i) * 4 * W + 2 * W, c##i##_2);                               \
+      S::store(tile + (i) * 4 * W + 3 * W, c##i##_3);                               \
+    }                                                                               \
+  }
+  DLCORE_ACC_STORE(0) DLCORE_ACC_STORE(1) DLCORE_ACC_STORE(2)
+  DLCORE_ACC_STORE(3) DLCORE_ACC_STORE(4) DLCORE_ACC_STORE(5)
+#undef DLCORE_ACC_STORE
+}
+
+template <class S, int MR>
+inline void mac_panel(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+  if constexpr (S::NV == 4) {
+    mac_tile<S, MR, 4>(K, a, lda, b, tile);
+  } else {
+    mac_tile<S, MR, 2>(K, a, lda, b, tile);
+    mac_tile<S, MR, 2>(K, a, lda, b + 2 * S::W, tile + 2 * S::W);
+  }
+}
+
+template <class S>
+inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
+                          float* tile) {
+  switch (mr) {
+    case 1: mac_panel<S, 1>(K, a, lda, b, tile); break;
+    case 2: mac_panel<S, 2>(K, a, lda, b, tile); break;
+    case 3: mac_panel<S, 3>(K, a, lda, b, tile); break;
+    case 4: mac_panel<S, 4>(K, a, lda, b, tile); break;
+    case 5: mac_panel<S, 5>(K, a, lda, b, tile); break;
+    default: mac_panel<S, 6>(K, a, lda, b, tile); break;
+  }
+}
+
+// Height of the next row tile when `remaining` rows are left: tiles of near-equal height
+// (16 rows at MR 6 give 6 + 5 + 5, not 6 + 6 + 4, the short tile being the slow one).
+inline int tile_rows(int64_t remaining, int max_rows) {
+  const int64_t tiles = (remaining + max_rows - 1) / max_rows;
+  return (int)((remaining + tiles - 1) / tiles);
+}
+
+// ---- packing -----------------------------------------------------------------------------
+
+// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's; k step k holds the
+// weight rows g*H + u*W + l (gate g, lane l) at column k: for the W_hh part
+// wp[u*(H+I)*4W + k*4W + g*W + l] = w_hh[g*H + u*W + l, k], then W_ih's columns follow. Lanes
+// past H are zero. Built in 64-step chunks so the 16 KB being written stays in L1 while the
+// weight rows are read contiguously.
+template <int W>
+void pack_forward_part(int64_t H, int64_t K, const float* w, int64_t panel_steps,
+                       int64_t k_offset, float* wp) {
+  const int64_t blocks = (H + W - 1) / W;
+  // Threads take whole unit blocks (each ~100 KB at H = 256): the packing runs before the
+  // sequence and would otherwise leave the other threads idle.
+  parallel_for(blocks, std::max<int64_t>(1, kParallelGrain / (4 * W * K + 1)),
+               [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u) {
+      float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
+      for (int64_t k0 = 0; k0 < K; k0 += 64) {
+        const int64_t k1 = std::min<int64_t>(K, k0 + 64);
+        for (int g = 0; g < 4; ++g)
+          for (int l = 0; l < W; ++l) {
+            const int64_t unit = u * W + l;
+            float* dst = panel + g * W + l;
+            if (unit < H) {
+              const float* src = w + (g * H + unit) * K;
+              for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = src[k];
+            } else {
+              for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = 0.f;
+            }
+          }
+      }
+    }
+  });
+}
+
+template <int W>
+void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp) {
+  pack_forward_part<W>(H, H, w_hh, H + I, 0, wp);
+  pack_forward_part<W>(H, I, w_ih, H + I, H, wp);
+}
+
+// Backward panel of column group q (4W columns) of a [4H, cols] weight read untransposed
+// (dh = dG W_hh, dx = dG W_ih): k step k < 4H holds w[k, q*4W + 0..4W), zero past cols — a
+// plain row-block copy.
+template <int W>
+void pack_backward(int64_t H, int64_t cols, const float* w, float* wp) {
+  const int64_t groups = (cols + 4 * W - 1) / (4 * W);
+  parallel_for(groups, std::max<int64_t>(1, kParallelGrain / (16 * W * H + 1)),
+               [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t u0 = q * 4 * W, n = std::min<int64_t>(4 * W, cols - u0);
+      float* panel = wp + q * 4 * H * 4 * W;
+      for (int64_t k = 0; k < 4 * H; ++k) {
+        std::memcpy(panel + k * 4 * W, w + k * cols + u0, sizeof(float) * n);
+        std::fill(panel + k * 4 * W + n, panel + (k + 1) * 4 * W, 0.f);
+      }
+    }
+  });
+}
+
+// ---- forward step ------------------------------------------------------------------------
+// Loop order: unit block outside, row tiles inside, so a block's panel ((H + I) x 4W floats,
+// ~100 KB at H = 256) is read from L2 by every row tile. With the row tiles outside, the
+// whole packed weight (1.5 MB) streamed through once per row tile, from L3.
+
+template <class S>
+void step_forward(const ForwardStep& s) {
+  using R = typename S::R;
+  constexpr int W = S::W;
+  const int64_t H = s.H, G = 4 * H, blocks = (H + W - 1) / W;
+  alignas(64) float tile[6 * 4 * W];
+  for (int64_t u = 0; u < blocks; ++u) {
+    const int64_t j0 = u * W;
+    const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
+    const float* panel = s.wp + u * (H + s.I) * 4 * W;
+    for (int64_t r = 0; r < s.n;) {
+      const int mr = tile_rows(s.n - r, S::MR_F);
+      // The tile starts from the bias; the k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
+      for (int g = 0; g < 4; ++g) {
+        const R b = s.bias ? S::load(m, s.bias + g * H + j0) : S::zero();
+        for (int i = 0; i < mr; ++i) S::store(tile + i * 4 * W + g * W, b);
+      }
+      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile);
+      mac_tile_rows<S>(mr, s.I, s.x + r * s.I, s.I, panel + H * 4 * W, tile);
+      for (int i = 0; i < mr; ++i) {
+        const float* t = tile + i * 4 * W;
+        const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
+        const R gg = tanh<S>(S::load(t + 2 * W)), og = sigmoid<S>(S::load(t + 3 * W));
+        float* c = s.c + (r + i) * H + j0;
+        const R cp = S::load(m, c);
+        const R cn = S::fma(fg, cp, S::mul(ig, gg));
+        const R tc = tanh<S>(cn);
+        const R h = S::mul(og, tc);
+        S::store(c, m, cn);
+        S::store(s.h_out + (r + i) * H + j0, m, h);
+        S::store(s.y + (r + i) * s.ldy + j0, m, h);
+        if (s.save) {
+          float* gr = s.gates + (r + i) * G + j0;
+          S::store(gr, m, ig);
+          S::store(gr + H, m, fg);
+          S::store(gr + 2 * H, m, gg);
+          S::store(gr + 3 * H, m, og);
+          S::store(s.cprev + (r + i) * H + j0, m, cp);
+          S::store(s.tanhc + (r + i) * H + j0, m, tc);
+        }
+      }
+      r += mr;
+    }
+  }
+}
+
+// ---- backward step -----------------------------------------------------------------------
+// Same loop order as the forward: a column group's panel (4H x 4W floats, 256 KB at H = 256)
+// stays in L2 while all row tiles use it.
+
+template <class S>
+void step_backward(const BackwardStep& s) {
+  using R = typename S::R;
+  constexpr int W = S::W;
+  const int64_t H = s.H, G = 4 * H, groups = (H + 4 * W - 1) / (4 * W);
+  alignas(64) float tile[6 * 4 * W];
+  for (int64_t q = 0; q < groups; ++q) {
+    // Rows with and without the GEMM part are tiled separately, so each tile is one kind.
+    for (int64_t r = 0; r < s.n;) {
+      const bool gemm = r < s.n_gemm;
+      const int mr = tile_rows((gemm ? s.n_gemm : s.n) - r, S::MR_B);
+      // Start from dy (+ the carried dh on rows without the GEMM).
+      for (int i = 0; i < mr; ++i)
+        for (int j = 0; j < 4; ++j) {
+          const int64_t j0 = q * 4 * W + j * W;
+          const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, H - j0)));
+          R v = s.dy ? S::load(m, s.dy + (r + i) * s.ldy + j0) : S::zero();
+          if (!gemm) v = S::add(v, S::load(m, s.dh + (r + i) * H + j0));
+          S::store(tile + i * 4 * W + j * W, v);
+        }
+      if (gemm) mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile);
+      for (int i = 0; i < mr; ++i)
+        for (int j = 0; j < 4; ++j) {
+          const int64_t j0 = q * 4 * W + j * W;
+          if (j0 >= H) break;
+          const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
+          const int64_t a = (r + i) * H + j0;
+          const float* gr = s.gates + (r + i) * G + j0;
+          const R d = S::load(tile + i * 4 * W + j * W);
+          const R ig = S::load(m, gr), fg = S::load(m, gr + H), gg = S::load(m, gr + 2 * H),
+                  og = S::load(m, gr + 3 * H);
+          const R cp = S::load(m, s.cprev + a), tc = S::load(m, s.tanhc + a);
+          const R dc = S::load(m, s.dc + a);
+          const R one = S::set1(1.0f);
+          // The formulas of rnn::lstm_backward_elem, lane-wise.
+          const R dct = S::fma(S::mul(d, og), S::sub(one, S::mul(tc, tc)), dc);
+          const R dai = S::mul(S::mul(dct, gg), S::mul(ig, S::sub(one, ig)));
+          const R daf = S::mul(S::mul(dct, cp), S::mul(fg, S::sub(one, fg)));
+          const R dag = S::mul(S::mul(dct, ig), S::sub(one, S::mul(gg, gg)));
+          const R dao = S::mul(S::mul(d, tc), S::mul(og, S::sub(one, og)));
+          float* dg = s.dg + (r + i) * G + j0;
+          S::store(dg, m, dai);
+          S::store(dg + H, m, daf);
+          S::store(dg + 2 * H, m, dag);
+          S::store(dg + 3 * H, m, dao);
+          S::store(s.dc + a, m, S::mul(dct, fg));
+        }
+      r += mr;
+    }
+  }
+  // The earlier step's dx rows from the same A rows.
+  if (!s.dx_next) return;
+  const int64_t I = s.I, xgroups = (I + 4 * W - 1) / (4 * W);
+  for (int64_t q = 0; q < xgroups; ++q)
+    for (int64_t r = 0; r < s.n_gemm;) {
+      const int mr = tile_rows(s.n_gemm - r, S::MR_B);
+      for (int i = 0; i < mr; ++i)
+        for (int j = 0; j < 4; ++j) {
+          const int64_t j0 = q * 4 * W + j * W;
+          const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, I - j0)));
+          S::store(tile + i * 4 * W + j * W,
+                   s.dx_beta ? S::load(m, s.dx_next + (r + i) * I + j0) : S::zero());
+        }
+      mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile);
+      for (int i = 0; i < mr; ++i)
+        for (int j = 0; j < 4; ++j) {
+          const int64_t j0 = q * 4 * W + j * W;
+          if (j0 >= I) break;
+          const typename S::M m = S::mask((int)std::min<int64_t>(W, I - j0));
+          S::store(s.dx_next + (r + i) * I + j0, m, S::load(tile + i * 4 * W + j * W));
+        }
+      r += mr;
+    }
+}
+
+}  // namespace impl
+}  // namespace dlcore::cpu::lstm_fused
