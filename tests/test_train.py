@@ -1,6 +1,7 @@
 """dlcore.train (fit / evaluate / predict, History, callbacks, progress) and dlcore.metrics."""
 import io
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -278,3 +279,42 @@ def test_seeded_training_runs_are_identical():
     assert loss_a == loss_b
     for a, b in zip(params_a, params_b):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_during_fit_raises_keyboard_interrupt_and_keeps_the_last_checkpoint(tmp_path):
+    """SIGINT in the middle of an epoch: fit raises KeyboardInterrupt, and the checkpoint of the
+    last completed epoch is intact and loads (dlcore.save writes atomically)."""
+    import signal
+    import subprocess
+    ckpt = tmp_path / "last.dlc"
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import sys, numpy as np, dlcore\n"
+        "from dlcore import nn, optim, train\n"
+        "from dlcore.data import DataLoader, TensorDataset\n"
+        "X = np.random.default_rng(0).standard_normal((20000, 32)).astype(np.float32)\n"
+        "y = (X[:, 0] > 0).astype(np.int64)\n"
+        "model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 2))\n"
+        "class Announce(train.Callback):\n"
+        "    def on_epoch_end(self, epoch, logs=None):\n"
+        "        print('epoch', epoch + 1, 'done', flush=True)\n"
+        "try:\n"
+        "    train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01),\n"
+        "              DataLoader(TensorDataset(X, y), batch_size=8), epochs=1000, progress=False,\n"
+        f"              callbacks=[train.ModelCheckpoint({str(ckpt)!r}), Announce()])\n"
+        "except KeyboardInterrupt:\n"
+        "    print('KeyboardInterrupt', flush=True)\n"
+        "    sys.exit(130)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "epoch 1 done"
+        proc.send_signal(signal.SIGINT)               # somewhere inside epoch 2
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "KeyboardInterrupt" in out and proc.returncode == 130
+    state = dlcore.load(ckpt)                         # intact: every CRC checks
+    assert set(state) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
