@@ -142,4 +142,62 @@ void weight_image(const WgtArgs& a) {
   }
 }
 
+// ---- input gradient along the width: one row of dx, CB channels x NW column vectors ---------
+// Per tap: NW loads of the padded gradient row, CB weight broadcasts (folded into the FMA as
+// a memory operand), CB*NW FMAs; CB*NW independent accumulators cover the FMA latency
+// (the driver asks for >= 4). One row per tile, so every row sums exactly its own taps
+// (the rows near the top and bottom skip the kernel rows that read zero padding).
+template <class V, int NW, int CB>
+void width_row(int64_t taps, const int64_t* toff, const float* wt, const float* x, int64_t W,
+               int64_t plane, float* out) {
+  typename V::reg acc[CB][NW];
+#pragma GCC unroll 8
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 4
+    for (int v = 0; v < NW; ++v) acc[c][v] = V::zero();
+  for (int64_t r = 0; r < taps; ++r) {
+    const float* xr = x + toff[r];
+    typename V::reg in[NW];
+#pragma GCC unroll 4
+    for (int v = 0; v < NW; ++v) in[v] = V::load(xr + v * V::L);
+#pragma GCC unroll 8
+    for (int c = 0; c < CB; ++c) {
+      const typename V::reg b = V::bcast(wt + r * CB + c);
+#pragma GCC unroll 4
+      for (int v = 0; v < NW; ++v) acc[c][v] = V::fma(in[v], b, acc[c][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < CB; ++c)
+#pragma GCC unroll 4
+    for (int v = 0; v < NW; ++v) {
+      const int64_t n = std::min<int64_t>(V::L, W - v * V::L);
+      if (n == V::L) V::store(out + c * plane + v * V::L, acc[c][v]);
+      else if (n > 0) V::store_n(out + c * plane + v * V::L, acc[c][v], (int)n);
+    }
+}
+
+using WidthRow = void (*)(int64_t, const int64_t*, const float*, const float*, int64_t, int64_t,
+                          float*);
+
+template <class V, int NW, int... I>
+constexpr std::array<WidthRow, sizeof...(I)> width_rows(std::integer_sequence<int, I...>) {
+  return {{&width_row<V, NW, I + 1>...}};
+}
+
+template <class V, int NW, int CBMAX>
+void width_image(const WidthArgs& a) {
+  static constexpr auto table = width_rows<V, NW>(std::make_integer_sequence<int, CBMAX>{});
+  const int64_t cbs = width_block_size(a.C, CBMAX), plane = a.H * a.W;
+  for (int64_t c0 = 0; c0 < a.C; c0 += cbs) {
+    const int64_t cb = std::min(cbs, a.C - c0);
+    const float* wt = a.wt + c0 * a.taps;
+    for (int64_t h = 0; h < a.H; ++h) {
+      const int64_t tb = a.tap_begin[h], te = a.tap_end[h];
+      table[cb - 1](te - tb, a.toff + tb, wt + tb * cb, a.in + h * a.ld, a.W, plane,
+                    a.out + c0 * plane + h * a.W);
+    }
+  }
+}
+
 }  // namespace dlcore::cpu::conv_direct::tiles
