@@ -344,12 +344,11 @@ bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy
   ChannelPlan cp;
   if (p.dw != 1 || !suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
   // AVX2, K > 16: the 16 registers leave a 16-channel tile 2 tap rows of 3 taps (8 loads
-  // per 12 FMAs), so wide layers run blocks of 8 channels (4 rows of 3 taps, or one row of
+  // per 12 FMAs), so wide layers run blocks of 8 channels (3 rows of 3 taps, or one row of
   // 7). Measured on one thread (2026-12-03) against the GEMM path: 1.45x faster on the 7x7/2
-  // stem (147 taps: the GEMM's N is a few panels and an edge), but 1.5x slower on the 3x3
-  // layers of 64 / 128 channels (576 / 1152 taps), which keep the GEMM.
+  // stem (147 taps), and with the 3-row tile (conv_direct_tiles.h) 1.3-1.35x faster on the
+  // 3x3 layers of 64 / 128 channels (before it, at 4 rows with spills, 1.5x slower).
   if (s == Isa::Avx2 && cp.blocks > 1) {
-    if (p.C * p.kh * p.kw > 256) return false;
     cp.vl = 8; cp.nv = 1; cp.blocks = (p.K + 7) / 8;
     if (10 * p.K < 7 * cp.blocks * 8) return false;
   }
