@@ -440,6 +440,10 @@ DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
     (2, 5, 6, 6, 15, (3, 3), 3, 1, 1),              # stride 3
     (2, 45, 6, 7, 48, (3, 3), 1, 1, 1),             # several channel blocks (32 / 16 wide)
     (1, 3, 17, 15, 64, (7, 7), 2, 3, 1),            # 7x7/2 stem, 64 channels
+    # input gradient along the width (LeNet conv2, 31 and 45 channels above take it too)
+    (2, 5, 9, 27, 7, (3, 4), 1, (1, 2), (2, 2)),    # two 16-lane column vectors, dilated
+    (2, 3, 8, 13, 9, (2, 3), 1, (2, 3), 1),         # AVX2 two 8-lane vectors; cropped grad
+    (1, 9, 5, 12, 4, (3, 1), 1, (1, 0), (2, 1)),    # channel blocks 5 + 4, dilated rows
 ]
 
 

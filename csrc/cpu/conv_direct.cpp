@@ -141,6 +141,21 @@ struct ThreadBuffers {
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+// Per output row oh, the range of taps (ordered kernel row first, taps / kh per kernel row)
+// whose kernel rows i read inside the image: 0 <= oh*sh + i*dh - top < H.
+void row_tap_ranges(const Padded& g, int64_t H, int64_t kh, int64_t dh, int64_t taps, int64_t OH,
+                    int64_t sh, std::vector<int64_t>& tap_begin, std::vector<int64_t>& tap_end) {
+  const int64_t per_row = taps / kh, top = g.needed ? g.top : 0;
+  tap_begin.resize(OH);
+  tap_end.resize(OH);
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const int64_t lo = std::max<int64_t>(0, -floor_div(oh * sh - top, dh));
+    const int64_t hi = std::min<int64_t>(kh, -floor_div(oh * sh - top - H, dh));
+    tap_begin[oh] = lo * per_row;
+    tap_end[oh] = std::max(lo, hi) * per_row;
+  }
+}
+
 // The forward kernel over images [0, N) of a convolution with `cin` input planes (H x W,
 // geometry g), `taps` taps at toff ordered kernel row first (kh rows of taps / kh), weight wt
 // (taps x KP), writing NCHW out (N, cout, OH*OW) with bias and ReLU applied on the way out of
@@ -152,16 +167,9 @@ void run_forward(Isa s, const ChannelPlan& cp, int64_t N, int64_t cin, int64_t H
                  const Padded& g, int64_t kh, int64_t dh, int64_t taps, const int64_t* toff,
                  const float* wt, int64_t cout, int64_t OH, int64_t OW, int64_t sh, int64_t sw,
                  const float* x, const float* bias, bool relu, float* out, int nt) {
-  const int64_t KP = cp.kp(), OHW = OH * OW, per_row = taps / kh;
-  std::vector<int64_t> tap_begin(OH), tap_end(OH);
-  for (int64_t oh = 0; oh < OH; ++oh) {
-    // valid i: 0 <= oh*sh + i*dh - top < H
-    const int64_t top = g.needed ? g.top : 0;
-    const int64_t lo = std::max<int64_t>(0, -floor_div(oh * sh - top, dh));
-    const int64_t hi = std::min<int64_t>(kh, -floor_div(oh * sh - top - H, dh));
-    tap_begin[oh] = lo * per_row;
-    tap_end[oh] = std::max(lo, hi) * per_row;
-  }
+  const int64_t KP = cp.kp(), OHW = OH * OW;
+  std::vector<int64_t> tap_begin, tap_end;
+  row_tap_ranges(g, H, kh, dh, taps, OH, sh, tap_begin, tap_end);
   ThreadBuffers buf(nt, g.needed ? cin * g.Hp * g.Wp : 0, OHW * KP, 0);
   over_images(nt, N, [&](int t, int64_t n0, int64_t n1) {
     float* padp = buf.pad[t]->as<float>();
@@ -189,6 +197,83 @@ void run_forward(Isa s, const ChannelPlan& cp, int64_t N, int64_t cin, int64_t H
           }
         }
       }
+    }
+  });
+}
+
+// ---- input gradient along the width -----------------------------------------------------------
+// The same correlation as the channel-vector input gradient (below), with the vector lanes on
+// the columns of dx and the channels in the register tile: for few channels and a narrow
+// image this wastes fewer lanes (LeNet's second layer: 14 of 16 columns, against 6 of 8
+// channels), and the tile is stored straight into the NCHW rows of dx (no transpose).
+struct WidthPlan {
+  int vl = 8, nw = 1, cbmax = 8;
+  double fill = 0;   // W / (vl * nw): the share of lanes that hold columns of dx
+};
+
+// Vectors: AVX-512 one ymm (W <= 8), one or two zmm (W <= 32); AVX2 one or two ymm (W <= 16).
+// The lanes must be >= 70% columns, and the tile must have >= 4 independent accumulators
+// (the FMA latency). DLCORE_CONV_DIRECT_WIDTH=0 (read at every call) turns it off, to measure
+// it against the channel-vector kernel in one process.
+bool width_plan(Isa s, int64_t C, int64_t W, WidthPlan& wp) {
+  const char* e = std::getenv("DLCORE_CONV_DIRECT_WIDTH");
+  if ((e && std::atoi(e) == 0) || s == Isa::None || C < 1 || W < 1) return false;
+  if (s == Isa::Avx512) {
+    if (W > 32) return false;
+    wp.vl = W <= 8 ? 8 : 16;
+    wp.nw = W <= 16 ? 1 : 2;
+  } else {
+    if (W > 16) return false;
+    wp.vl = 8;
+    wp.nw = W <= 8 ? 1 : 2;
+  }
+  wp.cbmax = conv_direct::width_cbmax(s == Isa::Avx512, wp.nw);
+  wp.fill = (double)W / (double)(wp.vl * wp.nw);
+  const int64_t chains = std::min<int64_t>(C, wp.cbmax) * wp.nw;
+  return wp.fill >= 0.7 && chains >= 4;
+}
+
+// dx[c, h, w] = sum_{k, i, j} dyp[k, h + i*dh, w + j*dw] * W[k, c, kh-1-i, kw-1-j], dyp the
+// output gradient padded by (kh-1)*dh - ph rows on top and (kw-1)*dw - pw columns on the left
+// (negative: cropped), its rows wide enough for the vectors at every tap.
+void backward_input_by_width(Isa s, const WidthPlan& wp, const ConvParams& p, const float* w,
+                             const float* dy, float* dx) {
+  const int64_t R = p.K * p.kh * p.kw, RW = p.C * p.kh * p.kw;
+  Padded g = padded_geometry(p.OH, p.OW, p.H + (p.kh - 1) * p.dh,
+                             wp.vl * wp.nw + (p.kw - 1) * p.dw, (p.kh - 1) * p.dh - p.ph,
+                             (p.kw - 1) * p.dw - p.pw);
+  g.needed = true;   // the vectors read past W: always the padded copy
+  const int64_t ld = g.Wp, plane = g.Hp * g.Wp;
+  const int64_t cbs = conv_direct::width_block_size(p.C, wp.cbmax);
+  // Taps in (i, k, j) order; per channel block, wt[r*cb + c] = W[k, c0 + c, kh-1-i, kw-1-j].
+  std::vector<float> wt(p.C * R);
+  std::vector<int64_t> toff(R);
+  for (int64_t i = 0, r = 0; i < p.kh; ++i)
+    for (int64_t k = 0; k < p.K; ++k)
+      for (int64_t j = 0; j < p.kw; ++j, ++r) {
+        for (int64_t c = 0; c < p.C; ++c) {
+          const int64_t c0 = c / cbs * cbs, cb = std::min(cbs, p.C - c0);
+          wt[c0 * R + r * cb + (c - c0)] =
+              w[k * RW + (c * p.kh + (p.kh - 1 - i)) * p.kw + (p.kw - 1 - j)];
+        }
+        toff[r] = k * plane + i * p.dh * ld + j * p.dw;
+      }
+  std::vector<int64_t> tap_begin, tap_end;
+  row_tap_ranges(g, p.OH, p.kh, p.dh, R, p.H, 1, tap_begin, tap_end);
+  const int nt = image_threads(p);
+  ThreadBuffers buf(nt, p.K * plane, 0, 0);
+  over_images(nt, p.N, [&](int t, int64_t n0, int64_t n1) {
+    float* padp = buf.pad[t]->as<float>();
+    conv_direct::WidthArgs a;
+    a.vl = wp.vl; a.nw = wp.nw; a.cbmax = wp.cbmax;
+    a.in = padp; a.ld = ld; a.taps = R; a.toff = toff.data();
+    a.tap_begin = tap_begin.data(); a.tap_end = tap_end.data();
+    a.wt = wt.data(); a.C = p.C; a.H = p.H; a.W = p.W;
+    for (int64_t n = n0; n < n1; ++n) {
+      pad_image(dy + n * p.K * p.OH * p.OW, p.K, p.OH, p.OW, g, padp);
+      a.out = dx + n * p.C * p.H * p.W;
+      if (s == Isa::Avx512) conv_direct::width_image_avx512(a);
+      else conv_direct::width_image_avx2(a);
     }
   });
 }
@@ -227,8 +312,15 @@ bool direct_forward(const ConvParams& p, const float* x, const float* w, const f
 bool direct_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx) {
   const Isa s = isa();
   ChannelPlan cp;
-  if (p.sh != 1 || p.sw != 1 || !suits(p) || !channel_plan(s, p.C, max_direct_channels(), cp))
-    return false;
+  if (p.sh != 1 || p.sw != 1 || !suits(p) || p.C > max_direct_channels()) return false;
+  const bool by_channel = channel_plan(s, p.C, max_direct_channels(), cp);
+  WidthPlan wp;
+  if (width_plan(s, p.C, p.W, wp) &&
+      (!by_channel || wp.fill > (double)p.C / (double)(cp.blocks * cp.kp()))) {
+    backward_input_by_width(s, wp, p, w, dy, dx);
+    return true;
+  }
+  if (!by_channel) return false;
   const int64_t R = p.K * p.kh * p.kw, RW = p.C * p.kh * p.kw;
   const Padded g = padded_geometry(p.OH, p.OW, p.H + (p.kh - 1) * p.dh, p.W + (p.kw - 1) * p.dw,
                                    (p.kh - 1) * p.dh - p.ph, (p.kw - 1) * p.dw - p.pw);
@@ -252,12 +344,11 @@ bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy
   ChannelPlan cp;
   if (p.dw != 1 || !suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
   // AVX2, K > 16: the 16 registers leave a 16-channel tile 2 tap rows of 3 taps (8 loads
-  // per 12 FMAs), so wide layers run blocks of 8 channels (4 rows of 3 taps, or one row of
+  // per 12 FMAs), so wide layers run blocks of 8 channels (3 rows of 3 taps, or one row of
   // 7). Measured on one thread (2026-12-03) against the GEMM path: 1.45x faster on the 7x7/2
-  // stem (147 taps: the GEMM's N is a few panels and an edge), but 1.5x slower on the 3x3
-  // layers of 64 / 128 channels (576 / 1152 taps), which keep the GEMM.
+  // stem (147 taps), and with the 3-row tile (conv_direct_tiles.h) 1.3-1.35x faster on the
+  // 3x3 layers of 64 / 128 channels (before it, at 4 rows with spills, 1.5x slower).
   if (s == Isa::Avx2 && cp.blocks > 1) {
-    if (p.C * p.kh * p.kw > 256) return false;
     cp.vl = 8; cp.nv = 1; cp.blocks = (p.K + 7) / 8;
     if (10 * p.K < 7 * cp.blocks * 8) return false;
   }

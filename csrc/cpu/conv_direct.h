@@ -66,7 +66,38 @@ constexpr bool weight_tile_fits(int acc, int nv, int kw) {
   return kw >= 1 && kw <= 7 && kw * nv <= acc;
 }
 
+// One image of the input gradient vectorised along the image width (stride 1; for layers
+// whose input width fills the vectors better than their channel count does, LeNet's second
+// layer: 14 of 16 lanes against 6 of 8). One register tile is one row h of dx for cb
+// channels, NW vectors of VL columns each:
+//   out[c, h, w] = sum_{r in [tap_begin[h], tap_end[h])} in[h*ld + toff[r] + w] * wt[r*cb + c]
+// `in` is the padded output gradient (every tap of every lane in the buffer; lanes past W
+// read padding and are not stored); wt holds the channel blocks one after another, block b
+// (channels [b*cbs, b*cbs + cb)) at wt + b*cbs*taps.
+struct WidthArgs {
+  int vl = 8, nw = 1, cbmax = 8;
+  const float* in = nullptr;
+  int64_t ld = 0, taps = 0;
+  const int64_t* toff = nullptr;      // per tap: k*plane + i*dh*ld + j*dw
+  const int64_t* tap_begin = nullptr; // per output row, as in FwdArgs (required here)
+  const int64_t* tap_end = nullptr;
+  const float* wt = nullptr;
+  int64_t C = 0, H = 0, W = 0;
+  float* out = nullptr;               // C x H x W (NCHW, one image), overwritten
+};
+
+// Channels per register tile of the width kernel: cb * nw accumulators. AVX-512: up to 8
+// channels x 1 or 2 vectors (16 of 32 registers: the FMA takes its weight broadcast from
+// memory, so only the NW input vectors need registers besides). AVX2: 8 x 1 or 6 x 2 (12).
+constexpr int width_cbmax(bool avx512, int nw) { return avx512 || nw == 1 ? 8 : 6; }
+// The channel blocks: ceil(C / cbmax) of them, all of cbs channels but the last.
+constexpr int64_t width_block_size(int64_t C, int cbmax) {
+  return (C + (C + cbmax - 1) / cbmax - 1) / ((C + cbmax - 1) / cbmax);
+}
+
 void forward_image_avx512(const FwdArgs& a);
+void width_image_avx512(const WidthArgs& a);
+void width_image_avx2(const WidthArgs& a);
 void weight_image_avx512(const WgtArgs& a);
 void forward_image_avx2(const FwdArgs& a);
 void weight_image_avx2(const WgtArgs& a);

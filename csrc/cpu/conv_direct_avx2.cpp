@@ -17,6 +17,10 @@ struct Ymm {
   static reg bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static void store(float* p, reg r) { _mm256_storeu_ps(p, r); }
+  static void store_n(float* p, reg r, int n) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane), r);
+  }
 };
 
 template <int NV>
@@ -54,6 +58,12 @@ void weight_nv(const WgtArgs& a) {
 void forward_image_avx2(const FwdArgs& a) {
   if (a.nv == 1) forward_nv<1>(a);
   else forward_nv<2>(a);
+}
+
+// vl == 8; one or two ymm (W <= 16).
+void width_image_avx2(const WidthArgs& a) {
+  if (a.nw == 1) tiles::width_image<Ymm, 1, width_cbmax(false, 1)>(a);
+  else tiles::width_image<Ymm, 2, width_cbmax(false, 2)>(a);
 }
 
 void weight_image_avx2(const WgtArgs& a) {

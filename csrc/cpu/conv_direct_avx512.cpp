@@ -19,6 +19,9 @@ struct Zmm {
   static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
+  static void store_n(float* p, reg r, int n) {
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), r);
+  }
 };
 
 struct Ymm {
@@ -29,6 +32,9 @@ struct Ymm {
   static reg bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static void store(float* p, reg r) { _mm256_storeu_ps(p, r); }
+  static void store_n(float* p, reg r, int n) {
+    _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1), r);
+  }
 };
 
 template <class V, int NV>
@@ -67,6 +73,13 @@ void forward_image_avx512(const FwdArgs& a) {
   if (a.vl == 8) forward_nv<Ymm, 1>(a);
   else if (a.nv == 1) forward_nv<Zmm, 1>(a);
   else forward_nv<Zmm, 2>(a);
+}
+
+// vl == 8: one ymm (W <= 8); vl == 16: one or two zmm (W <= 32).
+void width_image_avx512(const WidthArgs& a) {
+  if (a.vl == 8) tiles::width_image<Ymm, 1, width_cbmax(true, 1)>(a);
+  else if (a.nw == 1) tiles::width_image<Zmm, 1, width_cbmax(true, 1)>(a);
+  else tiles::width_image<Zmm, 2, width_cbmax(true, 2)>(a);
 }
 
 void weight_image_avx512(const WgtArgs& a) {
