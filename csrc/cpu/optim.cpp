@@ -50,7 +50,16 @@ struct CpuRun {
   template <typename Update>
   void operator()(int64_t n, const Update& update) const {
     for_range(n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) update(i);
+      // Element i reads and writes index i of every stream and nothing else, and the streams
+      // are separate tensors, so no iteration depends on another. Without the pragma GCC must
+      // prove that at run time: it versions the loop with one overlap check per pair of
+      // pointers, and past its limit (Adam with amsgrad: five streams, four written; centered
+      // RMSprop) it gives up and runs the whole step one element at a time — 4x slower.
+      // The local copy keeps the pointers and scalars in registers: read through the caller's
+      // reference, a store to p[i] might (for all GCC knows) overwrite them.
+      const Update u = update;
+#pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) u(i);
     });
   }
 };
