@@ -129,7 +129,7 @@ double measure_triad_gbps(int threads) {
   }
   const float scalar = 3.0f;
   double best = 0;
-  for (int pass = 0; pass < 6; ++pass) {
+  for (int pass = 0; pass < 11; ++pass) {
     const double t0 = seconds_now();
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < kTriadElems; ++i) pa[i] = pb[i] + scalar * pc[i];
