@@ -94,6 +94,22 @@ def test_matches_torch(case, dtype):
                 np.testing.assert_allclose(np.asarray(v), tv.numpy(), **tol)
 
 
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_avx2_loop_matches_baseline_loop_bitwise(case, monkeypatch):
+    """float32 steps run an AVX2 loop where the CPU has it (csrc/cpu/optim_avx2.cpp), compiled
+    without FMA contraction: it must give exactly the baseline (SSE2) loop's bits, on sizes that
+    leave vector tails and span several threading chunks."""
+    if dlcore.build_info()["cpu_path"] != "avx2-fma":
+        pytest.skip("this CPU has no AVX2+FMA: only the baseline optimizer loop exists here")
+    name, kwargs = case
+    inits, grads = _problem(5, 6, [(1,), (29,), (3, 37), (140_009,)])
+    fast, _ = _run_dlcore(name, kwargs, inits, grads)
+    monkeypatch.setenv("DLCORE_CPU_PATH", "generic")
+    base, _ = _run_dlcore(name, kwargs, inits, grads)
+    for a, b in zip(fast, base):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_param_groups_and_lr_change_match_torch():
     torch = pytest.importorskip("torch")
     inits, grads = _problem(2, 20, [(5,), (3, 4)])

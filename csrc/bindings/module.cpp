@@ -37,6 +37,10 @@ void register_runtime(py::module_& m) {
     py::gil_scoped_release nogil;
     return cpu::measure_peak_gflops(threads);
   }, py::arg("threads"));
+  m.def("measure_triad_gbps", [](int threads) {
+    py::gil_scoped_release nogil;
+    return cpu::measure_triad_gbps(threads);
+  }, py::arg("threads"));
 
   m.def("cuda_device_count", &cudart::device_count);
   m.def("cuda_synchronize", [](int dev) {

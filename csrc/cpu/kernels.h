@@ -48,6 +48,8 @@ void gemm(const GemmParams& p);
 // ---- peak.cpp --------------------------------------------------------------------------
 // Measured FMA throughput of this machine in GFLOP/s using `threads` threads (float32).
 double measure_peak_gflops(int threads);
+// Measured memory bandwidth in GB/s: STREAM triad on float32, `threads` threads.
+double measure_triad_gbps(int threads);
 
 // ---- cpu.cpp ---------------------------------------------------------------------------
 // Which SIMD path the runtime dispatcher chose: "avx2-fma" or "generic".

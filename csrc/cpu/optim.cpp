@@ -13,10 +13,12 @@
 // template instance for the options — are written once in core/optim_math.h, shared with
 // cuda/optim.cu, so both devices follow torch.optim's single-tensor algorithms with the same
 // roundings. This file supplies the CPU's way to run them: chunks of the range handed out to
-// the OpenMP team, each a plain loop over the element update that GCC vectorizes (SSE2
-// sqrtps/divps in the baseline build; the loop is memory-bound, wider vectors would not help).
+// the OpenMP team, each a plain loop over the element update that GCC vectorizes: SSE2 in the
+// baseline build, AVX2 for float32 on CPUs that have it (optim_avx2.cpp: Adam's two divisions
+// and square root per element make the 4-lane loop compute-bound at 2 threads).
 #include "../core/optim_math.h"
 #include "kernels.h"
+#include "optim_internal.h"
 #include "parallel.h"
 
 namespace dlcore::cpu {
@@ -49,8 +51,23 @@ void for_range(int64_t n, F&& fn) {
 struct CpuRun {
   template <typename Update>
   void operator()(int64_t n, const Update& update) const {
+    if constexpr (optim_avx2::kHasAvx2<Update>) {
+      if (use_avx2_kernels()) {
+        for_range(n, [&](int64_t b, int64_t e) { optim_avx2::run_range(update, b, e); });
+        return;
+      }
+    }
     for_range(n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) update(i);
+      // Element i reads and writes index i of every stream and nothing else, and the streams
+      // are separate tensors, so no iteration depends on another. Without the pragma GCC must
+      // prove that at run time: it versions the loop with one overlap check per pair of
+      // pointers, and past its limit (Adam with amsgrad: five streams, four written; centered
+      // RMSprop) it gives up and runs the whole step one element at a time — 4x slower.
+      // The local copy keeps the pointers and scalars in registers: read through the caller's
+      // reference, a store to p[i] might (for all GCC knows) overwrite them.
+      const Update u = update;
+#pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) u(i);
     });
   }
 };

@@ -1,10 +1,13 @@
-// peak.cpp — measured float32 FMA throughput of this machine, the "100%" that benchmarks
-// divide by. A loop of independent multiply-add chains (no memory traffic) runs on
+// peak.cpp — the machine's two ceilings, the "100%" that benchmarks divide by.
+// FMA throughput: a loop of independent multiply-add chains (no memory traffic) runs on
 // `threads` OpenMP threads for ~60 ms after a short warm-up that lets the clock ramp.
+// Memory bandwidth: a STREAM-style triad a = b + s*c over arrays far larger than any cache;
+// memory-bound kernels (optimizer steps) are reported as a fraction of it.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -96,6 +99,44 @@ double measure_peak_gflops(int threads) {
       best = std::max(best, spin.flops_per_iter * (double)round_iters * team /
                                 std::max(t1 - t0, 1e-9) / 1e9);
   }
+  return best;
+}
+
+// STREAM's triad, float32: a[i] = b[i] + s * c[i] over 3 arrays of kTriadElems (96 MB each,
+// beyond the last-level cache of any current CPU, so each pass goes to DRAM). Counted as
+// STREAM counts it: 12 bytes per element (two reads, one write; the write-allocate read of
+// `a` the caches may add is not counted). Each thread touches its own static share, in
+// the first-touch loop too, so on NUMA machines the pages sit next to the thread using them.
+// The best of several passes is reported, as STREAM does: the machine is shared and a slow
+// pass says more about the neighbours than about the memory.
+double measure_triad_gbps(int threads) {
+  constexpr int64_t kTriadElems = int64_t(24) << 20;
+  threads = std::max(1, threads);
+  std::unique_ptr<float[]> a(new float[kTriadElems]), b(new float[kTriadElems]),
+      c(new float[kTriadElems]);
+  float* pa = a.get();
+  const float* pb = b.get();
+  const float* pc = c.get();
+  {
+    float* wb = b.get();
+    float* wc = c.get();
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < kTriadElems; ++i) {
+      pa[i] = 0.0f;
+      wb[i] = 1.0f;
+      wc[i] = 2.0f;
+    }
+  }
+  const float scalar = 3.0f;
+  double best = 0;
+  for (int pass = 0; pass < 11; ++pass) {
+    const double t0 = seconds_now();
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < kTriadElems; ++i) pa[i] = pb[i] + scalar * pc[i];
+    const double dt = seconds_now() - t0;
+    if (pass > 0) best = std::max(best, 12.0 * (double)kTriadElems / std::max(dt, 1e-9) / 1e9);
+  }
+  g_sink = pa[kTriadElems / 2];
   return best;
 }
 

@@ -45,6 +45,8 @@ def machine_line(threads):
 def print_peak(threads=None):
     threads = threads or dlcore.get_num_threads()
     print(f"measured FMA peak: {_C.measure_peak_gflops(threads):.1f} GFLOP/s float32 on {threads} threads")
+    print(f"measured memory bandwidth (STREAM triad a = b + s*c, float32, 12 bytes/element, best "
+          f"pass): {_C.measure_triad_gbps(threads):.1f} GB/s on {threads} threads")
 
 
 def run(threads=None, quick=False, gpu=False):

@@ -2,23 +2,28 @@
 
 An optimizer step is pure memory traffic: Adam reads param, grad, exp_avg, exp_avg_sq and writes
 param, exp_avg, exp_avg_sq — 7 streams x 4 bytes per element. dlcore does it in one fused pass
-per parameter; torch.optim's default CPU implementation runs one tensor op after another
-(lerp_, mul_, addcmul_, sqrt, div, add_, addcdiv_), each a full trip through memory. The table
-prints the median time per step, dlcore's speed-up, and the bandwidth each achieves counting
-only the essential streams (so the number is comparable with the machine's memory bandwidth).
+per parameter. The reference is torch.optim at its FASTEST setting for each optimizer: the
+fused kernel (`fused=True`: Adam, AdamW, SGD, Adagrad on the CPU), else the multi-tensor
+implementation (`foreach=True`); the table names the one used. The two libraries are timed in
+alternating rounds in one process (the speed of a shared machine drifts), and the speed-up is
+the median of the per-round ratios. GB/s counts only the essential streams, and "% triad"
+divides dlcore's by the STREAM-triad bandwidth that `python -m dlcore.bench peak` measures,
+so the number says how close the step runs to the machine's memory speed.
 
     python -m dlcore.bench optim [--threads N] [--quick] [--gpu]
 """
 from __future__ import annotations
 
 import os
+import statistics
 
 import numpy as np
 
 import dlcore
 from .. import optim
+from .. import _C
 from .gemm import machine_line
-from .timing import median_time
+from .timing import interleaved_times, median_ratio, median_time
 
 N = 10_000_000
 
@@ -44,39 +49,65 @@ def _torch():
         return None
 
 
-def _time_dlcore(cls_name, kwargs, n, device="cpu"):
+def _torch_fastest(torch, cls_name, kwargs, params, device):
+    """(optimizer, "fused" / "foreach" / "default"): torch's fastest implementation that runs here."""
+    for impl in ("fused", "foreach"):
+        try:
+            opt = getattr(torch.optim, cls_name)(params, **kwargs, **{impl: True})
+            opt.step()                                         # fused may refuse only at step time
+            return opt, impl
+        except (TypeError, RuntimeError, ValueError):
+            continue
+    return getattr(torch.optim, cls_name)(params, **kwargs), "default"
+
+
+def _torch_step(torch, cls_name, kwargs, n, device="cpu"):
+    rng = np.random.default_rng(0)
+    p = torch.tensor(rng.standard_normal(n, dtype=np.float32), device=device, requires_grad=True)
+    p.grad = torch.tensor(rng.standard_normal(n, dtype=np.float32) * 1e-2, device=device)
+    opt, impl = _torch_fastest(torch, cls_name, kwargs, [p], device)
+    if device == "cpu":
+        return opt.step, impl
+
+    def step():
+        opt.step()
+        torch.cuda.synchronize()
+    return step, impl
+
+
+def _dlcore_step(cls_name, kwargs, n, device="cpu"):
     rng = np.random.default_rng(0)
     p = dlcore.tensor(rng.standard_normal(n, dtype=np.float32), device=device, requires_grad=True)
     p.grad = dlcore.tensor(rng.standard_normal(n, dtype=np.float32) * 1e-2, device=device)
     opt = getattr(optim, cls_name)([p], **kwargs)
     if device == "cpu":
-        return median_time(opt.step, min_time=1.0, min_reps=7)
+        return opt.step
 
     def step():
         opt.step()
         dlcore.cuda.synchronize()
-    return median_time(step, min_time=1.0, min_reps=7)
+    return step
 
 
-def _time_torch(torch, cls_name, kwargs, n, device="cpu"):
-    rng = np.random.default_rng(0)
-    p = torch.tensor(rng.standard_normal(n, dtype=np.float32), device=device, requires_grad=True)
-    p.grad = torch.tensor(rng.standard_normal(n, dtype=np.float32) * 1e-2, device=device)
-    opt = getattr(torch.optim, cls_name)([p], **kwargs)       # default implementation
-    if device == "cpu":
-        return median_time(opt.step, min_time=1.0, min_reps=7)
-
-    def step():
-        opt.step()
-        torch.cuda.synchronize()
-    return median_time(step, min_time=1.0, min_reps=7)
+def _compare(torch, cls_name, kwargs, n, device="cpu", rounds=5):
+    """(dlcore median s, torch median s or None, median per-round speed-up or None, torch impl)."""
+    dl = _dlcore_step(cls_name, kwargs, n, device)
+    if torch is None:
+        return median_time(dl, min_time=1.0, min_reps=7), None, None, None
+    ref, impl = _torch_step(torch, cls_name, kwargs, n, device)
+    t = interleaved_times({"dlcore": dl, "torch": ref}, rounds=rounds, min_time=0.2, min_reps=3)
+    return (statistics.median(t["dlcore"]), statistics.median(t["torch"]),
+            median_ratio(t["torch"], t["dlcore"]), impl)
 
 
-def _row(label, t_dl, t_ref, nbytes):
+def _row(label, t_dl, t_ref, ratio, impl, nbytes, triad):
     ref = f"{t_ref * 1e3:9.2f}" if t_ref else "        -"
-    ratio = f"{t_ref / t_dl:7.2f}x" if t_ref else "       -"
+    speedup = f"{ratio:7.2f}x" if ratio else "       -"
+    bw_dl = nbytes / t_dl / 1e9
     bw_ref = f"{nbytes / t_ref / 1e9:9.1f}" if t_ref else "        -"
-    print(f"{label:<14} {t_dl * 1e3:9.2f} {ref} {ratio} {nbytes / t_dl / 1e9:10.1f} {bw_ref}")
+    pct = f"{100 * bw_dl / triad:7.0f}%" if triad else "       -"
+    print(f"{label:<14} {t_dl * 1e3:9.2f} {ref} {speedup} {bw_dl:10.1f} {bw_ref} {pct}  {impl or ''}",
+          flush=True)
 
 
 def run(threads=None, quick=False, gpu=False):
@@ -87,16 +118,17 @@ def run(threads=None, quick=False, gpu=False):
         torch.set_num_threads(threads)
     n = N // 10 if quick else N
     cases = CASES[:1] if quick else CASES
+    triad = _C.measure_triad_gbps(threads)
     print(machine_line(threads))
     print(f"optimizer step on {n / 1e6:g}M float32 parameters (one tensor), median ms per step; "
-          f"GB/s counts the essential streams (Adam: 7 x 4 bytes per element)")
+          f"GB/s counts the essential streams (Adam: 7 x 4 bytes per element); "
+          f"STREAM triad: {triad:.1f} GB/s")
     ref_name = f"torch {torch.__version__}" if torch is not None else "torch (not installed)"
     print(f"{'optimizer':<14} {'dlcore ms':>9} {'torch ms':>9} {'speedup':>8} {'dlcore GB/s':>10} "
-          f"{'torch GB/s':>9}   [{ref_name}, default implementation]")
+          f"{'torch GB/s':>9} {'% triad':>8}  [{ref_name}, fastest implementation]")
     for label, cls_name, kwargs, streams in cases:
-        t_dl = _time_dlcore(cls_name, kwargs, n)
-        t_ref = _time_torch(torch, cls_name, kwargs, n) if torch is not None else None
-        _row(label, t_dl, t_ref, streams * 4 * n)
+        t_dl, t_ref, ratio, impl = _compare(torch, cls_name, kwargs, n)
+        _row(label, t_dl, t_ref, ratio, impl, streams * 4 * n, triad)
     if gpu:
         if not dlcore.cuda.is_available():
             print("--gpu: no CUDA device available to dlcore; skipped")
@@ -104,6 +136,6 @@ def run(threads=None, quick=False, gpu=False):
         print(f"\nCUDA ({n / 1e6:g}M float32 parameters)")
         tcuda = torch is not None and torch.cuda.is_available()
         for label, cls_name, kwargs, streams in cases:
-            t_dl = _time_dlcore(cls_name, kwargs, n, device="cuda")
-            t_ref = _time_torch(torch, cls_name, kwargs, n, device="cuda") if tcuda else None
-            _row(label, t_dl, t_ref, streams * 4 * n)
+            t_dl, t_ref, ratio, impl = _compare(torch if tcuda else None, cls_name, kwargs, n,
+                                                device="cuda")
+            _row(label, t_dl, t_ref, ratio, impl, streams * 4 * n, None)
