@@ -8,7 +8,8 @@
 # The build lives in build/asan; the package is assembled in build/asan/pkg (the Python sources
 # plus the instrumented _C) so the checkout's own build is untouched. Python itself is not
 # instrumented, so the sanitizer runtimes are preloaded; leak checking is off because the
-# interpreter keeps memory alive at exit by design. The host block cache turns itself off
+# interpreter keeps memory alive at exit by design; a failed huge allocation returns null as
+# malloc does (the MemoryError tests need it). The host block cache turns itself off
 # under ASan so every free reaches the sanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,6 @@ cmake --build "$b" -j"$(nproc)"
 rm -rf "$b/pkg" && mkdir -p "$b/pkg"
 cp -r python/dlcore "$b/pkg/" && rm -f "$b/pkg/dlcore/"_C*.so && cp "$b"/_C*.so "$b/pkg/dlcore/"
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 PYTHONPATH="$b/pkg" python3 -m pytest -q -p no:cacheprovider "${@:-tests}"
