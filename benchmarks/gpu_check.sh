@@ -56,6 +56,7 @@ fi
 $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_matmul.py tests/test_views.py \
   tests/test_elementwise.py tests/test_reduce.py tests/test_functional.py tests/test_optim.py \
   tests/test_conv.py tests/test_pool.py tests/test_batchnorm.py tests/test_rnn.py \
+  tests/test_tensor_api_cuda.py tests/test_embedding.py \
   > "$OUT/pytest_cuda.txt" 2>&1
 note "pytest (CUDA files): exit $?; $(tail -1 "$OUT/pytest_cuda.txt")"
 

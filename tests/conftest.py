@@ -195,3 +195,14 @@ def tt(a):
     """A torch tensor holding a copy of `a` (for the reference side of a comparison)."""
     import torch
     return torch.from_numpy(np.array(a, copy=True))
+
+
+def load_example(name):
+    """Imports examples/<name>.py as a module (the examples are scripts, not a package)."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

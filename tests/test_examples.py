@@ -1,17 +1,8 @@
 """Each example in examples/ runs in its fast form and reaches its result."""
-import importlib.util
-import pathlib
 
 import pytest
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_example as _load
 
 
 def test_perceptron_and_or_converge_xor_does_not(capsys):

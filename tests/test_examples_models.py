@@ -1,20 +1,11 @@
 """The examples of the architectures family (autoencoders, VAE, GANs, Hopfield, adversarial
 examples, transfer, segmentation, residual vs plain) run in their fast form and show their effect."""
-import importlib.util
-import pathlib
 import sys
 
 import numpy as np
 import pytest
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_example as _load
 
 
 def test_autoencoder_tied_denoising_and_pretraining(tmp_path):
