@@ -154,8 +154,8 @@ def test_ctrl_c_during_loading_leaves_no_worker_behind(tmp_path):
         "        time.sleep(0.05); return np.zeros(2, np.float32)\n"
         "it = iter(DataLoader(Slow(), batch_size=2, num_workers=2))\n"
         "next(it)\n"
-        "print(' '.join(str(p.pid) for p in it._workers), flush=True)\n"
-        "try:\n"
+        "try:\n"                                     # the signal may come right after the print
+        "    print(' '.join(str(p.pid) for p in it._workers), flush=True)\n"
         "    for _ in it: pass\n"
         "except KeyboardInterrupt:\n"
         "    print('interrupted', flush=True)\n")
