@@ -1,7 +1,7 @@
 """Command line: python -m dlcore.bench WHAT [--threads N] [--quick] [--gpu].
 
 WHAT: gemm, peak, optim, ops (kernels); conv, pool, bn, lstm, gru (layer kernels, forward and
-backward); train-mlp, train-cnn, train-charlm (whole training steps).
+backward); train-mlp, train-cnn, train-charlm (whole training steps); import (`import dlcore` time).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 
 WHAT = ["gemm", "peak", "optim", "ops", "conv", "pool", "bn", "lstm", "gru",
-        "train-mlp", "train-cnn", "train-charlm"]
+        "train-mlp", "train-cnn", "train-charlm", "import"]
 
 
 def main(argv=None):
@@ -29,6 +29,10 @@ def main(argv=None):
                    OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
         os.execve(sys.executable, [sys.executable, "-m", "dlcore.bench"] + (argv or sys.argv[1:]), env)
 
+    if args.what == "import":  # before anything heavy is imported into this process
+        from . import import_time
+        import_time.run(quick=args.quick)
+        return
     from . import gemm
     if args.what == "gemm":
         gemm.run(threads=args.threads, quick=args.quick, gpu=args.gpu)
