@@ -75,6 +75,8 @@ void register_runtime(py::module_& m) {
   m.def("cuda_memory_reserved", &cudart::memory_reserved);
   m.def("cpu_empty_cache", &cpualloc::empty_cache);
   m.def("cpu_memory_cached", &cpualloc::cached_bytes);
+  m.def("cpu_memory_allocated", &cpualloc::live_bytes);
+  m.def("cpu_live_blocks", &cpualloc::live_blocks);
   m.def("cpu_cache_limit", &cpualloc::cache_limit);
   m.def("cpu_set_cache_limit", &cpualloc::set_cache_limit, py::arg("bytes"));
 }

@@ -9,6 +9,7 @@
 #include "cpu_allocator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -99,9 +100,13 @@ Cache& cache() {
   return *c;
 }
 
+// Live tensor memory (what alloc handed out and free has not taken back), for leak checks and
+// dlcore.cpu.memory_allocated(). Relaxed atomics: a count, not a synchronisation point.
+std::atomic<int64_t> g_live_bytes{0}, g_live_blocks{0};
+
 }  // namespace
 
-void* alloc(size_t nbytes) {
+static void* alloc_block(size_t nbytes) {
   const size_t size = round_size(nbytes);
   if (size >= kCacheMinBytes) {
     Cache& c = cache();
@@ -122,8 +127,19 @@ void* alloc(size_t nbytes) {
   return p;
 }
 
+void* alloc(size_t nbytes) {
+  void* p = alloc_block(nbytes);
+  if (p) {
+    g_live_bytes.fetch_add(int64_t(nbytes), std::memory_order_relaxed);
+    g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  }
+  return p;
+}
+
 void free(void* p, size_t nbytes) {
   if (!p) return;
+  g_live_bytes.fetch_sub(int64_t(nbytes), std::memory_order_relaxed);
+  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
   const size_t size = round_size(nbytes);
   if (size >= kCacheMinBytes) {
     Cache& c = cache();
@@ -145,6 +161,9 @@ void empty_cache() {
   c.blocks.clear();
   c.bytes = 0;
 }
+
+size_t live_bytes() { return size_t(g_live_bytes.load(std::memory_order_relaxed)); }
+size_t live_blocks() { return size_t(g_live_blocks.load(std::memory_order_relaxed)); }
 
 size_t cached_bytes() {
   Cache& c = cache();

@@ -21,6 +21,8 @@ void* alloc(size_t nbytes);
 void free(void* p, size_t nbytes);
 
 void empty_cache();              // return every cached block to the system
+size_t live_bytes();             // bytes alloc handed out that free has not taken back
+size_t live_blocks();            // how many such blocks (one per live CPU tensor storage)
 size_t cached_bytes();           // bytes held in the cache (freed, not returned)
 size_t cache_limit();            // the cache never holds more than this
 // 0 disables the cache (and empties it). Default: min(1 GiB, RAM / 8); the environment

@@ -16,6 +16,19 @@ def empty_cache():
     _C.cpu_empty_cache()
 
 
+def memory_allocated() -> int:
+    """Bytes held by live CPU tensors that dlcore allocated (as torch.cuda.memory_allocated).
+
+    Tensors made from NumPy arrays without a copy borrow the array's memory and do not count.
+    """
+    return _C.cpu_memory_allocated()
+
+
+def live_tensor_storages() -> int:
+    """How many CPU storages dlcore allocated are still alive (views share one)."""
+    return _C.cpu_live_blocks()
+
+
 def memory_cached() -> int:
     """Bytes held in the cache: freed tensors' blocks kept for reuse."""
     return _C.cpu_memory_cached()
