@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpu_check.sh — everything to run on a machine with a GPU, in one command:
 #
-#   build dlcore with CUDA (sm_80 + sm_90a) into the machine's Python, print build_info and
+#   build dlcore with CUDA (for the machine's GPUs: sm_90a on Hopper) into the machine's Python, print build_info and
 #   which TF32 GEMM path the device takes (wgmma after its self-check, or mma.sync), build and
 #   run the standalone kernel checker (host float64 references), run the CUDA-side pytest
 #   files (CPU/CUDA agreement of every kernel family), and time the GPU GEMMs against torch.mm

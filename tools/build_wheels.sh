@@ -34,7 +34,7 @@ for kind in $what; do
   case $kind in
     cuda)
       command -v nvcc >/dev/null || { echo "build_wheels: nvcc not found, skipping the CUDA wheel" >&2; continue; }
-      DLCORE_CUDA=ON "$work/venv/bin/python" -m build --wheel --outdir "$work/cuda" . >"$work/cuda.log" 2>&1 \
+      DLCORE_CUDA=ON DLCORE_CUDA_ARCHS=${DLCORE_CUDA_ARCHS:-release} "$work/venv/bin/python" -m build --wheel --outdir "$work/cuda" . >"$work/cuda.log" 2>&1 \
         || { tail -40 "$work/cuda.log"; exit 1; }
       repair "$work/cuda" ;;
     cpu)
