@@ -37,6 +37,7 @@ class ReduceOp(enum.Enum):
 
 class DistTimeoutError(RuntimeError):
     """A collective did not complete within the process group's timeout."""
+    __module__ = "dlcore.distributed"
 
 
 def _as_op(op, name):
