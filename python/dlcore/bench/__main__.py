@@ -1,7 +1,8 @@
 """Command line: python -m dlcore.bench WHAT [--threads N] [--quick] [--gpu].
 
 WHAT: gemm, peak, optim, ops (kernels); conv, pool, bn, lstm, gru (layer kernels, forward and
-backward); train-mlp, train-cnn, train-charlm (whole training steps).
+backward); train-mlp, train-cnn, train-charlm (whole training steps); allreduce, ddp-scaling
+(data-parallel: run them under mpirun, e.g. mpirun -n 2 python -m dlcore.bench allreduce).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 
 WHAT = ["gemm", "peak", "optim", "ops", "conv", "pool", "bn", "lstm", "gru",
-        "train-mlp", "train-cnn", "train-charlm"]
+        "train-mlp", "train-cnn", "train-charlm", "allreduce", "ddp-scaling"]
 
 
 def main(argv=None):
@@ -53,6 +54,12 @@ def main(argv=None):
     elif args.what == "train-cnn":
         from . import train_models
         train_models.run_cnn(threads=args.threads, quick=args.quick)
+    elif args.what == "allreduce":
+        from . import distributed
+        distributed.run_allreduce(quick=args.quick, gpu=args.gpu)
+    elif args.what == "ddp-scaling":
+        from . import distributed
+        distributed.run_scaling(quick=args.quick)
     elif args.what == "train-charlm":
         from . import train_models
         train_models.run_charlm(threads=args.threads, quick=args.quick)

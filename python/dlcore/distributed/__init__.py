@@ -112,7 +112,7 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
     node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
     local_rank = node.Get_rank()
     node.Free()
-    group = _state.Group(backend, comm, seconds, local_rank)
+    group = _state.Group(backend, comm, seconds, local_rank, MPI.Query_thread() >= MPI.THREAD_SERIALIZED)
     if group.size > 1:
         _install_abort_on_exception(group, comm)
     _state.group = group
@@ -150,6 +150,9 @@ def is_initialized() -> bool:
 def destroy_process_group():
     """Leaves the default group (frees the NCCL communicator); MPI itself is finalised at exit."""
     g = _require_group("destroy_process_group")
+    if g.comm_thread is not None:
+        g.comm_thread.drain()
+        g.comm_thread.stop()
     if g.nccl_comm is not None:
         g.nccl_comm.destroy()
     if g._prev_excepthook is not None:

@@ -6,7 +6,7 @@ class Group:
     """The MPI communicator of all ranks, and the NCCL communicator once CUDA tensors were
     communicated (or at init with backend "nccl")."""
 
-    def __init__(self, backend, comm, timeout, local_rank):
+    def __init__(self, backend, comm, timeout, local_rank, threaded):
         self.backend = backend
         self.comm = comm
         self.rank = comm.Get_rank()
@@ -14,6 +14,8 @@ class Group:
         self.timeout = timeout           # seconds a CPU collective may wait
         self.local_rank = local_rank
         self.nccl_comm = None
+        self.threaded = threaded         # MPI may be called from a communication thread
+        self.comm_thread = None          # started by the first collective that needs it
         self._prev_excepthook = None
 
     def nccl(self, device_index):

@@ -197,6 +197,7 @@ class DistributedDataParallel(Module):
 
     def _finish_backward(self):
         self._in_backward = False
+        self._sync_this_backward = False     # a backward not preceded by this wrapper's forward stays local
         missing = [self._param_names[i] for i, m in enumerate(self._marked) if not m]
         if missing and not self.find_unused_parameters:
             self._reset_reduction()
