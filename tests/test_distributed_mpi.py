@@ -49,7 +49,7 @@ def run_mpi(script, *args, n=2, timeout=120):
     if OPEN_MPI:    # root in containers and CI; more ranks than cores on a small runner
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
         cmd += ["--oversubscribe"]
-    cmd += ["-n", str(n), sys.executable, os.path.join(SCRIPTS, script), *args]
+    cmd += ["-n", str(n), sys.executable, os.path.join(SCRIPTS, script), *args]   # (an absolute path stays)
     t0 = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
@@ -87,6 +87,13 @@ def test_fit_under_ddp_logs_reduced_metrics_and_only_rank0_prints_and_saves(tmp_
     assert sorted(os.listdir(tmp_path)) == ["model-1.dlc", "model-2.dlc", "model-3.dlc"]
     state = dlcore.load(str(tmp_path / "model-3.dlc"))
     assert all(k.startswith("module.") for k in state), list(state)
+
+
+def test_ddp_digits_example_on_two_ranks():
+    rc, out, _ = run_mpi(os.path.join(os.path.dirname(HERE), "examples", "ddp_digits.py"), "--fast")
+    _ok(rc, out, "examples/ddp_digits.py")
+    acc = [float(line.split()[2].rstrip("%")) for line in out.splitlines() if line.startswith("test accuracy")]
+    assert len(acc) == 1 and acc[0] >= 95.0, out      # printed by rank 0 only
 
 
 def test_a_rank_that_raises_stops_the_job_with_a_nonzero_exit():
