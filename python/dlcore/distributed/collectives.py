@@ -194,6 +194,7 @@ class _CommThread:
     def submit(self, work, fn):
         self._last = work
         self._queue.put((work, fn))
+        time.sleep(0)      # hand over the GIL now, so the transfer starts before our next op
         return work
 
     def drain(self):
