@@ -188,3 +188,24 @@ def test_dataloader_with_sampler():
 def test_cuda_current_stream_is_a_raw_handle():
     s = dlcore.cuda.current_stream()
     assert isinstance(s.cuda_stream, int) and s.device == dlcore.cuda.current_device()
+
+
+def test_nccl_is_loaded_at_run_time_and_a_missing_library_says_what_to_install(monkeypatch, tmp_path):
+    from dlcore.distributed import nccl
+    monkeypatch.setattr(nccl, "_lib", None)
+    monkeypatch.setenv("DLCORE_NCCL_LIBRARY", str(tmp_path / "libnccl.so.2"))
+    monkeypatch.setattr(nccl, "_candidates", lambda: iter([str(tmp_path / "libnccl.so.2")]))
+    with pytest.raises(RuntimeError, match="pip install nvidia-nccl-cu13"):
+        nccl.library()
+    assert nccl._lib is None
+
+
+def test_nccl_library_search_covers_the_wheel_layout(monkeypatch, tmp_path):
+    from dlcore.distributed import nccl
+    lib = tmp_path / "nvidia" / "nccl" / "lib"
+    lib.mkdir(parents=True)
+    (lib / "libnccl.so.2").write_bytes(b"")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)] + sys.path)
+    monkeypatch.delenv("DLCORE_NCCL_LIBRARY", raising=False)
+    found = list(nccl._candidates())
+    assert str(lib / "libnccl.so.2") in found and found[-1] == "libnccl.so.2"
