@@ -209,3 +209,74 @@ def test_nccl_library_search_covers_the_wheel_layout(monkeypatch, tmp_path):
     monkeypatch.delenv("DLCORE_NCCL_LIBRARY", raising=False)
     found = list(nccl._candidates())
     assert str(lib / "libnccl.so.2") in found and found[-1] == "libnccl.so.2"
+
+
+# ---- the NCCL binding's C ABI, against a stand-in library (tests/distributed/fake_nccl.c) ------
+@pytest.fixture
+def fake_nccl(tmp_path, monkeypatch):
+    import ctypes
+    import os
+    import shutil
+    from dlcore.distributed import nccl
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to build the stand-in libnccl")
+    so = tmp_path / "libnccl.so.2"
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed", "fake_nccl.c")
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", src, "-o", str(so)], check=True, timeout=60)
+    monkeypatch.setattr(nccl, "_lib", None)
+    monkeypatch.setenv("DLCORE_NCCL_LIBRARY", str(so))
+    # host memory stands in for device memory; the stream handle is a recognisable value
+    monkeypatch.setattr(nccl.Communicator, "_ptr", lambda self, t, name: ctypes.c_void_p(t.data_ptr()))
+    monkeypatch.setattr(nccl, "_stream", lambda device: ctypes.c_void_p(0x5EED))
+    monkeypatch.setattr(dlcore.cuda, "set_device", lambda index: None)
+
+    class OneRank:                  # the two calls from_mpi makes on an mpi4py communicator
+        def Get_rank(self):
+            return 0
+
+        def Get_size(self):
+            return 1
+
+        def Bcast(self, buf, root=0):
+            pass
+    yield nccl, ctypes.CDLL(str(so)), OneRank()
+    nccl._lib = None
+
+
+def _read(lib, name, kind):
+    """A global variable of the stand-in library (what its last call received)."""
+    return kind.in_dll(lib, name).value
+
+
+def test_nccl_binding_passes_ids_pointers_counts_types_and_ops(fake_nccl):
+    import ctypes
+    nccl, lib, mpi = fake_nccl
+    comm = nccl.Communicator.from_mpi(mpi, 0)
+    assert _read(lib, "last_id_ok", ctypes.c_int) == 1           # 128-byte id passed by value intact
+    assert (_read(lib, "last_nranks", ctypes.c_int), _read(lib, "last_rank", ctypes.c_int)) == (1, 0)
+    cases = [("float32", dist.ReduceOp.SUM, 7, 0), ("float32", dist.ReduceOp.AVG, 7, 4),
+             ("float64", dist.ReduceOp.PRODUCT, 8, 1), ("int64", dist.ReduceOp.MAX, 4, 2),
+             ("int64", dist.ReduceOp.MIN, 4, 3), ("bool", dist.ReduceOp.SUM, 1, 2), ("bool", dist.ReduceOp.MIN, 1, 3)]
+    for dtype, op, code, op_code in cases:
+        a = (np.arange(13) % 3).astype(dtype)
+        t = dlcore.tensor(a)
+        comm.all_reduce(t, op)
+        np.testing.assert_array_equal(t.numpy(), a)
+        assert _read(lib, "last_count", ctypes.c_size_t) == 13
+        assert (_read(lib, "last_dtype", ctypes.c_int), _read(lib, "last_op", ctypes.c_int)) == (code, op_code)
+        assert _read(lib, "last_stream", ctypes.c_void_p) == 0x5EED
+    with pytest.raises(TypeError, match="AVG"):
+        comm.all_reduce(dlcore.tensor([1, 2]), dist.ReduceOp.AVG)
+    comm.broadcast(dlcore.ones(4), 0)
+    assert _read(lib, "last_root", ctypes.c_int) == 0 and _read(lib, "last_count", ctypes.c_size_t) == 4
+    x = dlcore.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    out = [dlcore.zeros(2, 3)]
+    comm.all_gather(out, x)
+    np.testing.assert_array_equal(out[0].numpy(), x.numpy())
+    assert _read(lib, "last_count", ctypes.c_size_t) == 6
+    res = dlcore.zeros(2, 3)
+    comm.reduce_scatter(res, [x], dist.ReduceOp.SUM)
+    np.testing.assert_array_equal(res.numpy(), x.numpy())
+    assert nccl.version() == 22703
+    comm.destroy()
