@@ -72,6 +72,12 @@ def test_ddp_two_ranks_half_batches_equal_one_process_full_batch(model):
     assert out.count(f"ddp {model} ok") == 2, out
 
 
+def test_ddp_find_unused_parameters_when_ranks_use_different_parameters():
+    rc, out, _ = run_mpi("ddp_unused.py")
+    _ok(rc, out, "ddp unused parameters")
+    assert out.count("ddp unused ok") == 2, out
+
+
 def test_fit_under_ddp_logs_reduced_metrics_and_only_rank0_prints_and_saves(tmp_path):
     rc, out, _ = run_mpi("fit_ddp.py", str(tmp_path))
     _ok(rc, out, "fit under ddp")

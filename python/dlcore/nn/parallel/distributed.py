@@ -205,10 +205,12 @@ class DistributedDataParallel(Module):
             raise RuntimeError(f"DistributedDataParallel: {len(missing)} parameter(s) received no gradient in this "
                                f"backward ({shown}); make every parameter take part in the loss, or construct "
                                "DistributedDataParallel(..., find_unused_parameters=True)")
-        used_somewhere = self._used_anywhere() if missing else None
         for b in self._buckets:
             b.ready = True
         self._launch_ready_buckets()
+        # Every rank asks, whatever it found locally, and after all its buckets: collectives
+        # must come in the same order on every rank.
+        used_somewhere = self._used_anywhere() if self.find_unused_parameters else None
         for b in self._buckets:
             b.work.wait()
             for p, i, off in zip(b.params, b.indices, b.offsets):
