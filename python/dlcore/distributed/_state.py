@@ -23,6 +23,8 @@ class Group:
         (collectively: every rank reaches its first CUDA collective in the same order)."""
         from . import nccl
         if self.nccl_comm is None:
+            if self.comm_thread is not None:     # its MPI calls must all precede the id's broadcast
+                self.comm_thread.drain()
             self.nccl_comm = nccl.Communicator.from_mpi(self.comm, device_index)
         elif self.nccl_comm.device != device_index:
             raise ValueError(f"dlcore.distributed: this rank communicates on cuda:{self.nccl_comm.device}, "
