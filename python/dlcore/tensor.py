@@ -127,7 +127,7 @@ def _shape_arg(shape, op):
 class Tensor:
     """An n-dimensional array on the CPU or a CUDA device, with autograd fields."""
 
-    __slots__ = ("_impl", "requires_grad", "grad", "_node", "__weakref__")
+    __slots__ = ("_impl", "requires_grad", "grad", "_node", "_post_acc_hooks", "__weakref__")
     __array_priority__ = 1000     # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data=None, dtype=None, device=None):
@@ -271,6 +271,12 @@ class Tensor:
             raise TypeError(f"requires_grad_: only floating point tensors can require gradients, got {self.dtype}")
         self.requires_grad = requires_grad
         return self
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(self)`` runs each time backward has accumulated this leaf's ``.grad``;
+        returns a handle whose ``remove()`` unregisters it."""
+        from .autograd import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
 
     @property
     def is_leaf(self):

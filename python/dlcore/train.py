@@ -15,6 +15,12 @@ Callbacks see the loop through ``self.trainer`` (model, optimizer, history, epoc
 stop_training) and get ``logs`` dicts: per batch {"batch", "size", "loss", <metrics>} with
 running means; per epoch the History row being written (loss, metrics, val_*, lr,
 samples_per_s, time).
+
+Under DistributedDataParallel (processes started by mpirun, dlcore.distributed initialized)
+fit runs unchanged on every rank: the epoch's loss and metrics are summed over the ranks
+before they are logged (so every rank logs, and callbacks decide on, the same numbers), a
+DistributedSampler in the loaders gets ``set_epoch`` each epoch, and only rank 0 prints
+progress, writes checkpoints and plots the history.
 """
 from __future__ import annotations
 
@@ -54,6 +60,29 @@ def _scalar(v):
     return v.item() if isinstance(v, Tensor) else float(v)
 
 
+# ---- data-parallel runs ------------------------------------------------------------------
+def _process_group():
+    """dlcore.distributed when a process group is initialized, else None (never imports it)."""
+    dist = sys.modules.get(__package__ + ".distributed")
+    return dist if dist is not None and dist.is_initialized() else None
+
+
+def _is_main_process() -> bool:
+    dist = _process_group()
+    return dist is None or dist.get_rank() == 0
+
+
+def _sum_over_ranks(values, op="sum"):
+    """values (floats) summed (or maxed) over all ranks; unchanged in a single process."""
+    dist = _process_group()
+    if dist is None:
+        return list(values)
+    from .creation import tensor
+    t = tensor([float(v) for v in values], dtype="float64")
+    dist.all_reduce(t, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MAX)
+    return t.tolist()
+
+
 # ---- History -----------------------------------------------------------------------------
 class History(dict):
     """Per-epoch training record: a dict of lists, e.g. h["loss"], h["val_accuracy"], h["lr"].
@@ -83,8 +112,11 @@ class History(dict):
         """Writes the loss and metric curves (train and validation) as a PNG at ``path``.
 
         One panel per quantity: loss, each metric, and lr when it changed. Needs matplotlib
-        (only its Agg canvas is used: no window, no global pyplot state touched).
+        (only its Agg canvas is used: no window, no global pyplot state touched). In a
+        data-parallel run only rank 0 writes the file (the others return None).
         """
+        if not _is_main_process():
+            return None
         try:
             from matplotlib.figure import Figure
             from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -226,12 +258,13 @@ class EarlyStopping(Callback):
             self.trainer.stop_training = True
 
     def on_train_end(self, logs=None):
+        verbose = self.verbose and _is_main_process()
         if self.restore_best_weights and self._best_state is not None:
             self.trainer.model.load_state_dict(self._best_state)
-            if self.verbose:
+            if verbose:
                 print(f"EarlyStopping: restored weights of epoch {self.best_epoch + 1} "
                       f"({self.monitor} = {self.best:.6g})")
-        if self.verbose and self.stopped_epoch is not None:
+        if verbose and self.stopped_epoch is not None:
             print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}")
 
 
@@ -242,6 +275,7 @@ class ModelCheckpoint(Callback):
     (epoch counts from 1). save_best_only: save only when ``monitor`` improves. The file is
     written atomically by dlcore.save (temporary name in the same directory, then renamed over
     ``path``), so a crash mid-write never leaves a truncated checkpoint. ``last_path`` names the latest file.
+    In a data-parallel run only rank 0 writes (all ranks hold the same weights).
     """
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto", min_delta=0.0,
@@ -265,7 +299,8 @@ class ModelCheckpoint(Callback):
         obj = self.trainer.model.state_dict()
         if self.save_optimizer:
             obj = {"model": obj, "optimizer": self.trainer.optimizer.state_dict(), "epoch": epoch + 1}
-        _atomic_save(obj, path)
+        if _is_main_process():
+            _atomic_save(obj, path)
         self.last_path = path
         self.saved_epochs.append(epoch)
 
@@ -319,6 +354,7 @@ class ProgressBar(Callback):
     """Progress display. On a TTY: one line per epoch, redrawn in place with '\\r' (at most
     every ``interval`` s) as [=====>    ] batches, running loss and metrics, samples/s.
     Not a TTY (log file, CI, pipe): one plain line per epoch, written when the epoch ends.
+    Silent on every rank but 0 in a data-parallel run.
     """
 
     def __init__(self, stream=None, width=25, interval=0.1, tty=None):
@@ -331,6 +367,7 @@ class ProgressBar(Callback):
         self._tty = self.tty if self.tty is not None else bool(isatty and isatty())
         self._epochs = self.trainer.epochs
         self._keys = ["loss"] + self.trainer.metric_names
+        self._quiet = not _is_main_process()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._t0, self._last, self._seen = epoch, time.perf_counter(), 0.0, 0
@@ -342,7 +379,7 @@ class ProgressBar(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self._seen += logs["size"]
-        if not self._tty:
+        if not self._tty or self._quiet:
             return
         now = time.perf_counter()
         if now - self._last < self.interval and (self._nb is None or batch + 1 < self._nb):
@@ -359,6 +396,8 @@ class ProgressBar(Callback):
         self._out.flush()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._quiet:
+            return
         keys = self._keys + ["val_" + k for k in self._keys]
         line = (f"{self._head()} {_fmt_logs(logs, keys)} {_fmt_rate(logs.get('samples_per_s', 0.0))} samples/s "
                 f"{logs.get('time', 0.0):.1f}s")
@@ -457,6 +496,8 @@ class Trainer:
                 for c in cbs:
                     c.on_batch_end(i, logs)
         dt = time.perf_counter() - t0
+        loss_sum, n_seen, *m_sums = _sum_over_ranks([loss_sum, n_seen] + m_sums)
+        dt, = _sum_over_ranks([dt], op="max")
         if n_seen == 0:
             raise ValueError("fit: the training loader yielded no batches")
         row = {"loss": loss_sum / n_seen}
@@ -466,8 +507,9 @@ class Trainer:
         return row
 
     def evaluate(self, loader):
-        return evaluate(self.model, self.loss_fn, loader, metrics=list(zip(self.metric_names, self._metric_fns)),
-                        device=self.device)
+        named = list(zip(self.metric_names, self._metric_fns))
+        loss_sum, n_seen, *sums = _sum_over_ranks(_evaluate_sums(self.model, self.loss_fn, loader, named, self.device))
+        return _evaluate_means(self.loss_fn, named, loss_sum, n_seen, sums)
 
     def fit(self, train_loader, val_loader=None, epochs=1):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -488,6 +530,10 @@ class Trainer:
                 lr = self._lr()
                 for c in cbs:
                     c.on_epoch_begin(epoch, {"lr": lr})
+                for loader in (train_loader, val_loader):       # DistributedSampler: this epoch's shuffle
+                    sampler = getattr(loader, "sampler", None)
+                    if hasattr(sampler, "set_epoch"):
+                        sampler.set_epoch(epoch)
                 t0 = time.perf_counter()
                 row = self.train_epoch(train_loader)
                 if val_loader is not None:
@@ -536,6 +582,12 @@ def evaluate(model, loss_fn, loader, metrics=(), device=None) -> dict:
     train/eval mode is restored afterwards.
     """
     named = [m if isinstance(m, tuple) else _resolve_metric(m) for m in (metrics or ())]
+    loss_sum, n_seen, *sums = _evaluate_sums(model, loss_fn, loader, named, device)
+    return _evaluate_means(loss_fn, named, loss_sum, n_seen, sums)
+
+
+def _evaluate_sums(model, loss_fn, loader, named, device):
+    """[loss sum, samples, metric sums...] over ``loader`` in eval() mode without a graph."""
     dev = device if device is not None else _model_device(model)
     was_training = getattr(model, "training", False)
     model.eval()
@@ -554,6 +606,10 @@ def evaluate(model, loss_fn, loader, metrics=(), device=None) -> dict:
                     sums[j] += _scalar(f(out, y)) * n
     finally:
         model.train(was_training)
+    return [loss_sum, n_seen] + sums
+
+
+def _evaluate_means(loss_fn, named, loss_sum, n_seen, sums):
     if n_seen == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     res = {"loss": loss_sum / n_seen} if loss_fn is not None else {}

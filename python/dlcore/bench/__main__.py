@@ -1,7 +1,9 @@
 """Command line: python -m dlcore.bench WHAT [--threads N] [--quick] [--gpu].
 
 WHAT: gemm, peak, optim, ops (kernels); conv, pool, bn, lstm, gru (layer kernels, forward and
-backward); train-mlp, train-cnn, train-charlm (whole training steps); import (`import dlcore` time).
+backward); train-mlp, train-cnn, train-charlm (whole training steps); allreduce, ddp-scaling
+(data-parallel: run them under mpirun, e.g. mpirun -n 2 python -m dlcore.bench allreduce);
+import (`import dlcore` time).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import sys
 
 
 WHAT = ["gemm", "peak", "optim", "ops", "conv", "pool", "bn", "lstm", "gru",
-        "train-mlp", "train-cnn", "train-charlm", "import"]
+        "train-mlp", "train-cnn", "train-charlm", "allreduce", "ddp-scaling", "import"]
 
 
 def main(argv=None):
@@ -57,6 +59,12 @@ def main(argv=None):
     elif args.what == "train-cnn":
         from . import train_models
         train_models.run_cnn(threads=args.threads, quick=args.quick)
+    elif args.what == "allreduce":
+        from . import distributed
+        distributed.run_allreduce(quick=args.quick, gpu=args.gpu)
+    elif args.what == "ddp-scaling":
+        from . import distributed
+        distributed.run_scaling(quick=args.quick)
     elif args.what == "train-charlm":
         from . import train_models
         train_models.run_charlm(threads=args.threads, quick=args.quick)

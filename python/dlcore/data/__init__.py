@@ -9,6 +9,7 @@
 from .dataset import (ConcatDataset, Dataset, KFold, Subset, TensorDataset, kfold_indices, permutation,
                       random_split)
 from .loader import DataLoader, default_collate
+from .sampler import DistributedSampler, Sampler
 from .workers import get_worker_info
 from .transforms import (Compose, GaussianNoise, Lambda, RandomCrop, RandomHorizontalFlip, RandomShift, Standardize,
                          ToTensor, one_hot)
@@ -20,7 +21,7 @@ from .readers import (CIFAR10_CLASSES, load_cifar10, load_mnist, read_cifar10_ba
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "KFold", "kfold_indices",
-    "permutation", "DataLoader", "default_collate", "get_worker_info", "Standardize", "Compose", "Lambda", "ToTensor",
+    "permutation", "DataLoader", "default_collate", "Sampler", "DistributedSampler", "get_worker_info", "Standardize", "Compose", "Lambda", "ToTensor",
     "one_hot", "RandomCrop", "RandomShift", "RandomHorizontalFlip", "GaussianNoise", "load_digits", "load_tinyshakespeare", "make_sin", "make_xor", "make_moons",
     "make_spirals", "train_test_split", "read_idx", "write_idx", "load_mnist", "read_cifar10_batch",
     "load_cifar10", "CIFAR10_CLASSES", "make_shapes", "SHAPE_CLASSES",

@@ -88,6 +88,8 @@ class DataLoader:
     batch_size: samples per batch (the last one may be smaller unless drop_last).
     shuffle: draw a new permutation at the start of every epoch (every ``iter(loader)``).
     drop_last: drop the final incomplete batch.
+    sampler: an iterable of dataset indices with a length (e.g. DistributedSampler) that
+        decides which samples are visited and in which order; excludes shuffle=True.
     collate_fn: list of samples -> batch (default: default_collate). Giving one disables
         the TensorDataset fast path, so the function sees samples as usual.
     seed: fixes the shuffle stream of this loader (epoch-dependent); None uses the global
@@ -105,7 +107,7 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
                  seed=None, num_workers=0, worker_init_fn=None, prefetch_factor=None, timeout=0,
-                 pin_memory=False):
+                 pin_memory=False, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (numbers.Integral, np.integer)):
             raise TypeError(f"DataLoader: batch_size must be an int, got {type(batch_size).__name__}")
         if batch_size < 1:
@@ -118,6 +120,9 @@ class DataLoader:
         if prefetch_factor is not None and (num_workers == 0 or int(prefetch_factor) < 1):
             raise ValueError("DataLoader: prefetch_factor needs num_workers > 0 and must be >= 1, "
                              f"got prefetch_factor={prefetch_factor!r}, num_workers={num_workers}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                             "(the sampler decides the order; e.g. DistributedSampler(shuffle=True))")
         if timeout < 0:
             raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout!r}")
         self.num_workers = int(num_workers)
@@ -131,13 +136,14 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
         self.seed = seed
+        self.sampler = sampler
         self.epoch = 0          # number of epochs started; keys the shuffle when seed is given
         base, idx = flatten_subsets(dataset)
         self._fast = collate_fn is None and isinstance(base, TensorDataset)
         self._base, self._base_idx = base, idx
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int):
@@ -145,6 +151,10 @@ class DataLoader:
         self.epoch = int(epoch)
 
     def _order(self):
+        if self.sampler is not None:
+            self.epoch += 1
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            return len(order), order
         n = len(self.dataset)
         if self.shuffle:
             order = permutation(n, self.seed, self.epoch)

@@ -38,5 +38,7 @@ from .dropout import Dropout2d, Dropout1d
 from .normalization_layer import LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 
 
+from . import parallel
+
 if _ilu.find_spec(__name__ + ".utils") is not None:     # clip_grad_norm_ & co., when present
     from . import utils

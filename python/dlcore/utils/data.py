@@ -2,8 +2,8 @@
 
     from dlcore.utils.data import Dataset, DataLoader, TensorDataset, random_split
 """
-from ..data import (ConcatDataset, DataLoader, Dataset, Subset, TensorDataset, default_collate,
-                    get_worker_info, random_split)
+from ..data import (ConcatDataset, DataLoader, Dataset, DistributedSampler, Sampler, Subset, TensorDataset,
+                    default_collate, get_worker_info, random_split)
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
-           "default_collate", "get_worker_info"]
+           "default_collate", "get_worker_info", "Sampler", "DistributedSampler"]

@@ -1,0 +1,42 @@
+"""The default process group of dlcore.distributed (one per process, as in torch)."""
+from __future__ import annotations
+
+
+class Group:
+    """The MPI communicator of all ranks, and the NCCL communicator once CUDA tensors were
+    communicated (or at init with backend "nccl")."""
+
+    def __init__(self, backend, comm, timeout, local_rank, threaded):
+        self.backend = backend
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.timeout = timeout           # seconds a CPU collective may wait
+        self.local_rank = local_rank
+        self.nccl_comm = None
+        self.threaded = threaded         # MPI may be called from a communication thread
+        self.comm_thread = None          # started by the first collective that needs it
+        self._prev_excepthook = None
+
+    def nccl(self, device_index):
+        """The NCCL communicator for CUDA tensors on ``device_index``, created on first use
+        (collectively: every rank reaches its first CUDA collective in the same order)."""
+        from . import nccl
+        if self.nccl_comm is None:
+            if self.comm_thread is not None:     # its MPI calls must all precede the id's broadcast
+                self.comm_thread.drain()
+            self.nccl_comm = nccl.Communicator.from_mpi(self.comm, device_index)
+        elif self.nccl_comm.device != device_index:
+            raise ValueError(f"dlcore.distributed: this rank communicates on cuda:{self.nccl_comm.device}, "
+                             f"got a tensor on cuda:{device_index} (one GPU per rank)")
+        return self.nccl_comm
+
+
+group = None
+
+
+def require_group(op) -> Group:
+    if group is None:
+        raise RuntimeError(f"dlcore.distributed.{op}: the default process group is not initialized; "
+                           "call dlcore.distributed.init_process_group() first (under mpirun)")
+    return group
