@@ -5,13 +5,15 @@ seed fixes every later draw on the CPU and on CUDA alike (the kernels share one 
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import os
 import threading
 
 _state = {"seed": 0x5EED, "offset": 0}
 
 
-def manual_seed(seed: int):
+def manual_seed(seed: int) -> None:
     """Seeds the generator used by rand/randn, initializers, shuffling and dropout."""
     seed = int(seed)
     if seed < 0:
@@ -30,11 +32,11 @@ def initial_seed() -> int:
     return _state["seed"]
 
 
-def get_rng_state():
+def get_rng_state() -> tuple[int, int]:
     return (_state["seed"], _state["offset"])
 
 
-def set_rng_state(state):
+def set_rng_state(state: Sequence[int]) -> None:
     _state["seed"], _state["offset"] = int(state[0]), int(state[1])
 
 
