@@ -22,6 +22,8 @@ mean and 1/std of the forward, never the normalised input.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import math
 import numbers
 
@@ -47,8 +49,8 @@ def _impl_or_none(t, op, what):
 
 # ---- functional ------------------------------------------------------------------------------
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor, running_var: Tensor, weight: Optional[Tensor] = None,
+               bias: Optional[Tensor] = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalization of an (N, C, *) input over N and the spatial dims, per channel.
 
     training=True: normalise with the batch statistics and, when running_mean / running_var
@@ -94,7 +96,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _attach(out, op, (input, weight, bias), backward)
 
 
-def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
     """Local response normalization across channels of an (N, C, *) input (as torch):
 
         y = x / (k + alpha / size * sum_{c' in window(c)} x[c']^2) ** beta
@@ -233,15 +235,15 @@ class BatchNorm3d(_BatchNorm):
 class LocalResponseNorm(Module):
     """Local response normalization across channels (AlexNet): see local_response_norm."""
 
-    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         self.size = size
         self.alpha = alpha
         self.beta = beta
         self.k = k
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
