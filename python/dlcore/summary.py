@@ -168,7 +168,7 @@ def _fmt_flops(n):
     return str(n)
 
 
-def summary(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int]],
+def summary(model: Module, input_shape: Sequence[Any],
             dtype: dtype | str | type | None = None, device: device | str | int | None = None,
             file: Optional[TextIO] = None, print_table: bool = True) -> dict[str, Any]:
     """Runs model on a random input of input_shape (batch dimension included; a list of shapes

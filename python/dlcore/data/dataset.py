@@ -131,7 +131,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples ``dataset[indices[0]], dataset[indices[1]], ...``."""
 
-    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
         idx = np.asarray(indices.numpy() if isinstance(indices, Tensor) else indices)
         if idx.size == 0:
             idx = idx.astype(np.int64)

@@ -23,7 +23,7 @@ the cores the training loop uses.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Iterable, Callable
+from typing import Any, Callable, Optional, Sequence
 
 import collections
 import multiprocessing as mp
@@ -81,7 +81,7 @@ def _context():
 class MultiProcessIter:
     """Iterator over the batches of one epoch, computed by worker processes."""
 
-    def __init__(self, dataset: Any, collate_fn: Callable[[list[Any]], Any], batches: Iterable[list[int]],
+    def __init__(self, dataset: Any, collate_fn: Callable[[list[Any]], Any], batches: Sequence[list[int]],
                  num_workers: int, prefetch_factor: int, base_seed: int,
                  worker_init_fn: Optional[Callable[[int], None]], timeout: float) -> None:
         self._batches = batches                 # list of index lists, in yield order

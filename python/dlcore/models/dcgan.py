@@ -26,7 +26,7 @@ def _stages(image_size):
     return n
 
 
-def dcgan_init_(module: Module) -> None:
+def dcgan_init_(module: Module) -> Module:
     """The paper's initialisation: conv weights N(0, 0.02), BN scale N(1, 0.02), shift 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -29,15 +29,14 @@ _MOBILENET_V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2
 
 
 class ConvBNReLU(nn.Sequential):
-    def __init__(self, cin: int, cout: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, groups: int = 1) -> None:
+    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1) -> None:
         super().__init__(nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=kernel_size // 2,
                                    groups=groups, bias=False),
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class DepthwiseSeparable(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int | tuple[int, int]) -> None:
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.depthwise = ConvBNReLU(cin, cin, 3, stride, groups=cin)
         self.pointwise = ConvBNReLU(cin, cout, 1)

@@ -223,7 +223,7 @@ class Module:
         return sorted(set(object.__dir__(self)) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
     # ---- traversal -----------------------------------------------------------------------
-    def named_modules(self, memo: Optional[set[Module]] = None, prefix: str = "",
+    def named_modules(self, memo: Optional[set[Any]] = None, prefix: str = "",
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
@@ -392,7 +392,7 @@ class Module:
 
     # ---- state dict ----------------------------------------------------------------------
     def state_dict(self, destination: Optional[dict[str, Any]] = None, prefix: str = "",
-                   keep_vars: builtins.bool = False) -> OrderedDict[str, Tensor]:
+                   keep_vars: builtins.bool = False) -> dict[str, Any]:
         """OrderedDict name -> tensor ('0.weight', 'fc1.bias', 'bn.running_mean').
 
         Values share storage with the module's tensors (detached unless keep_vars=True);
