@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     import builtins
 
     from ._dtype import device as _Device, dtype as _DType
-    # the methods dlcore.ops / dlcore.tensor_api install on Tensor at import, declared for type checkers
+
+if TYPE_CHECKING:   # the methods dlcore.ops / dlcore.tensor_api install at import, for type checkers
     from ._tensor_methods import _TensorMethods
 else:
     _TensorMethods = object

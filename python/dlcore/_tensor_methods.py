@@ -1,14 +1,18 @@
-# Type declarations of the Tensor methods and operators that dlcore.ops._install_methods and
-# dlcore.tensor_api attach to Tensor when dlcore is imported. Type checkers see them through
-# Tensor's base class (imported under TYPE_CHECKING only); at run time Tensor derives from object.
-from typing import Any, NamedTuple, Optional, Sequence, Union, overload
+# mypy: disable-error-code="empty-body, no-overload-impl"
+"""Type declarations of the Tensor methods and operators that ``dlcore.ops._install_methods`` and
+``dlcore.tensor_api`` attach to Tensor when dlcore is imported.
 
-import numpy as np
+Type checkers see them through Tensor's base class, imported under ``TYPE_CHECKING`` only: at run
+time Tensor derives from object and this module is never imported (the API reference build
+imports it to resolve the annotations).
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional, Sequence, Union, overload
 
 from dlcore._dtype import device as _Device, dtype as _DType
 from dlcore.tensor import Tensor
 
-_Scalar = Union[float, int, bool]
 _TensorOrScalar = Union[Tensor, float, int, bool]
 _DTypeLike = Union[_DType, str, type]
 _DeviceLike = Union[_Device, str, int]
