@@ -78,6 +78,8 @@ class device:
     """``device("cpu")``, ``device("cuda")`` (= cuda:0) or ``device("cuda", 1)``."""
 
     __slots__ = ("type", "index")
+    type: str                  # "cpu" or "cuda"
+    index: Optional[int]       # None on the CPU
 
     def __init__(self, spec: str | device = "cpu", index: Optional[int] = None) -> None:
         if isinstance(spec, device):

@@ -1,7 +1,7 @@
 """Tensor factories: zeros, ones, empty, full, arange, linspace, eye, rand, randn, *_like."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import math
 import numbers
@@ -128,7 +128,7 @@ def randperm(n: int, device: device | str | int | None = None) -> Tensor:
     return tensor(np.argsort(keys, kind="stable").astype(np.int64), device=device)
 
 
-def _like(fn):
+def _like(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def f(x, dtype=None, device=None, requires_grad=False, **kw):
         return fn(*tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device,
                   requires_grad=requires_grad, **kw)

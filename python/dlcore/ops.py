@@ -5,7 +5,7 @@ these functions by ``_install_methods`` at the end.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import builtins
 import collections
@@ -200,7 +200,7 @@ def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
     return _extremum(MINIMUM, a, b)
 
 
-def _cmp(code):
+def _cmp(code: int) -> Callable[[Tensor | float, Tensor | float], Tensor]:
     def f(a, b):
         return _wrap(_binary(code, a, b))
     f.__name__ = _BINARY_NAMES[code]
@@ -218,7 +218,7 @@ def _check_inplace(self, op):
                            "(wrap it in dlcore.no_grad() or use the out-of-place op)")
 
 
-def _inplace(code):
+def _inplace(code: int) -> Callable[[Tensor, Tensor | float], Tensor]:
     def f(self, other):
         _check_inplace(self, _BINARY_NAMES[code] + "_")
         res_dt = result_type(self, other)
@@ -237,7 +237,7 @@ def _inplace(code):
     return f
 
 
-def _unary_op(code, name, float_only, grad_fn):
+def _unary_op(code: int, name: str, float_only: bool, grad_fn: Any) -> Callable[[Tensor], Tensor]:
     """A unary op; grad_fn(x, out, g) is its backward (None: not differentiable)."""
     def f(x):
         out = _unary(code, x, float_only)
@@ -248,7 +248,7 @@ def _unary_op(code, name, float_only, grad_fn):
     return f
 
 
-neg = _unary_op(NEG, "neg", False, lambda x, y, g: neg(g))
+neg: Callable[[Tensor], Tensor] = _unary_op(NEG, "neg", False, lambda x, y, g: neg(g))
 abs = _unary_op(ABS, "abs", False, lambda x, y, g: mul(g, sign(x)))
 exp = _unary_op(EXP, "exp", True, lambda x, y, g: mul(g, y))
 log = _unary_op(LOG, "log", True, lambda x, y, g: div(g, x))
@@ -258,11 +258,11 @@ tanh = _unary_op(TANH, "tanh", True, lambda x, y, g: mul(g, sub(1.0, mul(y, y)))
 relu = _unary_op(RELU, "relu", False, lambda x, y, g: where(gt(x, 0), g, 0.0))
 reciprocal = _unary_op(RECIPROCAL, "reciprocal", True, lambda x, y, g: neg(mul(g, mul(y, y))))
 square = _unary_op(SQUARE, "square", False, lambda x, y, g: mul(g, mul(x, 2.0)))
-sin = _unary_op(SIN, "sin", True, lambda x, y, g: mul(g, cos(x)))
-cos = _unary_op(COS, "cos", True, lambda x, y, g: neg(mul(g, sin(x))))
+sin: Callable[[Tensor], Tensor] = _unary_op(SIN, "sin", True, lambda x, y, g: mul(g, cos(x)))
+cos: Callable[[Tensor], Tensor] = _unary_op(COS, "cos", True, lambda x, y, g: neg(mul(g, sin(x))))
 # Piecewise-constant functions: zero gradient almost everywhere (as in PyTorch).
 _zero_grad = lambda x, y, g: mul(g, 0.0)  # noqa: E731
-sign = _unary_op(SIGN, "sign", False, _zero_grad)
+sign: Callable[[Tensor], Tensor] = _unary_op(SIGN, "sign", False, _zero_grad)
 floor = _unary_op(FLOOR, "floor", False, _zero_grad)
 ceil = _unary_op(CEIL, "ceil", False, _zero_grad)
 round = _unary_op(ROUND, "round", False, _zero_grad)
@@ -303,7 +303,7 @@ clip = clamp
 
 # ---- reductions ----------------------------------------------------------------------------
 
-_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _dims(x, dim, op):
@@ -545,7 +545,8 @@ def floor_divide(a: Tensor | float, b: Tensor | float) -> Tensor:
     """a // b: floor of the true quotient for floats; exact floor division for int64."""
     if result_type(a, b).category == 2:
         return floor(div(a, b))
-    a = a if isinstance(a, Tensor) else tensor(a, dtype=int64, device=b.device)
+    if not isinstance(a, Tensor):   # two Python ints: a 0-d int64 result on the CPU, as add(7, 2)
+        a = tensor(a, dtype=int64, device=b.device if isinstance(b, Tensor) else None)
     if isinstance(b, Tensor):       # the kernel's int64 Div is floor division
         _check_device("floor_divide", a, b)
         return _wrap(_C.binary(DIV, a.long()._impl, b.long()._impl, None))

@@ -25,7 +25,7 @@ from .indexing import _scatter_raw
 if TYPE_CHECKING:
     from ._dtype import device, dtype
 
-_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])   # as ops.max
+_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]  # as ops.max
 
 
 def _last(x, d):

@@ -141,6 +141,10 @@ class Tensor(_TensorMethods):
     """An n-dimensional array on the CPU or a CUDA device, with autograd fields."""
 
     __slots__ = ("_impl", "requires_grad", "grad", "_node", "__weakref__")
+    _impl: Any                     # the C++ TensorImpl
+    requires_grad: builtins.bool
+    grad: Optional[Tensor]
+    _node: Any                     # the autograd graph node that made it (None for a leaf)
     __array_priority__ = 1000     # make ndarray + Tensor defer to Tensor.__radd__
 
     def __init__(self, data: Any = None, dtype: dtype | str | type | None = None,

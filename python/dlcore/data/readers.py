@@ -53,7 +53,7 @@ def _read_bytes(path) -> bytes:
     return raw
 
 
-def read_idx(path: str) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Reads an IDX file (optionally gzip-compressed) into a NumPy array of native byte order.
 
     The dtype is the file's (uint8 for MNIST images and labels); convert before making a
@@ -89,7 +89,7 @@ def read_idx(path: str) -> np.ndarray:
     return a.astype(dt.newbyteorder("="))       # native order, and a writable private copy
 
 
-def write_idx(path: str, array: np.ndarray) -> None:
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Writes ``array`` as an IDX file (gzip-compressed when path ends in .gz)."""
     a = np.asarray(array)
     codes = {v.name: k for k, v in _IDX_DTYPES.items()}      # "uint8", "int16", ... (order-free)
@@ -123,7 +123,7 @@ def _find(root: Path, stem: str):
     return None
 
 
-def load_mnist(root: str, train: bool = True, scale: bool = True) -> tuple[Tensor, Tensor]:
+def load_mnist(root: str | os.PathLike[str], train: bool = True, scale: bool = True) -> tuple[Tensor, Tensor]:
     """Reads MNIST (or Fashion-MNIST, same files) from ``root``.
 
     Looks for train-images-idx3-ubyte / train-labels-idx1-ubyte (train=True) or
@@ -154,7 +154,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 _CIFAR_RECORD = 1 + 3 * 32 * 32
 
 
-def read_cifar10_batch(path: str, scale: bool = False) -> tuple[Tensor, Tensor]:
+def read_cifar10_batch(path: str | os.PathLike[str], scale: bool = False) -> tuple[Tensor, Tensor]:
     """Reads one CIFAR-10 binary batch file.
 
     Returns (X, y): X float32 (n, 3, 32, 32) with values 0..255 (or [0, 1] when scale),
@@ -178,7 +178,7 @@ def read_cifar10_batch(path: str, scale: bool = False) -> tuple[Tensor, Tensor]:
     return from_numpy(X), from_numpy(y)
 
 
-def load_cifar10(root: str, train: bool = True, scale: bool = False) -> tuple[Tensor, Tensor]:
+def load_cifar10(root: str | os.PathLike[str], train: bool = True, scale: bool = False) -> tuple[Tensor, Tensor]:
     """Reads data_batch_1..5.bin (train) or test_batch.bin from ``root`` (or its
     cifar-10-batches-bin subfolder) and concatenates them: (X float32 (n,3,32,32), y int64)."""
     root = Path(root)

@@ -10,13 +10,15 @@ parameters; ngf = 128 gives the paper's 1024-512-256-128 generator.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import nn
 from ..nn import init
 
 if TYPE_CHECKING:
     from ..nn.module import Module
+
+_ModuleT = TypeVar("_ModuleT", bound="Module")
 
 
 def _stages(image_size):
@@ -26,7 +28,7 @@ def _stages(image_size):
     return n
 
 
-def dcgan_init_(module: Module) -> Module:
+def dcgan_init_(module: _ModuleT) -> _ModuleT:
     """The paper's initialisation: conv weights N(0, 0.02), BN scale N(1, 0.02), shift 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -9,7 +9,7 @@ and the sequence of lrs equals PyTorch's to the last bit.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import math
 import warnings
@@ -149,8 +149,8 @@ class ReduceLROnPlateau(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0,
-                 eps: float = 1e-8) -> None:
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0, eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         if not isinstance(optimizer, Optimizer):
@@ -178,7 +178,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics: Tensor | float, epoch: Optional[int] = None) -> None:
+    def step(self, metrics: Tensor | float, epoch: Optional[int] = None) -> None:  # type: ignore[override]
         current = float(metrics)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
