@@ -22,6 +22,7 @@ def memory_cached() -> int:
 
 
 def cache_limit() -> int:
+    """The most bytes the host memory cache may hold."""
     return _C.cpu_cache_limit()
 
 

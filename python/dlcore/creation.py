@@ -26,6 +26,7 @@ def _empty(shape, dtype, device):
 
 def empty(*shape: int | Sequence[int], dtype: dtype | str | type | None = None,
           device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor of the given shape with unspecified contents (float32 unless dtype says otherwise)."""
     t = _empty(_shape_arg(shape, "empty"), as_dtype(dtype or float32), device)
     t.requires_grad = requires_grad
     return t
@@ -33,6 +34,7 @@ def empty(*shape: int | Sequence[int], dtype: dtype | str | type | None = None,
 
 def full(shape: int | Sequence[int], fill_value: float, dtype: dtype | str | type | None = None,
          device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor of the given shape filled with fill_value (dtype inferred from it when not given)."""
     if isinstance(shape, numbers.Integral):
         shape = (shape,)
     if dtype is None:
@@ -46,17 +48,21 @@ def full(shape: int | Sequence[int], fill_value: float, dtype: dtype | str | typ
 
 def zeros(*shape: int | Sequence[int], dtype: dtype | str | type | None = None,
           device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor of the given shape filled with 0 (float32 unless dtype says otherwise)."""
     return full(_shape_arg(shape, "zeros"), 0.0, dtype or float32, device, requires_grad)
 
 
 def ones(*shape: int | Sequence[int], dtype: dtype | str | type | None = None,
          device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor of the given shape filled with 1 (float32 unless dtype says otherwise)."""
     return full(_shape_arg(shape, "ones"), 1.0, dtype or float32, device, requires_grad)
 
 
 def arange(start: float, end: Optional[float] = None, step: float = 1,
            dtype: dtype | str | type | None = None, device: device | str | int | None = None,
            requires_grad: bool = False) -> Tensor:
+    """Values start, start + step, ... below end (arange(n): 0..n-1); int64 when all arguments are ints,
+    else float32."""
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -71,12 +77,14 @@ def arange(start: float, end: Optional[float] = None, step: float = 1,
 
 def linspace(start: float, end: float, steps: int, dtype: dtype | str | type | None = None,
              device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """steps values evenly spaced from start to end, both included."""
     dt = as_dtype(dtype or float32)
     return tensor(np.linspace(start, end, steps).astype(dt.numpy), device=device, requires_grad=requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: dtype | str | type | None = None,
         device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """An n x m (m defaults to n) matrix with ones on the diagonal."""
     dt = as_dtype(dtype or float32)
     return tensor(np.eye(n, m, dtype=dt.numpy), device=device, requires_grad=requires_grad)
 
@@ -106,16 +114,19 @@ def randn(*shape: int | Sequence[int], dtype: dtype | str | type | None = None,
 
 def uniform(shape: Sequence[int], low: float = 0.0, high: float = 1.0,
             dtype: dtype | str | type | None = None, device: device | str | int | None = None) -> Tensor:
+    """A tensor of the given shape drawn uniformly from [low, high)."""
     return _random_fill(_C.uniform_, tuple(shape), dtype, device, low, high, False)
 
 
 def normal(shape: Sequence[int], mean: float = 0.0, std: float = 1.0, dtype: dtype | str | type | None = None,
            device: device | str | int | None = None) -> Tensor:
+    """A tensor of the given shape drawn from a normal distribution with mean and std."""
     return _random_fill(_C.normal_, tuple(shape), dtype, device, mean, std, False)
 
 
 def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (),
             dtype: dtype | str | type | None = None, device: device | str | int | None = None) -> Tensor:
+    """int64 integers drawn uniformly from [low, high) (from [0, low) when high is None)."""
     if high is None:
         low, high = 0, low
     u = uniform(tuple(size), 0.0, 1.0, dtype=float64, device=device)
@@ -141,5 +152,6 @@ zeros_like, ones_like, empty_like, rand_like, randn_like = (
 
 def full_like(x: Tensor, fill_value: float, dtype: dtype | str | type | None = None,
               device: device | str | int | None = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of x's shape (and dtype and device, unless given) filled with fill_value."""
     return full(tuple(x.shape), fill_value, dtype=dtype or x.dtype, device=device or x.device,
                 requires_grad=requires_grad)

@@ -51,6 +51,7 @@ def _operand_type(x):
 
 
 def result_type(*operands: Tensor | float) -> dtype:
+    """The dtype an operation on these operands produces, by PyTorch's promotion rules."""
     types = [_operand_type(x) for x in operands]
     cat = builtins.max(d.category for d, _ in types)
     tier = builtins.max(t for d, t in types if d.category == cat)
@@ -131,6 +132,7 @@ def _grads(a, b, ga, gb):
 
 
 def add(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a + b elementwise, with broadcasting and type promotion."""
     out = _wrap(_binary(ADD, a, b))
     if not needs_grad(a, b):   # checked first: building the backward closure costs ~0.1 us
         return out
@@ -138,6 +140,7 @@ def add(a: Tensor | float, b: Tensor | float) -> Tensor:
 
 
 def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a - b elementwise, with broadcasting and type promotion."""
     out = _wrap(_binary(SUB, a, b))
     if not needs_grad(a, b):
         return out
@@ -145,6 +148,7 @@ def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
 
 
 def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a * b elementwise, with broadcasting and type promotion."""
     out = _wrap(_binary(MUL, a, b))
     if not needs_grad(a, b):
         return out
@@ -152,6 +156,7 @@ def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
 
 
 def div(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a / b elementwise (true division: integers give float32), with broadcasting."""
     out = _wrap(_binary(DIV, a, b))
     if not needs_grad(a, b):
         return out
@@ -160,6 +165,7 @@ def div(a: Tensor | float, b: Tensor | float) -> Tensor:
 
 
 def pow(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a ** b elementwise, with broadcasting."""
     out = _wrap(_binary(POW, a, b))
     if not needs_grad(a, b):
         return out
@@ -193,10 +199,12 @@ def _extremum(code, a, b):
 
 
 def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """The elementwise maximum of a and b, with broadcasting."""
     return _extremum(MAXIMUM, a, b)
 
 
 def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """The elementwise minimum of a and b, with broadcasting."""
     return _extremum(MINIMUM, a, b)
 
 
@@ -270,11 +278,13 @@ negative = neg
 
 
 def logical_not(x: Tensor) -> Tensor:
+    """True where x is zero, elementwise (a bool tensor)."""
     x = x if x.dtype is bool_ else ne(x, 0)
     return _wrap(_C.unary(LOGICAL_NOT, x._impl))
 
 
 def where(condition: Tensor, input: Tensor | float, other: Tensor | float) -> Tensor:
+    """input where condition is True, other elsewhere (all three broadcast together)."""
     if not isinstance(condition, Tensor) or condition.dtype is not bool_:
         raise TypeError("where: condition must be a bool tensor")
     ref = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else condition)
@@ -289,6 +299,7 @@ def where(condition: Tensor, input: Tensor | float, other: Tensor | float) -> Te
 
 
 def clamp(x: Tensor, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
+    """x clipped to [min, max] elementwise (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     out = x
@@ -334,6 +345,7 @@ def _expand_back(g, x, dim, keepdim):
 
 def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False,
         dtype: dtype | str | type | None = None) -> Tensor:
+    """The sum over dim (one int, several, or all dims when None); keepdim keeps reduced dims as size 1."""
     if dtype is not None:
         x = x.to(dtype=dtype)
     out = _reduce(R_SUM, x, dim, keepdim, "sum")
@@ -341,6 +353,7 @@ def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
 
 
 def prod(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """The product over dim (all elements when None)."""
     out = _reduce(R_PROD, x, dim, keepdim, "prod")
     # d(prod)/dx_i = prod / x_i (inputs with zeros get no special care).
     return record(out, "prod", (x,), lambda g: (div(mul(_expand_back(g, x, dim, keepdim),
@@ -357,6 +370,7 @@ def _count(x, dim):
 
 def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False,
          dtype: dtype | str | type | None = None) -> Tensor:
+    """The mean over dim (one int, several, or all dims when None)."""
     if dtype is not None:
         x = x.to(dtype=dtype)
     if not x.dtype.is_floating_point:
@@ -368,6 +382,7 @@ def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
 
 def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: Optional[bool] = None,
         keepdim: bool = False, correction: Optional[float] = None) -> Tensor:
+    """The variance over dim, with Bessel's correction unless unbiased=False or correction says otherwise."""
     if not x.dtype.is_floating_point:
         raise TypeError(f"var: expected a floating point tensor, got {x.dtype}")
     if correction is None:
@@ -383,6 +398,7 @@ def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: Optional[bo
 
 def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: Optional[bool] = None,
         keepdim: bool = False, correction: Optional[float] = None) -> Tensor:
+    """The standard deviation over dim: sqrt(var(...))."""
     return sqrt(var(x, dim, unbiased, keepdim, correction))
 
 
@@ -411,22 +427,28 @@ def _extreme(code, arg_code, x, dim, keepdim, op):
 
 
 def max(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+    """max(x): the largest element; max(x, dim): (values, indices) along dim; max(x, other): the
+    elementwise maximum."""
     if isinstance(dim, Tensor):
         return maximum(x, dim)
     return _extreme(R_MAX, R_ARGMAX, x, dim, keepdim, "max")
 
 
 def min(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+    """min(x): the smallest element; min(x, dim): (values, indices) along dim; min(x, other): the
+    elementwise minimum."""
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     return _extreme(R_MIN, R_ARGMIN, x, dim, keepdim, "min")
 
 
 def amax(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """The largest values over dim (one int, several, or all dims when None), without indices."""
     return _extreme_values(R_MAX, x, dim, keepdim, "amax")
 
 
 def amin(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """The smallest values over dim (one int, several, or all dims when None), without indices."""
     return _extreme_values(R_MIN, x, dim, keepdim, "amin")
 
 
@@ -450,16 +472,19 @@ def any(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
 
 
 def argmax(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """The index of the largest value along dim (of the flattened tensor when dim is None)."""
     return _arg(R_ARGMAX, x, dim, keepdim, "argmax")
 
 
 def argmin(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """The index of the smallest value along dim (of the flattened tensor when dim is None)."""
     return _arg(R_ARGMIN, x, dim, keepdim, "argmin")
 
 
 # ---- matmul -----------------------------------------------------------------------------------
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy's rules: vectors, matrices and broadcast batches of matrices."""
     if type(a) is not Tensor or type(b) is not Tensor:   # (a subclass takes the slower check)
         if not isinstance(a, Tensor) or not isinstance(b, Tensor):
             raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
@@ -488,12 +513,14 @@ mm = matmul
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched matrix product of (B, n, k) and (B, k, m) tensors."""
     if a.ndim != 3 or b.ndim != 3:
         raise ValueError(f"bmm: expected 3-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
+    """The inner product of two 1-D tensors."""
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"dot: expected 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)

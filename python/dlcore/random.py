@@ -23,20 +23,24 @@ def manual_seed(seed: int) -> None:
 
 
 def seed() -> int:
+    """Seeds the generator from the operating system's entropy; returns the seed."""
     s = int.from_bytes(os.urandom(8), "little")
     manual_seed(s)
     return s
 
 
 def initial_seed() -> int:
+    """The seed the generator was last seeded with."""
     return _state["seed"]
 
 
 def get_rng_state() -> tuple[int, int]:
+    """The generator's (seed, offset) state, for set_rng_state."""
     return (_state["seed"], _state["offset"])
 
 
 def set_rng_state(state: Sequence[int]) -> None:
+    """Restores a state returned by get_rng_state."""
     _state["seed"], _state["offset"] = int(state[0]), int(state[1])
 
 

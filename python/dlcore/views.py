@@ -36,6 +36,7 @@ def _view_of(x, size, stride, offset, name, backward):
 
 
 def as_strided(x: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: Optional[int] = None) -> Tensor:
+    """A view of x's storage with the given sizes, strides and offset (checked against the storage bounds)."""
     if needs_grad(x):
         raise RuntimeError("as_strided: not differentiable here; use view/reshape/permute/slicing")
     off = x._impl.offset if storage_offset is None else storage_offset
@@ -131,6 +132,7 @@ def _infer_shape(x, shape, op):
 
 
 def view(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
+    """A view with a new shape (one dim may be -1); the elements must be laid out compatibly."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, Size)) and not isinstance(shape[0], numbers.Integral):
         return x.to(dtype=shape[0])
     shape = _infer_shape(x, _shape_arg(shape, "view"), "view")
@@ -142,6 +144,7 @@ def view(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
 
 
 def reshape(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
+    """x with a new shape (one dim may be -1): a view when possible, else a copy."""
     shape = _infer_shape(x, _shape_arg(shape, "reshape"), "reshape")
     st = _view_strides(x.shape, x.stride(), shape) if x.numel() else None
     if st is not None:
@@ -159,6 +162,7 @@ def _contig_strides(shape):
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """x with dims start_dim..end_dim merged into one."""
     if x.ndim == 0:
         return reshape(x, 1)
     s = _norm_dim(start_dim, x.ndim, "flatten")
@@ -170,6 +174,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def permute(x: Tensor, *dims: int | Sequence[int]) -> Tensor:
+    """A view with the dims reordered."""
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.ndim:
         raise ValueError(f"permute: expected {x.ndim} dims for a tensor of shape {tuple(x.shape)}, got {dims}")
@@ -183,6 +188,7 @@ def permute(x: Tensor, *dims: int | Sequence[int]) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """A view with dims dim0 and dim1 swapped."""
     if x.ndim == 0:
         return x
     d0, d1 = _norm_dim(dim0, x.ndim, "transpose"), _norm_dim(dim1, x.ndim, "transpose")
@@ -192,12 +198,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 def t(x: Tensor) -> Tensor:
+    """The transpose of a 2-D tensor (0-D and 1-D tensors are returned as they are)."""
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
 def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """x without its size-1 dims (only dim, or the dims listed, when given)."""
     sh, st = list(x.shape), list(x.stride())
     if dim is None:
         keep = [i for i, s in enumerate(sh) if s != 1]
@@ -209,6 +217,7 @@ def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """A view with a size-1 dim inserted at dim."""
     d = _norm_dim(dim, x.ndim + 1, "unsqueeze")
     sh, st = list(x.shape), list(x.stride())
     new_st = st[d] * sh[d] if d < x.ndim else 1
@@ -217,6 +226,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def expand(x: Tensor, *sizes: int | Sequence[int]) -> Tensor:
+    """A view broadcasting size-1 dims to the given sizes (-1 keeps a dim), without copying."""
     sizes = list(_shape_arg(sizes, "expand"))
     if len(sizes) < x.ndim:
         raise ValueError(f"expand: target {tuple(sizes)} has fewer dims than the input shape {tuple(x.shape)}")
@@ -244,14 +254,17 @@ def expand(x: Tensor, *sizes: int | Sequence[int]) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """A view of x broadcast to shape, without copying."""
     return expand(x, *shape)
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """x expanded to other's shape."""
     return expand(x, *other.shape)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along an existing dim."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -285,6 +298,7 @@ concatenate = cat
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along a new dim."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
@@ -304,6 +318,7 @@ def _narrow_raw(x, d, start, length):
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A view of length elements of x along dim, from start."""
     d = _norm_dim(dim, x.ndim, "narrow")
     sh, st = list(x.shape), list(x.stride())
     if start < 0:
@@ -474,12 +489,14 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
 
 
 def contiguous(x: Tensor) -> Tensor:
+    """x itself when its elements are laid out row-major, else a row-major copy."""
     if x._impl.is_contiguous():
         return x
     return record(_wrap(_C.contiguous(x._impl)), "contiguous", (x,), lambda g: (g,))
 
 
 def clone(x: Tensor) -> Tensor:
+    """A copy of x with its own storage (differentiable)."""
     out = _wrap(_C.empty(list(x.shape), x._impl.dtype, x._impl.device_type, x._impl.device_index))
     _C.copy_(out._impl, x._impl)
     return record(out, "clone", (x,), lambda g: (g,))

@@ -122,12 +122,16 @@ class ResNet(nn.Module):
 
 
 def resnet18(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+    """ResNet-18 (He et al., 2016): BasicBlock stages [2, 2, 2, 2], torchvision's layout and parameter
+    names."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, **kwargs)
 
 
 def resnet34(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+    """ResNet-34: BasicBlock stages [3, 4, 6, 3], torchvision's layout and parameter names."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, **kwargs)
 
 
 def resnet50(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+    """ResNet-50: Bottleneck stages [3, 4, 6, 3], torchvision's layout and parameter names."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, **kwargs)

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 
 class ReLU(Module):
+    """max(0, x), elementwise."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace      # accepted for torch compatibility; the result is always a new tensor
@@ -24,16 +26,22 @@ class ReLU(Module):
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """tanh(x), elementwise."""
+
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
 
 
 class LeakyReLU(Module):
+    """x for x >= 0, negative_slope * x below, elementwise."""
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
@@ -47,6 +55,8 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """x for x > 0, alpha * (exp(x) - 1) below, elementwise."""
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
@@ -80,6 +90,8 @@ def _softmax_dim(ndim):
 
 
 class Softmax(Module):
+    """exp(x) normalised to sum to 1 along dim."""
+
     def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
@@ -92,6 +104,8 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
+    """log(softmax(x)) along dim, computed stably."""
+
     def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
@@ -133,11 +147,12 @@ class _Simple(Module):
     def _kw(self):
         return {}
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return getattr(F, self._fn)(x, **self._kw())
 
 
 class GELU(_Simple):
+    """x * Phi(x) (Gaussian error linear unit); approximate="tanh" uses the tanh formula."""
     _fn = "gelu"
 
     def __init__(self, approximate: str = "none") -> None:
@@ -152,6 +167,7 @@ class GELU(_Simple):
 
 
 class SiLU(_Simple):
+    """x * sigmoid(x) (swish), elementwise."""
     _fn = "silu"
 
     def __init__(self, inplace: bool = False) -> None:
@@ -160,6 +176,7 @@ class SiLU(_Simple):
 
 
 class Mish(_Simple):
+    """x * tanh(softplus(x)), elementwise."""
     _fn = "mish"
 
     def __init__(self, inplace: bool = False) -> None:
@@ -168,14 +185,17 @@ class Mish(_Simple):
 
 
 class Softsign(_Simple):
+    """x / (1 + abs(x)), elementwise."""
     _fn = "softsign"
 
 
 class Tanhshrink(_Simple):
+    """x - tanh(x), elementwise."""
     _fn = "tanhshrink"
 
 
 class Hardswish(_Simple):
+    """x * relu6(x + 3) / 6, elementwise."""
     _fn = "hardswish"
 
     def __init__(self, inplace: bool = False) -> None:
@@ -184,6 +204,7 @@ class Hardswish(_Simple):
 
 
 class Hardsigmoid(_Simple):
+    """relu6(x + 3) / 6, elementwise."""
     _fn = "hardsigmoid"
 
     def __init__(self, inplace: bool = False) -> None:
@@ -192,6 +213,7 @@ class Hardsigmoid(_Simple):
 
 
 class SELU(_Simple):
+    """scale * (max(0, x) + min(0, alpha * (exp(x) - 1))) with the self-normalising constants."""
     _fn = "selu"
 
     def __init__(self, inplace: bool = False) -> None:
@@ -200,6 +222,7 @@ class SELU(_Simple):
 
 
 class Hardtanh(_Simple):
+    """x clipped to [min_val, max_val]."""
     _fn = "hardtanh"
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
@@ -216,11 +239,14 @@ class Hardtanh(_Simple):
 
 
 class ReLU6(Hardtanh):
+    """min(max(0, x), 6), elementwise."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
 
 class CELU(_Simple):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), elementwise."""
     _fn = "celu"
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
@@ -235,6 +261,7 @@ class CELU(_Simple):
 
 
 class GLU(_Simple):
+    """Gated linear unit: a * sigmoid(b), where a and b are the two halves of the input along dim."""
     _fn = "glu"
 
     def __init__(self, dim: int = -1) -> None:
@@ -249,6 +276,7 @@ class GLU(_Simple):
 
 
 class Softmin(_Simple):
+    """softmax(-x) along dim."""
     _fn = "softmin"
 
     def __init__(self, dim: Optional[int] = None) -> None:

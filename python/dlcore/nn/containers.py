@@ -5,7 +5,7 @@ state_dict keys read '0.weight', 'encoder.fc1.bias', as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 import numbers
 from collections import OrderedDict
@@ -15,6 +15,7 @@ from .module import Module
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+    from typing_extensions import Self
 
 
 def _index(idx, n, op):
@@ -29,10 +30,10 @@ class _Indexed(Module):
     """What Sequential and ModuleList share: children registered under "0", "1", ...,
     length, iteration, append/extend/insert, and re-numbering after a removal."""
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
     def _renumber(self, mods):
@@ -40,16 +41,16 @@ class _Indexed(Module):
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
 
-    def append(self, module):
+    def append(self, module: Module) -> Self:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Self:
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> Self:
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._renumber(mods)
@@ -156,10 +157,10 @@ class ModuleDict(Module):
     def __contains__(self, key):
         return key in self._modules
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules)
 
     def keys(self) -> Iterable[str]:

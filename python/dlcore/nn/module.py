@@ -203,7 +203,7 @@ class Module:
             if t is not None:
                 t.pop(name, None)
 
-    def __getattr__(self, name):        # only called when normal lookup fails
+    def __getattr__(self, name: str) -> Any:        # only called when normal lookup fails
         d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
             t = d.get(table)

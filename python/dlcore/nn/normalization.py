@@ -22,7 +22,7 @@ mean and 1/std of the forward, never the normalised input.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import math
 import numbers
@@ -34,6 +34,10 @@ from ..tensor import Tensor, _wrap
 from .functional import _attach, _check_tensor, _grad_on
 from .module import Module, Parameter
 from . import init
+
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
+    from ..tensor import Tensor
 
 __all__ = ["batch_norm", "local_response_norm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
            "LocalResponseNorm"]
@@ -130,11 +134,23 @@ class _BatchNorm(Module):
     """Common part of BatchNorm1d/2d/3d: parameters weight/bias (C,), buffers running_mean,
     running_var (C,) and num_batches_tracked (int64 scalar) — torch's names and defaults."""
 
-    _ranks = ()          # accepted input ranks
+    _ranks: tuple[int, ...] = ()          # accepted input ranks
     _rank_text = ""
+    num_features: int
+    eps: float
+    momentum: Optional[float]
+    affine: bool
+    track_running_stats: bool
+    weight: Tensor                        # Parameters (None when affine=False, as in torch)
+    bias: Tensor
+    running_mean: Optional[Tensor]        # buffers when track_running_stats
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if not isinstance(num_features, numbers.Integral) or num_features < 0:
             raise ValueError(f"{type(self).__name__}: num_features must be a non-negative integer, "
@@ -167,14 +183,14 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         if self.track_running_stats:
             with no_grad():
                 self.running_mean.zero_()
                 self.running_var.fill_(1.0)
                 self.num_batches_tracked.zero_()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
@@ -193,7 +209,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}({self.num_features}): expected input with "
                              f"{self.num_features} channels in dim 1, got input of shape {shape}")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
@@ -208,7 +224,7 @@ class _BatchNorm(Module):
                           self.running_var if track else None, self.weight, self.bias,
                           bn_training, factor, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")

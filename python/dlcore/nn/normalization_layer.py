@@ -178,6 +178,9 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
+    """Normalises each sample over groups of num_channels // num_groups channels, then applies a
+    per-channel affine."""
+
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__()
@@ -198,8 +201,9 @@ class GroupNorm(Module):
 class _InstanceNorm(Module):
     _spatial = 2
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
-                 device=None, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: device | str | int | None = None,
+                 dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -213,7 +217,7 @@ class _InstanceNorm(Module):
             self.running_mean = None
             self.running_var = None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim == self._spatial + 1:   # unbatched (C, *spatial)
             return _views.squeeze(self.forward(_views.unsqueeze(x, 0)), 0)
         if x.ndim != self._spatial + 2:
@@ -223,18 +227,22 @@ class _InstanceNorm(Module):
         return instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                              use_input, self.momentum, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):
+    """Normalises each (sample, channel) of an (N, C, L) input over L (no running statistics unless
+    track_running_stats)."""
     _spatial = 1
 
 
 class InstanceNorm2d(_InstanceNorm):
+    """Normalises each (sample, channel) of an (N, C, H, W) input over H and W."""
     _spatial = 2
 
 
 class InstanceNorm3d(_InstanceNorm):
+    """Normalises each (sample, channel) of an (N, C, D, H, W) input over D, H and W."""
     _spatial = 3

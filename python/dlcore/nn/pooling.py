@@ -107,6 +107,7 @@ def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | 
 
 def avg_pool1d(input: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
                padding: int | tuple[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over sliding windows of (N, C, L); padding counts as zeros unless count_include_pad is False."""
     return _pool("avg_pool1d", False, 1, input, kernel_size, stride, padding, 1, ceil_mode,
                  count_include_pad)
 
@@ -195,6 +196,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | None | tuple[Optional[
 
 def adaptive_max_pool2d(input: Tensor, output_size: int | None | tuple[Optional[int], Optional[int]],
                         return_indices: bool = False) -> Any:
+    """Max over adaptive windows giving exactly output_size (h, w); with return_indices, also the argmax
+    positions."""
     return _adaptive("adaptive_max_pool2d", True, input, output_size, return_indices)
 
 
@@ -218,6 +221,7 @@ def _size_1d(op, output_size):
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
+    """Average over adaptive windows giving exactly output_size positions along L."""
     x4, shape = _as_planes_1d("adaptive_avg_pool1d", input)
     n = _size_1d("adaptive_avg_pool1d", output_size)
     y = _adaptive("adaptive_avg_pool1d", False, x4, (1, shape[-1] if n is None else n))
@@ -225,6 +229,8 @@ def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int], return_indices: bool = False) -> Any:
+    """Max over adaptive windows giving exactly output_size positions along L; with return_indices, also
+    the argmax positions."""
     x4, shape = _as_planes_1d("adaptive_max_pool1d", input)
     n = _size_1d("adaptive_max_pool1d", output_size)
     y, i = _adaptive("adaptive_max_pool1d", True, x4, (1, shape[-1] if n is None else n), True)
@@ -308,8 +314,9 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int],
 # ---- modules ----------------------------------------------------------------------------------
 
 class _MaxPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+                 padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -318,24 +325,30 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxPool1d(_MaxPoolNd):
+    """Max over sliding windows of (N, C, L) inputs; see max_pool1d."""
+
     def forward(self, input: Tensor) -> Tensor:
         return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class MaxPool2d(_MaxPoolNd):
+    """Max over sliding windows of (N, C, H, W) inputs; see max_pool2d."""
+
     def forward(self, input: Tensor) -> Tensor:
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool1d(Module):
+    """Mean over sliding windows of (N, C, L) inputs; see avg_pool1d."""
+
     def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
                  padding: int | tuple[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
@@ -355,6 +368,8 @@ class AvgPool1d(Module):
 
 
 class AvgPool2d(Module):
+    """Mean over sliding windows of (N, C, H, W) inputs; see avg_pool2d."""
+
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: Optional[int] = None) -> None:
@@ -375,31 +390,38 @@ class AvgPool2d(Module):
 
 
 class _LPPoolNd(Module):
-    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+    def __init__(self, norm_type: float, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] | None = None, ceil_mode: bool = False) -> None:
         super().__init__()
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride
         self.ceil_mode = ceil_mode
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, ceil_mode={self.ceil_mode}")
 
 
 class LPPool1d(_LPPoolNd):
+    """Power-average pooling (sum of x^p over the window)^(1/p) of (N, C, L) inputs."""
+
     def forward(self, input: Tensor) -> Tensor:
         return lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
                          self.ceil_mode)
 
 
 class LPPool2d(_LPPoolNd):
+    """Power-average pooling (sum of x^p over the window)^(1/p) of (N, C, H, W) inputs."""
+
     def forward(self, input: Tensor) -> Tensor:
         return lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
                          self.ceil_mode)
 
 
 class AdaptiveAvgPool1d(Module):
+    """Average pooling whose windows adapt so that the output has length output_size."""
+
     def __init__(self, output_size: int | tuple[int]) -> None:
         super().__init__()
         self.output_size = output_size
@@ -412,6 +434,8 @@ class AdaptiveAvgPool1d(Module):
 
 
 class AdaptiveMaxPool1d(Module):
+    """Max pooling whose windows adapt so that the output has length output_size."""
+
     def __init__(self, output_size: int | tuple[int], return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
@@ -425,6 +449,9 @@ class AdaptiveMaxPool1d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """Average pooling whose windows adapt to give an (h, w) = output_size output; AdaptiveAvgPool2d(1)
+    is global average pooling."""
+
     def __init__(self, output_size: int | None | tuple[Optional[int], Optional[int]]) -> None:
         super().__init__()
         self.output_size = output_size
@@ -437,6 +464,8 @@ class AdaptiveAvgPool2d(Module):
 
 
 class AdaptiveMaxPool2d(Module):
+    """Max pooling whose windows adapt to give an (h, w) = output_size output."""
+
     def __init__(self, output_size: int | None | tuple[Optional[int], Optional[int]],
                  return_indices: bool = False) -> None:
         super().__init__()
@@ -451,6 +480,8 @@ class AdaptiveMaxPool2d(Module):
 
 
 class MaxUnpool2d(Module):
+    """Partial inverse of MaxPool2d: each value goes back to the position its index names, zeros elsewhere."""
+
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
@@ -468,6 +499,8 @@ class MaxUnpool2d(Module):
 
 
 class MaxUnpool1d(Module):
+    """Partial inverse of MaxPool1d: each value goes back to the position its index names, zeros elsewhere."""
+
     def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
                  padding: int | tuple[int] = 0) -> None:
         super().__init__()

@@ -31,6 +31,8 @@ class _AdamFamily(Optimizer):
 
 
 class Adam(_AdamFamily):
+    """Adam (Kingma & Ba) with bias-corrected moments, optional AMSGrad and L2 weight decay added to the
+    gradient; the update rule and state of torch.optim.Adam."""
     _decoupled = False
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
@@ -66,6 +68,8 @@ class AdamW(Adam):
 
 
 class Adamax(_AdamFamily):
+    """Adamax: Adam with the infinity norm of past gradients in place of the second moment."""
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, *,
                  maximize: bool = False) -> None:

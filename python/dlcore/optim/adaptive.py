@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 
 class Adagrad(Optimizer):
+    """Adagrad: per-element steps lr / (sqrt(sum of squared gradients) + eps), with optional lr decay."""
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
                  lr_decay: float = 0.0, weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False) -> None:
@@ -50,6 +52,9 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
+    """RMSprop: steps scaled by a running mean of squared gradients (alpha), optionally centered and with
+    momentum."""
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False) -> None:
@@ -78,6 +83,8 @@ class RMSprop(Optimizer):
 
 
 class Adadelta(Optimizer):
+    """Adadelta: steps from running means of squared gradients and squared updates (rho), scaled by lr."""
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
