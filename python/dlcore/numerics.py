@@ -57,7 +57,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = Non
     return _ops.pow(_ops.sum(_ops.pow(a, float(ord)), dim, keepdim), 1.0 / float(ord))
 
 
-def matrix_norm(A: Tensor, ord: str | float = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False) -> Tensor:
+def matrix_norm(A: Tensor, ord: str | float = "fro", dim: Sequence[int] = (-2, -1),
+                keepdim: bool = False) -> Tensor:
     """Matrix norms over the two dims `dim`: 'fro', 1 / -1 (max / min column abs sum),
     inf / -inf (max / min row abs sum). ord 2, -2 and 'nuc' need singular values (not here)."""
     A = _float(A, "matrix_norm")
@@ -163,7 +164,8 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return bool(_ops.all(_ops.eq(input, other)))
 
 
-def nan_to_num(input: Tensor, nan: float = 0.0, posinf: Optional[float] = None, neginf: Optional[float] = None) -> Tensor:
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: Optional[float] = None,
+               neginf: Optional[float] = None) -> Tensor:
     """NaN -> nan, +inf -> posinf (default the dtype's largest), -inf -> neginf (its lowest)."""
     if not input.dtype.is_floating_point:
         return input.clone()

@@ -25,7 +25,8 @@ from .indexing import _scatter_raw
 if TYPE_CHECKING:
     from ._dtype import device, dtype
 
-_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]  # as ops.max
+# as ops.max (the type checker wants the variable named as the tuple)
+_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _last(x, d):

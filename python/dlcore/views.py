@@ -35,7 +35,8 @@ def _view_of(x, size, stride, offset, name, backward):
 
 
 
-def as_strided(x: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: Optional[int] = None) -> Tensor:
+def as_strided(x: Tensor, size: Sequence[int], stride: Sequence[int],
+               storage_offset: Optional[int] = None) -> Tensor:
     """A view of x's storage with the given sizes, strides and offset (checked against the storage bounds)."""
     if needs_grad(x):
         raise RuntimeError("as_strided: not differentiable here; use view/reshape/permute/slicing")

@@ -230,7 +230,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int] | Sequence[float], see
     return out
 
 
-def kfold_indices(n: int, k: int, shuffle: bool = False, seed: Optional[int] = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold_indices(n: int, k: int, shuffle: bool = False,
+                  seed: Optional[int] = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(train_idx, val_idx)] * k: each index of 0..n-1 is in exactly one validation fold.
 
     Fold sizes differ by at most one (the first n % k folds are one larger). With shuffle the

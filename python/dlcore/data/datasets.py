@@ -109,7 +109,8 @@ def make_sin(n: int = 256, noise: float = 0.0, seed: Optional[int] = None) -> tu
     return _out(x[:, None], y[:, None], np.float32)
 
 
-def make_xor(n: Optional[int] = None, noise: float = 0.0, seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
+def make_xor(n: Optional[int] = None, noise: float = 0.0,
+             seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """XOR. n=None: the four points (0,0), (0,1), (1,0), (1,1) with labels 0, 1, 1, 0.
 
     n given: n points uniform on [-1, 1]^2, label 1 when the coordinates have different signs,
@@ -149,7 +150,8 @@ def make_moons(n: int = 200, noise: float = 0.1, seed: Optional[int] = None) -> 
     return _out(X[p], y[p], np.int64)
 
 
-def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
+def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2,
+                 seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """``classes`` spiral arms around the origin (the CS231n toy problem), shuffled.
 
     Arm k has radius r in [0, 1] and angle 4r + 2 pi k / classes (so the arms wind about

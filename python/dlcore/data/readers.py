@@ -178,7 +178,8 @@ def read_cifar10_batch(path: str | os.PathLike[str], scale: bool = False) -> tup
     return from_numpy(X), from_numpy(y)
 
 
-def load_cifar10(root: str | os.PathLike[str], train: bool = True, scale: bool = False) -> tuple[Tensor, Tensor]:
+def load_cifar10(root: str | os.PathLike[str], train: bool = True,
+                 scale: bool = False) -> tuple[Tensor, Tensor]:
     """Reads data_batch_1..5.bin (train) or test_batch.bin from ``root`` (or its
     cifar-10-batches-bin subfolder) and concatenates them: (X float32 (n,3,32,32), y int64)."""
     root = Path(root)

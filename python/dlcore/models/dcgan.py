@@ -51,7 +51,8 @@ def dcgan_generator(nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int =
     return dcgan_init_(nn.Sequential(*layers))
 
 
-def dcgan_discriminator(ndf: int = 64, nc: int = 3, image_size: int = 64, sigmoid: bool = True) -> nn.Sequential:
+def dcgan_discriminator(ndf: int = 64, nc: int = 3, image_size: int = 64,
+                        sigmoid: bool = True) -> nn.Sequential:
     """(N, nc, image_size, image_size) -> (N, 1, 1, 1): the probability that the image is real
     (sigmoid=True, for BCELoss) or its logit (sigmoid=False, for BCEWithLogitsLoss)."""
     n = _stages(image_size)

@@ -30,7 +30,8 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: Optional[Module] = None) -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: Optional[Module] = None) -> None:
         super().__init__()
         self.conv1 = _conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -52,7 +53,8 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: Optional[Module] = None) -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: Optional[Module] = None) -> None:
         super().__init__()
         self.conv1 = _conv1x1(inplanes, planes)
         self.bn1 = nn.BatchNorm2d(planes)

@@ -99,7 +99,8 @@ class SegNet(nn.Module):
     scores (softmax / cross-entropy outside)."""
 
     def __init__(self, in_channels: int = 3, num_classes: int = 12,
-                 widths: Sequence[int] = (64, 128, 256, 512, 512), convs: Sequence[int] = (2, 2, 3, 3, 3)) -> None:
+                 widths: Sequence[int] = (64, 128, 256, 512, 512),
+                 convs: Sequence[int] = (2, 2, 3, 3, 3)) -> None:
         super().__init__()
         if len(widths) != len(convs):
             raise ValueError(f"segnet: widths {widths} and convs {convs} must have the same length")

@@ -92,7 +92,8 @@ def _reduction_code(op, reduction, size_average=None, reduce=None):
 
 # ---- linear ---------------------------------------------------------------------------------
 
-def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation: Optional[str] = None) -> Tensor:
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+           activation: Optional[str] = None) -> Tensor:
     """y = input @ weight.T + bias, weight (out_features, in_features), as torch.
 
     One fused GEMM call (bias add in its epilogue). activation='relu' (dlcore extension) also
@@ -496,7 +497,8 @@ def _class_loss(name, input, target, weight, ignore_index, code, label_smoothing
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                   size_average: Optional[bool] = None, ignore_index: int = -100,
-                  reduce: Optional[bool] = None, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  reduce: Optional[bool] = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Fused log_softmax + nll_loss on logits (N, C) / (N, C, d1, ...) and int64 class targets.
 
     weight: per-class weights (C,) for imbalanced data; 'mean' then divides by the sum of the

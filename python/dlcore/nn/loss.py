@@ -69,7 +69,8 @@ class BCEWithLogitsLoss(_Loss):
     """BCE on logits, computed stably as max(x, 0) - x t + log(1 + exp(-|x|)); pos_weight scales positives."""
 
     def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 reduce: Optional[bool] = None, reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> None:
+                 reduce: Optional[bool] = None, reduction: str = "mean",
+                 pos_weight: Optional[Tensor] = None) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)

@@ -74,7 +74,8 @@ class RemovableHandle:
         self.remove()
 
 
-_IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])  # type: ignore[name-match]
+_IncompatibleKeys = collections.namedtuple(  # type: ignore[name-match]
+    "IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def _addindent(s, n):
@@ -261,7 +262,8 @@ class Module:
                 seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + name, v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(name, Parameter) pairs; a parameter shared by two layers is listed once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -269,7 +271,8 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -424,7 +427,8 @@ class Module:
                     out[pre + name] = b
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: builtins.bool = True) -> _IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: builtins.bool = True) -> _IncompatibleKeys:
         """Copies tensors from state_dict into this module's parameters and buffers.
 
         strict=True: missing or unexpected keys raise KeyError naming them. A shape mismatch

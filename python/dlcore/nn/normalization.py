@@ -54,7 +54,8 @@ def _impl_or_none(t, op, what):
 # ---- functional ------------------------------------------------------------------------------
 
 def batch_norm(input: Tensor, running_mean: Tensor, running_var: Tensor, weight: Optional[Tensor] = None,
-               bias: Optional[Tensor] = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+               bias: Optional[Tensor] = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
     """Batch normalization of an (N, C, *) input over N and the spatial dims, per channel.
 
     training=True: normalise with the batch statistics and, when running_mean / running_var
@@ -100,7 +101,8 @@ def batch_norm(input: Tensor, running_mean: Tensor, running_var: Tensor, weight:
     return _attach(out, op, (input, weight, bias), backward)
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
     """Local response normalization across channels of an (N, C, *) input (as torch):
 
         y = x / (k + alpha / size * sum_{c' in window(c)} x[c']^2) ** beta

@@ -106,7 +106,8 @@ def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | 
 
 
 def avg_pool1d(input: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
-               padding: int | tuple[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+               padding: int | tuple[int] = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
     """Mean over sliding windows of (N, C, L); padding counts as zeros unless count_include_pad is False."""
     return _pool("avg_pool1d", False, 1, input, kernel_size, stride, padding, 1, ceil_mode,
                  count_include_pad)
@@ -188,7 +189,8 @@ def _adaptive(op, is_max, input, output_size, return_indices=False):
     return out
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: int | None | tuple[Optional[int], Optional[int]]) -> Tensor:
+def adaptive_avg_pool2d(input: Tensor,
+                        output_size: int | None | tuple[Optional[int], Optional[int]]) -> Tensor:
     """Average over adaptive windows giving exactly output_size (h, w); an int is (n, n), None
     keeps that input dim. adaptive_avg_pool2d(x, 1) is global average pooling."""
     return _adaptive("adaptive_avg_pool2d", False, input, output_size)
@@ -350,7 +352,8 @@ class AvgPool1d(Module):
     """Mean over sliding windows of (N, C, L) inputs; see avg_pool1d."""
 
     def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
-                 padding: int | tuple[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+                 padding: int | tuple[int] = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
         super().__init__()
         self.kernel_size = tuple(_ints("AvgPool1d", "kernel_size", kernel_size, 1))
         self.stride = tuple(_ints("AvgPool1d", "stride",

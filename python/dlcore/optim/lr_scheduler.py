@@ -79,7 +79,8 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size)."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         if int(step_size) != step_size or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size}")
         self.step_size = int(step_size)

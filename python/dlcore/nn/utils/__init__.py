@@ -63,7 +63,8 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     return tensor(total, dtype=tensors[0].dtype, device=tensors[0].device)
 
 
-def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, total_norm: Tensor | float) -> None:
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor | float) -> None:
     """Scales the gradients by min(1, max_norm / (total_norm + 1e-6)) in place."""
     grads = _grads(parameters)
     coef = float(max_norm) / (float(total_norm) + 1e-6)
@@ -88,7 +89,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: Optional[bool] = None) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: Optional[bool] = None) -> None:
     """Clamps every gradient element into [-clip_value, clip_value] in place."""
     v = float(clip_value)
     with no_grad():
