@@ -39,7 +39,7 @@ def _eval_outside_tensor(t, globalns, localns, module, fullname):
 
 
 pdoc.doc.safe_eval_type = _eval_outside_tensor
-pdoc.render.configure(docformat="restructuredtext", search=True, show_source=True)
+pdoc.render.configure(docformat="markdown", search=True, show_source=True)
 # Every public module, the lazily loaded ones (optim, data, utils, models, viz) included: pdoc
 # walks the package on disk. The benchmark harness and the private modules stay out.
 pdoc.pdoc("dlcore", "!dlcore\\.bench.*", "!dlcore\\._.*", output_directory=Path(sys.argv[1]))

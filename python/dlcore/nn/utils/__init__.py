@@ -3,6 +3,8 @@
     loss.backward()
     total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     opt.step()
+
+Both take the parameters as an iterable (or one tensor) and modify their ``.grad`` in place.
 """
 from __future__ import annotations
 
