@@ -65,8 +65,9 @@ def main() -> None:
     state = model.state_dict()
     model.load_state_dict(state)
     n_params = sum(p.numel() for p in model.parameters())
+    batch: int = x.size(0) * x.shape[1]
     print(f"acc {acc:.3f}, probs {tuple(probs.shape)}, total {total.item():.3f}, top {tuple(top.shape)}, "
-          f"values {tuple(values.shape)}, params {n_params}, lr {sched.get_last_lr()[0]:g}")
+          f"values {tuple(values.shape)}, params {n_params}, batch {batch}, lr {sched.get_last_lr()[0]:g}")
 
 
 if __name__ == "__main__":

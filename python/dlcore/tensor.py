@@ -6,7 +6,7 @@ checked against the storage bounds in C++, so no view can reach outside its memo
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, overload
 
 import numbers
 
@@ -27,7 +27,7 @@ else:
     _TensorMethods = object
 
 
-class Size(tuple):
+class Size(tuple[int, ...]):
     """A tensor's shape: a tuple, as ``torch.Size`` is."""
 
     def numel(self) -> int:
@@ -160,11 +160,21 @@ class Tensor(_TensorMethods):
     def shape(self) -> Size:
         return Size(self._impl.shape)
 
-    def size(self, dim: Optional[int] = None) -> Any:
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
+    def size(self, dim: Optional[int] = None) -> Size | int:
         s = self._impl.shape
         return Size(s) if dim is None else s[_norm_dim(dim, len(s), "size")]
 
-    def stride(self, dim: Optional[int] = None) -> Any:
+    @overload
+    def stride(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def stride(self, dim: int) -> int: ...
+
+    def stride(self, dim: Optional[int] = None) -> tuple[int, ...] | int:
         s = self._impl.strides
         return tuple(s) if dim is None else s[_norm_dim(dim, len(s), "stride")]
 
