@@ -115,7 +115,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None) ->
     return gather(_views.expand(input, *bx), d, _views.expand(indices, *bi))
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Optional[Tensor] = None,
+def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None,
             value: Optional[float] = None, reduce: Optional[str] = None) -> Tensor:
     """A copy of input with src (or value) written at index along dim; reduce='add' sums."""
     if reduce not in (None, "add", "sum"):
@@ -162,7 +162,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return scatter(input, dim, index, src, reduce="add")
 
 
-def scatter_(self: Tensor, dim: int, index: Tensor, src: Optional[Tensor] = None,
+def scatter_(self: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None,
              value: Optional[float] = None, reduce: Optional[str] = None) -> Tensor:
     """In place: self[..., index, ...] = src (or value); reduce='add' sums."""
     if reduce not in (None, "add", "sum"):

@@ -19,6 +19,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+    import os
 
 _INSTALL_HINT = ("dlcore.viz needs matplotlib (pip install 'dlcore[plot]' or pip install matplotlib) "
                  "or Pillow (pip install pillow) to write PNG files; neither is installed")
@@ -106,8 +107,8 @@ def image_grid(images: Tensor | np.ndarray, nrow: Optional[int] = None, padding:
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
-def save_image(array: Tensor | np.ndarray, path: str, scale: int = 1, cmap: str = "gray",
-               backend: Optional[str] = None) -> str:
+def save_image(array: Tensor | np.ndarray, path: str | os.PathLike[str], scale: int = 1, cmap: str = "gray",
+               backend: Optional[str] = None) -> str | os.PathLike[str]:
     """Writes an (H, W) or (H, W, 3) array in [0, 1] to a PNG file, each pixel enlarged to a
     scale x scale block (nearest neighbour, so small digits stay crisp). Returns path."""
     a = np.clip(np.asarray(array, dtype=np.float64), 0, 1)
@@ -133,9 +134,10 @@ def save_image(array: Tensor | np.ndarray, path: str, scale: int = 1, cmap: str 
     return path
 
 
-def save_image_grid(images: Tensor | np.ndarray, path: str, nrow: Optional[int] = None, padding: int = 1,
-                    normalize: bool = True, value_range: Optional[tuple[float, float]] = None, scale: int = 4,
-                    scale_each: bool = False, backend: Optional[str] = None) -> str:
+def save_image_grid(images: Tensor | np.ndarray, path: str | os.PathLike[str], nrow: Optional[int] = None,
+                    padding: int = 1, normalize: bool = True,
+                    value_range: Optional[tuple[float, float]] = None, scale: int = 4,
+                    scale_each: bool = False, backend: Optional[str] = None) -> str | os.PathLike[str]:
     """image_grid(...) written to a PNG at path (see image_grid and save_image). Returns path."""
     grid = image_grid(images, nrow=nrow, padding=padding, normalize=normalize, value_range=value_range,
                       scale_each=scale_each)
@@ -146,8 +148,9 @@ _COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 
             (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 
 
-def plot_curves(curves: Mapping[str, Any], path: str, xlabel: str = "epoch", ylabel: Optional[str] = None,
-                title: Optional[str] = None, logy: bool = False, backend: Optional[str] = None) -> str:
+def plot_curves(curves: Mapping[str, Any], path: str | os.PathLike[str], xlabel: str = "epoch",
+                ylabel: Optional[str] = None, title: Optional[str] = None, logy: bool = False,
+                backend: Optional[str] = None) -> str | os.PathLike[str]:
     """Line plot of named series to a PNG: curves maps a label to a sequence of y values (x =
     1, 2, ...) or to an (x, y) pair of sequences. logy plots log10(y). Returns path."""
     if not isinstance(curves, dict) or not curves:

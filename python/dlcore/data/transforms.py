@@ -58,7 +58,7 @@ class Standardize:
     (returned as arrays). Integer inputs give float32 results.
     """
 
-    def __init__(self, axis: int = 0, eps: float = 1e-8, ddof: int = 0) -> None:
+    def __init__(self, axis: int | tuple[int, ...] = 0, eps: float = 1e-8, ddof: int = 0) -> None:
         self.axis = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
         self.eps = float(eps)
         self.ddof = int(ddof)
@@ -307,13 +307,14 @@ class RandomCrop:
     seed / generator: the randomness (see the section comment above).
     """
 
-    def __init__(self, size: int | tuple[int, int], padding: int | tuple[int, int] = 0,
-                 seed: Optional[int] = None, generator: Optional[np.random.Generator] = None) -> None:
+    def __init__(self, size: int | tuple[int, int],
+                 padding: int | tuple[int, int] | tuple[int, int, int, int] = 0, seed: Optional[int] = None,
+                 generator: Optional[np.random.Generator] = None) -> None:
         self.size = _pair(size, "RandomCrop", "size")
         self.padding = _padding4(padding, "RandomCrop")
         self.rng = _rng(seed, generator, "RandomCrop")
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev, ndim = _image_batch(x, "RandomCrop")
         out, _, _ = _crop_batch(a, self.size, self.padding, self.rng, "RandomCrop")
         return _restore(out, was_tensor, dev, ndim)
@@ -334,7 +335,7 @@ class RandomShift:
             raise ValueError(f"RandomShift: max_shift must be non-negative, got {max_shift}")
         self.rng = _rng(seed, generator, "RandomShift")
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev, ndim = _image_batch(x, "RandomShift")
         sy, sx = self.max_shift
         out, _, _ = _crop_batch(a, a.shape[-2:], (sx, sy, sx, sy), self.rng, "RandomShift")
@@ -354,7 +355,7 @@ class RandomHorizontalFlip:
         self.p = float(p)
         self.rng = _rng(seed, generator, "RandomHorizontalFlip")
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev, ndim = _image_batch(x, "RandomHorizontalFlip")
         flip = self.rng.random(a.shape[0]) < self.p
         flip = flip.reshape((-1,) + (1,) * (a.ndim - 1))
@@ -377,7 +378,7 @@ class GaussianNoise:
         self.clip = None if clip is None else (float(clip[0]), float(clip[1]))
         self.rng = _rng(seed, generator, "GaussianNoise")
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev = _to_array(x, "GaussianNoise")
         dt = a.dtype if a.dtype in (np.float32, np.float64) else np.dtype(np.float32)
         noise = self.rng.standard_normal(a.shape, dtype=dt)

@@ -190,13 +190,13 @@ def _adaptive(op, is_max, input, output_size, return_indices=False):
 
 
 def adaptive_avg_pool2d(input: Tensor,
-                        output_size: int | None | tuple[Optional[int], Optional[int]]) -> Tensor:
+                        output_size: int | None | Sequence[Optional[int]]) -> Tensor:
     """Average over adaptive windows giving exactly output_size (h, w); an int is (n, n), None
     keeps that input dim. adaptive_avg_pool2d(x, 1) is global average pooling."""
     return _adaptive("adaptive_avg_pool2d", False, input, output_size)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size: int | None | tuple[Optional[int], Optional[int]],
+def adaptive_max_pool2d(input: Tensor, output_size: int | None | Sequence[Optional[int]],
                         return_indices: bool = False) -> Any:
     """Max over adaptive windows giving exactly output_size (h, w); with return_indices, also the argmax
     positions."""
@@ -335,7 +335,7 @@ class _MaxPoolNd(Module):
 class MaxPool1d(_MaxPoolNd):
     """Max over sliding windows of (N, C, L) inputs; see max_pool1d."""
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -343,7 +343,7 @@ class MaxPool1d(_MaxPoolNd):
 class MaxPool2d(_MaxPoolNd):
     """Max over sliding windows of (N, C, H, W) inputs; see max_pool2d."""
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -444,7 +444,7 @@ class AdaptiveMaxPool1d(Module):
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
@@ -455,7 +455,7 @@ class AdaptiveAvgPool2d(Module):
     """Average pooling whose windows adapt to give an (h, w) = output_size output; AdaptiveAvgPool2d(1)
     is global average pooling."""
 
-    def __init__(self, output_size: int | None | tuple[Optional[int], Optional[int]]) -> None:
+    def __init__(self, output_size: int | None | Sequence[Optional[int]]) -> None:
         super().__init__()
         self.output_size = output_size
 
@@ -469,13 +469,13 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveMaxPool2d(Module):
     """Max pooling whose windows adapt to give an (h, w) = output_size output."""
 
-    def __init__(self, output_size: int | None | tuple[Optional[int], Optional[int]],
+    def __init__(self, output_size: int | None | Sequence[Optional[int]],
                  return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
