@@ -20,7 +20,7 @@ from .tensor import Tensor, _wrap, _norm_dim, tensor
 from . import ops as _ops
 
 if TYPE_CHECKING:
-    from ._dtype import device, dtype
+    from ._dtype import dtype
 
 
 def _float(x, op):

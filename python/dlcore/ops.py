@@ -17,7 +17,7 @@ from . import _C
 from . import backends as _backends
 
 if TYPE_CHECKING:
-    from ._dtype import device, dtype
+    from ._dtype import dtype
 
 _tf32_switch = _backends.cuda.matmul   # the object `dlcore.backends.cuda.matmul.allow_tf32 = x` sets
 from ._dtype import as_device, as_dtype, bool_, float32, float64, int64, CPU

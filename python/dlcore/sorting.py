@@ -23,7 +23,7 @@ from . import views as _views
 from .indexing import _scatter_raw
 
 if TYPE_CHECKING:
-    from ._dtype import device, dtype
+    from ._dtype import dtype
 
 # as ops.max (the type checker wants the variable named as the tuple)
 _ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]

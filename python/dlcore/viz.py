@@ -11,7 +11,7 @@ only arranges pixels (NumPy) and needs neither.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import importlib
 

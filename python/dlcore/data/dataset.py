@@ -12,7 +12,7 @@ private ``(seed, offset)`` pair that leaves the global generator untouched.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Iterator, Iterable
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import math
 import numbers

@@ -13,7 +13,7 @@ the shape of one sample and broadcasts over a batch).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 import numbers
 

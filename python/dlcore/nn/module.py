@@ -9,7 +9,7 @@ built from nested modules needs no bookkeeping of its own.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Iterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional
 
 import collections
 import itertools
@@ -25,9 +25,9 @@ from .. import _C
 
 if TYPE_CHECKING:
     import builtins
-    
+
     from typing_extensions import Self
-    
+
     from .._dtype import device, dtype
 
 

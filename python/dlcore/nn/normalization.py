@@ -37,7 +37,6 @@ from . import init
 
 if TYPE_CHECKING:
     from .._dtype import device, dtype
-    from ..tensor import Tensor
 
 __all__ = ["batch_norm", "local_response_norm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
            "LocalResponseNorm"]

@@ -12,7 +12,7 @@ and csrc/cuda/optim.cu). No tensor math happens in Python.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Iterable, Callable
+from typing import Any, Callable, Iterable, Optional
 
 import numbers
 from collections import defaultdict

@@ -8,7 +8,7 @@ Both take the parameters as an iterable (or one tensor) and modify their ``.grad
 """
 from __future__ import annotations
 
-from typing import Optional, Iterable
+from typing import Iterable, Optional
 
 import math
 
