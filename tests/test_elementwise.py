@@ -265,6 +265,19 @@ def test_scalar_ops_int64(device):
     assert_close(t * 1.5, np.array([1.5, 3.0, 4.5, -6.0]), "float32")
 
 
+def test_floor_divide_scalars_and_tensors(device):
+    # floor division rounds toward -inf, as Python's // and np.floor_divide do
+    a = np.array([7, -7, 6, -1, 0], dtype=np.int64)
+    t = dlcore.tensor(a, device=device)
+    assert_close(dlcore.floor_divide(t, 2), np.floor_divide(a, 2), "int64")
+    assert_close(dlcore.floor_divide(20, t[:4]), np.floor_divide(20, a[:4]), "int64")
+    assert_close(t // 3, a // 3, "int64")
+    for x, y in ((7, 2), (-7, 2), (7, -2)):   # two Python ints: a 0-d int64 tensor, as add(7, 2)
+        r = dlcore.floor_divide(x, y)
+        assert r.dtype is dlcore.int64 and r.ndim == 0 and r.item() == x // y
+    assert dlcore.floor_divide(7.5, 2).item() == 3.0
+
+
 # ---------------------------------------------------------------------------------------------
 # type promotion
 

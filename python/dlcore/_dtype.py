@@ -1,6 +1,8 @@
 """dtypes and devices: the small value types every tensor carries."""
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
 
 
@@ -9,7 +11,7 @@ class dtype:
 
     __slots__ = ("name", "code", "itemsize", "numpy", "is_floating_point", "category")
 
-    def __init__(self, name, code, itemsize, np_dtype, category):
+    def __init__(self, name: str, code: int, itemsize: int, np_dtype: Any, category: int) -> None:
         self.name = name
         self.code = code                  # the C++ DType enum value
         self.itemsize = itemsize
@@ -38,7 +40,7 @@ def _dtype_by_name(name):
     return _BY_NAME[name]
 
 
-def as_dtype(d) -> dtype:
+def as_dtype(d: Any) -> dtype:
     """Accepts a dlcore dtype, a NumPy dtype / type, or a name such as "float32"."""
     if isinstance(d, dtype):
         return d
@@ -60,7 +62,7 @@ def as_dtype(d) -> dtype:
     raise TypeError(f"unsupported dtype {nd}: dlcore supports float32, float64, int64 and bool")
 
 
-def from_numpy_dtype(nd, op="tensor") -> dtype:
+def from_numpy_dtype(nd: Any, op: str = "tensor") -> dtype:
     """The dlcore dtype a NumPy array converts to under ``dlcore.tensor`` (copying)."""
     nd = np.dtype(nd)
     if nd.kind == "f":
@@ -76,8 +78,10 @@ class device:
     """``device("cpu")``, ``device("cuda")`` (= cuda:0) or ``device("cuda", 1)``."""
 
     __slots__ = ("type", "index")
+    type: str                  # "cpu" or "cuda"
+    index: Optional[int]       # None on the CPU
 
-    def __init__(self, spec="cpu", index=None):
+    def __init__(self, spec: str | device = "cpu", index: Optional[int] = None) -> None:
         if isinstance(spec, device):
             self.type, self.index = spec.type, spec.index
             return
@@ -94,7 +98,7 @@ class device:
         self.index = None if name == "cpu" else (0 if index is None else int(index))
 
     @property
-    def code(self):
+    def code(self) -> int:
         return 0 if self.type == "cpu" else 1
 
     def __eq__(self, other):
@@ -118,7 +122,7 @@ class device:
 CPU = device("cpu")
 
 
-def as_device(d) -> device:
+def as_device(d: device | str | int | None) -> device:
     if d is None:
         return CPU
     if isinstance(d, device):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import _C
 
 
-def empty_cache():
+def empty_cache() -> None:
     """Return every cached host block to the system."""
     _C.cpu_empty_cache()
 
@@ -35,10 +35,11 @@ def memory_cached() -> int:
 
 
 def cache_limit() -> int:
+    """The most bytes the host memory cache may hold."""
     return _C.cpu_cache_limit()
 
 
-def set_cache_limit(nbytes: int):
+def set_cache_limit(nbytes: int) -> None:
     """The most bytes the cache may hold; 0 disables it (and empties it)."""
     if int(nbytes) < 0:
         raise ValueError(f"cpu.set_cache_limit: expected a byte count >= 0, got {nbytes}")

@@ -10,6 +10,8 @@ Ellipsis ("...") stands for broadcast dims. Every step is a differentiable op, s
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from .tensor import Tensor
 from . import ops as _ops
 from . import views as _views
@@ -104,7 +106,7 @@ def _contract(a, la, b, lb, keep):
     return _views.reshape(C, [size[c] for c in letters]), "".join(letters)
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     """torch.einsum: e.g. einsum('bij,bjk->bik', a, b); operands may also come as one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

@@ -6,6 +6,8 @@ of range raises IndexError naming the op, the index and the size, and never writ
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numbers
 
 from . import _C
@@ -74,7 +76,7 @@ def _src_tensor(src, value, ref, op):
     return tensor(s, dtype=ref.dtype, device=ref.device)
 
 
-def gather(input, dim, index, sparse_grad=False):
+def gather(input: Tensor, dim: int, index: Tensor, sparse_grad: bool = False) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] (dim=1), as torch.gather; out has index's shape."""
     _check_index("gather", input, index)
     d = _norm_dim(dim, input.ndim, "gather")
@@ -93,7 +95,7 @@ def gather(input, dim, index, sparse_grad=False):
     return record(out, "gather", (input,), backward)
 
 
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None) -> Tensor:
     """input values at `indices` along dim (indices broadcast against input outside dim)."""
     if dim is None:
         return gather(_views.reshape(input, -1), 0, _views.reshape(indices, -1))
@@ -113,7 +115,8 @@ def take_along_dim(input, indices, dim=None):
     return gather(_views.expand(input, *bx), d, _views.expand(indices, *bi))
 
 
-def scatter(input, dim, index, src=None, value=None, reduce=None):
+def scatter(input: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None,
+            value: Optional[float] = None, reduce: Optional[str] = None) -> Tensor:
     """A copy of input with src (or value) written at index along dim; reduce='add' sums."""
     if reduce not in (None, "add", "sum"):
         raise ValueError(f"scatter: reduce={reduce!r} is not supported (use None or 'add')")
@@ -155,11 +158,12 @@ def _pad_to(g, shape):
     return z
 
 
-def scatter_add(input, dim, index, src):
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return scatter(input, dim, index, src, reduce="add")
 
 
-def scatter_(self, dim, index, src=None, value=None, reduce=None):
+def scatter_(self: Tensor, dim: int, index: Tensor, src: Tensor | float | None = None,
+             value: Optional[float] = None, reduce: Optional[str] = None) -> Tensor:
     """In place: self[..., index, ...] = src (or value); reduce='add' sums."""
     if reduce not in (None, "add", "sum"):
         raise ValueError(f"scatter_: reduce={reduce!r} is not supported (use None or 'add')")
@@ -172,11 +176,11 @@ def scatter_(self, dim, index, src=None, value=None, reduce=None):
     return _scatter_raw(self, d, index, s.detach(), reduce is not None, "scatter_add_" if reduce else "scatter_")
 
 
-def scatter_add_(self, dim, index, src):
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return scatter_(self, dim, index, src, reduce="add")
 
 
-def index_add(input, dim, index, source, alpha=1):
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float = 1) -> Tensor:
     """A copy of input with source's slices added at index along dim (torch.index_add)."""
     d = _norm_dim(dim, input.ndim, "index_add")
     src = _ops.mul(source, alpha) if alpha != 1 else source
@@ -201,7 +205,7 @@ def _index_add_raw(acc, d, index, src):
     return acc
 
 
-def index_add_(self, dim, index, source, alpha=1):
+def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float = 1) -> Tensor:
     _ops._check_inplace(self, "index_add_")
     d = _norm_dim(dim, self.ndim, "index_add_")
     src = _ops.mul(source, alpha) if alpha != 1 else source
@@ -216,7 +220,7 @@ def _check_mask(op, mask):
                         f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
 
 
-def masked_fill(input, mask, value):
+def masked_fill(input: Tensor, mask: Tensor, value: Tensor | float) -> Tensor:
     """input with value where mask is True (mask broadcasts to input's shape)."""
     _check_mask("masked_fill", mask)
     if isinstance(value, Tensor):
@@ -229,14 +233,14 @@ def masked_fill(input, mask, value):
     return _ops.where(m, v, input)
 
 
-def masked_fill_(self, mask, value):
+def masked_fill_(self: Tensor, mask: Tensor, value: Tensor | float) -> Tensor:
     _ops._check_inplace(self, "masked_fill_")
     res = masked_fill(self.detach(), mask, value.detach() if isinstance(value, Tensor) else value)
     _C.copy_(self._impl, res._impl)
     return self
 
 
-def masked_select(input, mask):
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The 1-D tensor of input's elements where mask (broadcast with input) is True."""
     _check_mask("masked_select", mask)
     shape = _broadcast(input.shape, mask.shape, "masked_select")

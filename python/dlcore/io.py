@@ -39,6 +39,8 @@ os.replace() puts the file in place; a crash or an error mid-write leaves any ea
 """
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import math
 import numbers
@@ -129,7 +131,7 @@ class _Encoder:
                         "supported: tensors, NumPy arrays, dicts, lists, tuples, str, numbers, bool, None")
 
 
-def save(obj, path):
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
     """Writes obj (a state_dict, an optimizer's state_dict, or nested dicts/lists of tensors and
     numbers) to path atomically in the dlcore format described in this module's docstring."""
     path = os.fspath(path)
@@ -225,7 +227,7 @@ def _target_device(saved, map_location):
     return as_device(map_location)
 
 
-def load(path, map_location=None):
+def load(path: str | os.PathLike[str], map_location: Any = None) -> Any:
     """Reads what save() wrote. Tensors come back on the device they were saved from, or on
     map_location ("cpu", "cuda:0", a {saved: target} dict, or a function of the saved name).
     Raises ValueError naming the file if it is not a dlcore file, is truncated or corrupted."""

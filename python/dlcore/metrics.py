@@ -30,7 +30,7 @@ def _check_targets(targets, n, op):
     return targets.long() if targets.dtype is bool_ else targets
 
 
-def predictions(outputs, threshold: float = 0.5, op: str = "predictions") -> Tensor:
+def predictions(outputs: Tensor, threshold: float = 0.5, op: str = "predictions") -> Tensor:
     """Predicted labels (N,) int64 from scores (N, C), binary scores (N,)/(N, 1), or labels (N,)."""
     if not isinstance(outputs, Tensor):
         raise TypeError(f"{op}: outputs must be a dlcore tensor, got {type(outputs).__name__}")
@@ -48,7 +48,7 @@ def predictions(outputs, threshold: float = 0.5, op: str = "predictions") -> Ten
     return outputs.argmax(dim=1)
 
 
-def accuracy(outputs, targets, threshold: float = 0.5) -> float:
+def accuracy(outputs: Tensor, targets: Tensor, threshold: float = 0.5) -> float:
     """Fraction of samples whose predicted class equals the target (0.0 for an empty batch)."""
     pred = predictions(outputs, threshold, "accuracy")
     targets = _check_targets(targets, pred.shape[0], "accuracy")
@@ -58,7 +58,7 @@ def accuracy(outputs, targets, threshold: float = 0.5) -> float:
     return (pred == targets.to(pred.device)).sum().item() / n
 
 
-def top_k_accuracy(outputs, targets, k: int = 5) -> float:
+def top_k_accuracy(outputs: Tensor, targets: Tensor, k: int = 5) -> float:
     """Fraction of samples whose target is among the k highest scores of (N, C) ``outputs``.
 
     A sample counts as correct when fewer than k classes score strictly higher than its
@@ -88,7 +88,7 @@ def top_k_accuracy(outputs, targets, k: int = 5) -> float:
     return (beaten_by < k).sum().item() / n
 
 
-def confusion_matrix(preds, targets, num_classes: int | None = None) -> Tensor:
+def confusion_matrix(preds: Tensor, targets: Tensor, num_classes: int | None = None) -> Tensor:
     """(C, C) int64 counts: entry [i, j] = number of samples of true class i predicted as j.
 
     ``preds`` may be labels (N,) or scores (N, C) (argmax taken). num_classes defaults to

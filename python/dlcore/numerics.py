@@ -7,6 +7,8 @@ carry their gradients.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional, Sequence
+
 import math
 import numbers
 
@@ -17,6 +19,9 @@ from ._dtype import float32
 from .tensor import Tensor, _wrap, _norm_dim, tensor
 from . import ops as _ops
 
+if TYPE_CHECKING:
+    from ._dtype import dtype
+
 
 def _float(x, op):
     if not isinstance(x, Tensor):
@@ -26,7 +31,8 @@ def _float(x, op):
 
 # ---- norms ----------------------------------------------------------------------------------------
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+                dtype: dtype | str | type | None = None) -> Tensor:
     """The vector p-norm over dim (all dims when None): ord in {inf, -inf, 0, p > 0, p < 0}."""
     x = _float(x, "vector_norm")
     if dtype is not None:
@@ -51,7 +57,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
     return _ops.pow(_ops.sum(_ops.pow(a, float(ord)), dim, keepdim), 1.0 / float(ord))
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
+def matrix_norm(A: Tensor, ord: str | float = "fro", dim: Sequence[int] = (-2, -1),
+                keepdim: bool = False) -> Tensor:
     """Matrix norms over the two dims `dim`: 'fro', 1 / -1 (max / min column abs sum),
     inf / -inf (max / min row abs sum). ord 2, -2 and 'nuc' need singular values (not here)."""
     A = _float(A, "matrix_norm")
@@ -74,7 +81,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
     raise ValueError(f"matrix_norm: ord {ord!r} is not supported (use 'fro', 1, -1, inf or -inf)")
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input: Tensor, p: str | float | None = "fro", dim: int | Sequence[int] | None = None,
+         keepdim: bool = False, dtype: dtype | str | type | None = None) -> Tensor:
     """torch.norm: 'fro' / a number p as the vector norm over dim; 'nuc' is not supported."""
     if isinstance(p, str):
         if p != "fro":
@@ -93,7 +101,8 @@ class linalg:
     matrix_norm = staticmethod(matrix_norm)
 
     @staticmethod
-    def norm(A, ord=None, dim=None, keepdim=False):
+    def norm(A: Tensor, ord: str | float | None = None, dim: int | Sequence[int] | None = None,
+             keepdim: bool = False) -> Tensor:
         if ord is None:
             return vector_norm(A, 2, dim, keepdim)
         if isinstance(ord, str) or (dim is not None and not isinstance(dim, numbers.Integral) and len(dim) == 2) \
@@ -104,33 +113,34 @@ class linalg:
 
 # ---- comparisons and special values ---------------------------------------------------------
 
-def isnan(input):
+def isnan(input: Tensor) -> Tensor:
     if not input.dtype.is_floating_point:
         return _ops.ne(input, input)   # all False, in the right shape
     return _ops.ne(input, input)
 
 
-def isinf(input):
+def isinf(input: Tensor) -> Tensor:
     if not input.dtype.is_floating_point:
         return _ops.ne(input, input)
     return _ops.eq(_ops.abs(input), math.inf)
 
 
-def isfinite(input):
+def isfinite(input: Tensor) -> Tensor:
     if not input.dtype.is_floating_point:
         return _ops.eq(input, input)
     return _ops.logical_not(_ops.logical_or(isnan(input), isinf(input)))
 
 
-def isposinf(input):
+def isposinf(input: Tensor) -> Tensor:
     return _ops.eq(input, math.inf) if input.dtype.is_floating_point else _ops.ne(input, input)
 
 
-def isneginf(input):
+def isneginf(input: Tensor) -> Tensor:
     return _ops.eq(input, -math.inf) if input.dtype.is_floating_point else _ops.ne(input, input)
 
 
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(input: Tensor, other: Tensor | float, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
     """|a - b| <= atol + rtol |b| elementwise (infinities equal when they match)."""
     a, b = input, other if isinstance(other, Tensor) else tensor(other, dtype=input.dtype, device=input.device)
     if not a.dtype.is_floating_point and not b.dtype.is_floating_point:
@@ -142,18 +152,20 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return close
 
 
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(input: Tensor, other: Tensor | float, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
     return bool(_ops.all(isclose(input, other, rtol, atol, equal_nan)))
 
 
-def equal(input, other):
+def equal(input: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and the same elements."""
     if tuple(input.shape) != tuple(other.shape):
         return False
     return bool(_ops.all(_ops.eq(input, other)))
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: Optional[float] = None,
+               neginf: Optional[float] = None) -> Tensor:
     """NaN -> nan, +inf -> posinf (default the dtype's largest), -inf -> neginf (its lowest)."""
     if not input.dtype.is_floating_point:
         return input.clone()
@@ -165,7 +177,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return _ops.where(_ops.eq(input, -math.inf), neginf, out)
 
 
-def lerp(input, end, weight):
+def lerp(input: Tensor, end: Tensor, weight: Tensor | float) -> Tensor:
     """input + weight (end - input)."""
     return _ops.add(input, _ops.mul(weight, _ops.sub(end, input)))
 
@@ -186,24 +198,24 @@ def _fill_random(self, fn, a, b, op):
     return self
 
 
-def uniform_(self, a=0.0, b=1.0):
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     return _fill_random(self, _C.uniform_, a, b, "uniform_")
 
 
-def normal_(self, mean=0.0, std=1.0):
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _fill_random(self, _C.normal_, mean, std, "normal_")
 
 
-def clamp_(self, min=None, max=None):
+def clamp_(self: Tensor, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
     _ops._check_inplace(self, "clamp_")
     res = _ops.clamp(self.detach(), min, max)
     _C.copy_(self._impl, res.to(dtype=self.dtype)._impl)
     return self
 
 
-def clamp_min(input, min):
+def clamp_min(input: Tensor, min: Tensor | float) -> Tensor:
     return _ops.clamp(input, min=min)
 
 
-def clamp_max(input, max):
+def clamp_max(input: Tensor, max: Tensor | float) -> Tensor:
     return _ops.clamp(input, max=max)

@@ -5,6 +5,8 @@ these functions by ``_install_methods`` at the end.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
 import builtins
 import collections
 import numbers
@@ -13,6 +15,9 @@ import numpy as np
 
 from . import _C
 from . import backends as _backends
+
+if TYPE_CHECKING:
+    from ._dtype import dtype
 
 _tf32_switch = _backends.cuda.matmul   # the object `dlcore.backends.cuda.matmul.allow_tf32 = x` sets
 from ._dtype import as_device, as_dtype, bool_, float32, float64, int64, CPU
@@ -45,7 +50,8 @@ def _operand_type(x):
     raise TypeError(f"unsupported operand type {type(x).__name__}")
 
 
-def result_type(*operands):
+def result_type(*operands: Tensor | float) -> dtype:
+    """The dtype an operation on these operands produces, by PyTorch's promotion rules."""
     types = [_operand_type(x) for x in operands]
     cat = builtins.max(d.category for d, _ in types)
     tier = builtins.max(t for d, t in types if d.category == cat)
@@ -108,7 +114,7 @@ def _binary(code, a, b, out=None):
     return _C.binary_scalar(code, ti, float(s), first, out_impl)
 
 
-def sum_to(g, shape):
+def sum_to(g: Tensor, shape: Sequence[int]) -> Tensor:
     """Sums a broadcast gradient back down to `shape` (the inverse of broadcasting)."""
     shape = tuple(shape)
     if tuple(g.shape) == shape:
@@ -125,28 +131,32 @@ def _grads(a, b, ga, gb):
             sum_to(gb(), b.shape) if isinstance(b, Tensor) and b.requires_grad else None)
 
 
-def add(a, b):
+def add(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a + b elementwise, with broadcasting and type promotion."""
     out = _wrap(_binary(ADD, a, b))
     if not needs_grad(a, b):   # checked first: building the backward closure costs ~0.1 us
         return out
     return record(out, "add", (a, b), lambda g: _grads(a, b, lambda: g, lambda: g))
 
 
-def sub(a, b):
+def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a - b elementwise, with broadcasting and type promotion."""
     out = _wrap(_binary(SUB, a, b))
     if not needs_grad(a, b):
         return out
     return record(out, "sub", (a, b), lambda g: _grads(a, b, lambda: g, lambda: neg(g)))
 
 
-def mul(a, b):
+def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a * b elementwise, with broadcasting and type promotion."""
     out = _wrap(_binary(MUL, a, b))
     if not needs_grad(a, b):
         return out
     return record(out, "mul", (a, b), lambda g: _grads(a, b, lambda: mul(g, b), lambda: mul(g, a)))
 
 
-def div(a, b):
+def div(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a / b elementwise (true division: integers give float32), with broadcasting."""
     out = _wrap(_binary(DIV, a, b))
     if not needs_grad(a, b):
         return out
@@ -154,7 +164,8 @@ def div(a, b):
                   lambda g: _grads(a, b, lambda: div(g, b), lambda: neg(mul(g, div(out, b)))))
 
 
-def pow(a, b):
+def pow(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """a ** b elementwise, with broadcasting."""
     out = _wrap(_binary(POW, a, b))
     if not needs_grad(a, b):
         return out
@@ -187,15 +198,17 @@ def _extremum(code, a, b):
     return record(out, "maximum" if code == MAXIMUM else "minimum", (a, b), backward)
 
 
-def maximum(a, b):
+def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """The elementwise maximum of a and b, with broadcasting."""
     return _extremum(MAXIMUM, a, b)
 
 
-def minimum(a, b):
+def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """The elementwise minimum of a and b, with broadcasting."""
     return _extremum(MINIMUM, a, b)
 
 
-def _cmp(code):
+def _cmp(code: int) -> Callable[[Tensor | float, Tensor | float], Tensor]:
     def f(a, b):
         return _wrap(_binary(code, a, b))
     f.__name__ = _BINARY_NAMES[code]
@@ -213,7 +226,7 @@ def _check_inplace(self, op):
                            "(wrap it in dlcore.no_grad() or use the out-of-place op)")
 
 
-def _inplace(code):
+def _inplace(code: int) -> Callable[[Tensor, Tensor | float], Tensor]:
     def f(self, other):
         _check_inplace(self, _BINARY_NAMES[code] + "_")
         res_dt = result_type(self, other)
@@ -232,7 +245,7 @@ def _inplace(code):
     return f
 
 
-def _unary_op(code, name, float_only, grad_fn):
+def _unary_op(code: int, name: str, float_only: bool, grad_fn: Any) -> Callable[[Tensor], Tensor]:
     """A unary op; grad_fn(x, out, g) is its backward (None: not differentiable)."""
     def f(x):
         out = _unary(code, x, float_only)
@@ -243,7 +256,7 @@ def _unary_op(code, name, float_only, grad_fn):
     return f
 
 
-neg = _unary_op(NEG, "neg", False, lambda x, y, g: neg(g))
+neg: Callable[[Tensor], Tensor] = _unary_op(NEG, "neg", False, lambda x, y, g: neg(g))
 abs = _unary_op(ABS, "abs", False, lambda x, y, g: mul(g, sign(x)))
 exp = _unary_op(EXP, "exp", True, lambda x, y, g: mul(g, y))
 log = _unary_op(LOG, "log", True, lambda x, y, g: div(g, x))
@@ -253,23 +266,25 @@ tanh = _unary_op(TANH, "tanh", True, lambda x, y, g: mul(g, sub(1.0, mul(y, y)))
 relu = _unary_op(RELU, "relu", False, lambda x, y, g: where(gt(x, 0), g, 0.0))
 reciprocal = _unary_op(RECIPROCAL, "reciprocal", True, lambda x, y, g: neg(mul(g, mul(y, y))))
 square = _unary_op(SQUARE, "square", False, lambda x, y, g: mul(g, mul(x, 2.0)))
-sin = _unary_op(SIN, "sin", True, lambda x, y, g: mul(g, cos(x)))
-cos = _unary_op(COS, "cos", True, lambda x, y, g: neg(mul(g, sin(x))))
+sin: Callable[[Tensor], Tensor] = _unary_op(SIN, "sin", True, lambda x, y, g: mul(g, cos(x)))
+cos: Callable[[Tensor], Tensor] = _unary_op(COS, "cos", True, lambda x, y, g: neg(mul(g, sin(x))))
 # Piecewise-constant functions: zero gradient almost everywhere (as in PyTorch).
 _zero_grad = lambda x, y, g: mul(g, 0.0)  # noqa: E731
-sign = _unary_op(SIGN, "sign", False, _zero_grad)
+sign: Callable[[Tensor], Tensor] = _unary_op(SIGN, "sign", False, _zero_grad)
 floor = _unary_op(FLOOR, "floor", False, _zero_grad)
 ceil = _unary_op(CEIL, "ceil", False, _zero_grad)
 round = _unary_op(ROUND, "round", False, _zero_grad)
 negative = neg
 
 
-def logical_not(x):
+def logical_not(x: Tensor) -> Tensor:
+    """True where x is zero, elementwise (a bool tensor)."""
     x = x if x.dtype is bool_ else ne(x, 0)
     return _wrap(_C.unary(LOGICAL_NOT, x._impl))
 
 
-def where(condition, input, other):
+def where(condition: Tensor, input: Tensor | float, other: Tensor | float) -> Tensor:
+    """input where condition is True, other elsewhere (all three broadcast together)."""
     if not isinstance(condition, Tensor) or condition.dtype is not bool_:
         raise TypeError("where: condition must be a bool tensor")
     ref = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else condition)
@@ -283,7 +298,8 @@ def where(condition, input, other):
         input, other, lambda: where(condition, g, 0.0), lambda: where(condition, 0.0, g)))
 
 
-def clamp(x, min=None, max=None):
+def clamp(x: Tensor, min: Tensor | float | None = None, max: Tensor | float | None = None) -> Tensor:
+    """x clipped to [min, max] elementwise (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     out = x
@@ -298,7 +314,7 @@ clip = clamp
 
 # ---- reductions ----------------------------------------------------------------------------
 
-_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _dims(x, dim, op):
@@ -327,14 +343,17 @@ def _expand_back(g, x, dim, keepdim):
     return expand(g, *x.shape)
 
 
-def sum(x, dim=None, keepdim=False, dtype=None):
+def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+        dtype: dtype | str | type | None = None) -> Tensor:
+    """The sum over dim (one int, several, or all dims when None); keepdim keeps reduced dims as size 1."""
     if dtype is not None:
         x = x.to(dtype=dtype)
     out = _reduce(R_SUM, x, dim, keepdim, "sum")
     return record(out, "sum", (x,), lambda g: (_expand_back(g, x, dim, keepdim),))
 
 
-def prod(x, dim=None, keepdim=False):
+def prod(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """The product over dim (all elements when None)."""
     out = _reduce(R_PROD, x, dim, keepdim, "prod")
     # d(prod)/dx_i = prod / x_i (inputs with zeros get no special care).
     return record(out, "prod", (x,), lambda g: (div(mul(_expand_back(g, x, dim, keepdim),
@@ -349,7 +368,9 @@ def _count(x, dim):
     return n
 
 
-def mean(x, dim=None, keepdim=False, dtype=None):
+def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+         dtype: dtype | str | type | None = None) -> Tensor:
+    """The mean over dim (one int, several, or all dims when None)."""
     if dtype is not None:
         x = x.to(dtype=dtype)
     if not x.dtype.is_floating_point:
@@ -359,7 +380,9 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     return div(sum(x, dim, keepdim), float(n) if n else float("nan"))
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: Optional[bool] = None,
+        keepdim: bool = False, correction: Optional[float] = None) -> Tensor:
+    """The variance over dim, with Bessel's correction unless unbiased=False or correction says otherwise."""
     if not x.dtype.is_floating_point:
         raise TypeError(f"var: expected a floating point tensor, got {x.dtype}")
     if correction is None:
@@ -373,7 +396,9 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return div(ss, float(denom)) if denom > 0 else mul(ss, float("nan"))
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+def std(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: Optional[bool] = None,
+        keepdim: bool = False, correction: Optional[float] = None) -> Tensor:
+    """The standard deviation over dim: sqrt(var(...))."""
     return sqrt(var(x, dim, unbiased, keepdim, correction))
 
 
@@ -401,23 +426,29 @@ def _extreme(code, arg_code, x, dim, keepdim, op):
     return _ValuesIndices(_extreme_values(code, x, d, keepdim, op), _reduce(arg_code, x, d, keepdim, op))
 
 
-def max(x, dim=None, keepdim=False):
+def max(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+    """max(x): the largest element; max(x, dim): (values, indices) along dim; max(x, other): the
+    elementwise maximum."""
     if isinstance(dim, Tensor):
         return maximum(x, dim)
     return _extreme(R_MAX, R_ARGMAX, x, dim, keepdim, "max")
 
 
-def min(x, dim=None, keepdim=False):
+def min(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+    """min(x): the smallest element; min(x, dim): (values, indices) along dim; min(x, other): the
+    elementwise minimum."""
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     return _extreme(R_MIN, R_ARGMIN, x, dim, keepdim, "min")
 
 
-def amax(x, dim=None, keepdim=False):
+def amax(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """The largest values over dim (one int, several, or all dims when None), without indices."""
     return _extreme_values(R_MAX, x, dim, keepdim, "amax")
 
 
-def amin(x, dim=None, keepdim=False):
+def amin(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """The smallest values over dim (one int, several, or all dims when None), without indices."""
     return _extreme_values(R_MIN, x, dim, keepdim, "amin")
 
 
@@ -430,27 +461,30 @@ def _arg(code, x, dim, keepdim, op):
     return _reduce(code, x, _norm_dim(dim, x.ndim, op), keepdim, op)
 
 
-def all(x, dim=None, keepdim=False):
+def all(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """True where every element (along dim) is nonzero: no element equals zero."""
     return eq(_reduce(R_SUM, eq(x, 0), dim, keepdim, "all"), 0)
 
 
-def any(x, dim=None, keepdim=False):
+def any(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """True where some element (along dim) is nonzero."""
     return gt(_reduce(R_SUM, ne(x, 0), dim, keepdim, "any"), 0)
 
 
-def argmax(x, dim=None, keepdim=False):
+def argmax(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """The index of the largest value along dim (of the flattened tensor when dim is None)."""
     return _arg(R_ARGMAX, x, dim, keepdim, "argmax")
 
 
-def argmin(x, dim=None, keepdim=False):
+def argmin(x: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
+    """The index of the smallest value along dim (of the flattened tensor when dim is None)."""
     return _arg(R_ARGMIN, x, dim, keepdim, "argmin")
 
 
 # ---- matmul -----------------------------------------------------------------------------------
 
-def matmul(a, b):
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy's rules: vectors, matrices and broadcast batches of matrices."""
     if type(a) is not Tensor or type(b) is not Tensor:   # (a subclass takes the slower check)
         if not isinstance(a, Tensor) or not isinstance(b, Tensor):
             raise TypeError(f"matmul: expected tensors, got {type(a).__name__} and {type(b).__name__}")
@@ -478,13 +512,15 @@ def matmul(a, b):
 mm = matmul
 
 
-def bmm(a, b):
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched matrix product of (B, n, k) and (B, k, m) tensors."""
     if a.ndim != 3 or b.ndim != 3:
         raise ValueError(f"bmm: expected 3-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
-def dot(a, b):
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    """The inner product of two 1-D tensors."""
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"dot: expected 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
@@ -532,11 +568,12 @@ def _install_methods(T):
     T.mT = property(lambda self: transpose(self, -2, -1))
 
 
-def floor_divide(a, b):
+def floor_divide(a: Tensor | float, b: Tensor | float) -> Tensor:
     """a // b: floor of the true quotient for floats; exact floor division for int64."""
     if result_type(a, b).category == 2:
         return floor(div(a, b))
-    a = a if isinstance(a, Tensor) else tensor(a, dtype=int64, device=b.device)
+    if not isinstance(a, Tensor):   # two Python ints: a 0-d int64 result on the CPU, as add(7, 2)
+        a = tensor(a, dtype=int64, device=b.device if isinstance(b, Tensor) else None)
     if isinstance(b, Tensor):       # the kernel's int64 Div is floor division
         _check_device("floor_divide", a, b)
         return _wrap(_C.binary(DIV, a.long()._impl, b.long()._impl, None))

@@ -5,13 +5,15 @@ seed fixes every later draw on the CPU and on CUDA alike (the kernels share one 
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import os
 import threading
 
 _state = {"seed": 0x5EED, "offset": 0}
 
 
-def manual_seed(seed: int):
+def manual_seed(seed: int) -> None:
     """Seeds the generator used by rand/randn, initializers, shuffling and dropout."""
     seed = int(seed)
     if seed < 0:
@@ -21,20 +23,24 @@ def manual_seed(seed: int):
 
 
 def seed() -> int:
+    """Seeds the generator from the operating system's entropy; returns the seed."""
     s = int.from_bytes(os.urandom(8), "little")
     manual_seed(s)
     return s
 
 
 def initial_seed() -> int:
+    """The seed the generator was last seeded with."""
     return _state["seed"]
 
 
-def get_rng_state():
+def get_rng_state() -> tuple[int, int]:
+    """The generator's (seed, offset) state, for set_rng_state."""
     return (_state["seed"], _state["offset"])
 
 
-def set_rng_state(state):
+def set_rng_state(state: Sequence[int]) -> None:
+    """Restores a state returned by get_rng_state."""
     _state["seed"], _state["offset"] = int(state[0]), int(state[1])
 
 

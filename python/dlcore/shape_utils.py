@@ -6,6 +6,8 @@ index_select, where, cat), so autograd comes with them; only flip and roll copy.
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import numbers
 
 import numpy as np
@@ -16,7 +18,7 @@ from . import ops as _ops
 from . import views as _views
 
 
-def split(tensor_, split_size_or_sections, dim=0):
+def split(tensor_: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     """Views of consecutive pieces along dim: equal pieces of split_size (the last may be
     shorter) or the listed section sizes (which must add up to the dim's size)."""
     d = _norm_dim(dim, tensor_.ndim, "split")
@@ -37,7 +39,7 @@ def split(tensor_, split_size_or_sections, dim=0):
     return tuple(out)
 
 
-def chunk(input, chunks, dim=0):
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """At most `chunks` views of ceil(n / chunks) elements along dim (as torch.chunk)."""
     if not isinstance(chunks, numbers.Integral) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
@@ -49,7 +51,7 @@ def chunk(input, chunks, dim=0):
     return split(input, size, d)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input: Tensor, indices_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
     d = _norm_dim(dim, input.ndim, "tensor_split")
     n = input.shape[d]
     if isinstance(indices_or_sections, numbers.Integral):
@@ -63,7 +65,7 @@ def tensor_split(input, indices_or_sections, dim=0):
     return tuple(_views.narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds[:-1], bounds[1:]))
 
 
-def unbind(input, dim=0):
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along dim, each without that dim."""
     d = _norm_dim(dim, input.ndim, "unbind")
     return tuple(_views.squeeze(_views.narrow(input, d, i, 1), d) for i in range(input.shape[d]))
@@ -78,7 +80,7 @@ def _dims_arg(dims, ndim, op):
     return out
 
 
-def flip(input, dims):
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     """A copy of input reversed along each of dims."""
     out = input
     for d in _dims_arg(dims, input.ndim, "flip"):
@@ -88,19 +90,19 @@ def flip(input, dims):
     return out if out is not input else _views.clone(input)
 
 
-def fliplr(input):
+def fliplr(input: Tensor) -> Tensor:
     if input.ndim < 2:
         raise ValueError(f"fliplr: expected a tensor with >= 2 dims, got shape {tuple(input.shape)}")
     return flip(input, 1)
 
 
-def flipud(input):
+def flipud(input: Tensor) -> Tensor:
     if input.ndim < 1:
         raise ValueError("fliplr: expected a tensor with >= 1 dim")
     return flip(input, 0)
 
 
-def roll(input, shifts, dims=None):
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
     """Elements shifted along dims, wrapping around (dims=None: the flattened tensor)."""
     if dims is None:
         if not isinstance(shifts, numbers.Integral):
@@ -134,17 +136,17 @@ def _tri(op, input, diagonal, lower):
     return _ops.where(_views.expand(mask, *input.shape), input, zero)
 
 
-def tril(input, diagonal=0):
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle (j - i <= diagonal) of the last two dims; zeros elsewhere."""
     return _tri("tril", input, diagonal, True)
 
 
-def triu(input, diagonal=0):
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle (j - i >= diagonal) of the last two dims; zeros elsewhere."""
     return _tri("triu", input, diagonal, False)
 
 
-def repeat(input, *sizes):
+def repeat(input: Tensor, *sizes: int | Sequence[int]) -> Tensor:
     """input tiled sizes[k] times along dim k (leading sizes add new dims), as Tensor.repeat."""
     sizes = _shape_arg(sizes, "repeat")
     if len(sizes) < input.ndim:
@@ -162,14 +164,15 @@ def repeat(input, *sizes):
     return _views.reshape(_views.expand(_views.reshape(x, inter), *big), final)
 
 
-def tile(input, dims):
+def tile(input: Tensor, dims: int | Sequence[int]) -> Tensor:
     dims = tuple(dims) if not isinstance(dims, numbers.Integral) else (dims,)
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, *dims)
 
 
-def repeat_interleave(input, repeats=None, dim=None, output_size=None):
+def repeat_interleave(input: Tensor, repeats: Tensor | int | Sequence[int] | None = None,
+                      dim: Optional[int] = None, output_size: Optional[int] = None) -> Tensor:
     """Each element repeated `repeats` times (an int, or one count per element) along dim
     (dim=None: the flattened input). repeat_interleave(counts) alone gives the repeated arange."""
     if repeats is None:   # torch.repeat_interleave(repeats): index i repeated repeats[i] times
@@ -202,7 +205,7 @@ def repeat_interleave(input, repeats=None, dim=None, output_size=None):
     return _views.index_select(x, d, idx)
 
 
-def meshgrid(*tensors, indexing="ij"):
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
     """Coordinate grids: output k varies along dim k ('ij'); 'xy' swaps the first two dims."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -226,7 +229,7 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(out)
 
 
-def outer(input, vec2):
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """input[i] * vec2[j] (1-D inputs)."""
     if input.ndim != 1 or vec2.ndim != 1:
         raise ValueError(f"outer: expected 1-D tensors, got shapes {tuple(input.shape)} and {tuple(vec2.shape)}")
@@ -236,13 +239,13 @@ def outer(input, vec2):
 ger = outer
 
 
-def view_as(input, other):
+def view_as(input: Tensor, other: Tensor) -> Tensor:
     return _views.view(input, *other.shape)
 
 
-def reshape_as(input, other):
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
     return _views.reshape(input, *other.shape)
 
 
-def type_as(input, other):
+def type_as(input: Tensor, other: Tensor) -> Tensor:
     return input.to(dtype=other.dtype)

@@ -8,6 +8,8 @@ The scans run in C++ (csrc/cpu/scan.cpp) along any dim; their backwards are reve
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
 import collections
 
 import numpy as np
@@ -20,7 +22,11 @@ from . import ops as _ops
 from . import views as _views
 from .indexing import _scatter_raw
 
-_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])   # as ops.max
+if TYPE_CHECKING:
+    from ._dtype import dtype
+
+# as ops.max (the type checker wants the variable named as the tuple)
+_ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _last(x, d):
@@ -42,7 +48,7 @@ def _sortable(x, op):
     return x.to(dtype=int64) if x.dtype is bool_ else x
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> _ValuesIndices:
     """(values, indices) of input sorted along dim; stable (ties keep their order) always."""
     x = _sortable(input, "sort")
     d = _norm_dim(dim, x.ndim, "sort")
@@ -55,15 +61,15 @@ def sort(input, dim=-1, descending=False, stable=False):
     return _ValuesIndices(values, indices)
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     return sort(input, dim, descending, stable).indices
 
 
-def msort(input):
+def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> _ValuesIndices:
     """The k largest (or smallest) elements along dim, in order, and their indices."""
     x = _sortable(input, "topk")
     d = _norm_dim(dim, x.ndim, "topk")
@@ -85,7 +91,7 @@ def _take(t, d, j, keepdim):
     return r if keepdim else _views.squeeze(r, d)
 
 
-def kthvalue(input, k, dim=-1, keepdim=False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> _ValuesIndices:
     """The k-th smallest element (k counts from 1) along dim, and its index."""
     d = _norm_dim(dim, input.ndim, "kthvalue")
     n = input.shape[d] if input.ndim else 1
@@ -98,7 +104,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return _ValuesIndices(_take(v, d, k - 1, keepdim), _take(i, d, k - 1, keepdim))
 
 
-def median(input, dim=None, keepdim=False):
+def median(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Any:
     """The lower median ((n-1)//2-th smallest); NaN when the slice holds a NaN, as torch."""
     if dim is None:
         flat = _views.reshape(input, -1)
@@ -120,7 +126,7 @@ def median(input, dim=None, keepdim=False):
     return _ValuesIndices(values, indices)
 
 
-def isnan_(x):
+def isnan_(x: Tensor) -> Tensor:
     return _ops.ne(x, x)
 
 
@@ -133,7 +139,7 @@ def _scan(op, x, d, reverse=False):
     return _wrap(_C.scan(op, x._impl, d, reverse))
 
 
-def cumsum(input, dim, dtype=None):
+def cumsum(input: Tensor, dim: int, dtype: dtype | str | type | None = None) -> Tensor:
     x = input.to(dtype=dtype) if dtype is not None else input
     if not x.dtype.is_floating_point and x.dtype is not int64:
         x = x.to(dtype=int64)
@@ -144,7 +150,7 @@ def cumsum(input, dim, dtype=None):
     return record(out, "cumsum", (x,), lambda g: (_scan(CUMSUM, g.contiguous(), d, True),))
 
 
-def cumprod(input, dim, dtype=None):
+def cumprod(input: Tensor, dim: int, dtype: dtype | str | type | None = None) -> Tensor:
     x = input.to(dtype=dtype) if dtype is not None else input
     if not x.dtype.is_floating_point and x.dtype is not int64:
         x = x.to(dtype=int64)
@@ -179,7 +185,7 @@ def _cumprod_grad_with_zeros(x, g, d):
     return tensor(res.astype(x.dtype.numpy), device=x.device)
 
 
-def logcumsumexp(input, dim):
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     if not input.dtype.is_floating_point:
         raise TypeError(f"logcumsumexp: expected a floating point tensor, got {input.dtype}")
     d = _norm_dim(dim, input.ndim, "logcumsumexp")
@@ -199,7 +205,7 @@ def logcumsumexp(input, dim):
     return record(out, "logcumsumexp", (input,), backward)
 
 
-def logsumexp(input, dim=None, keepdim=False):
+def logsumexp(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over dim, shifted by the max (no overflow); differentiable."""
     x = input if input.dtype.is_floating_point else input.to(dtype=float32)
     if dim is None:

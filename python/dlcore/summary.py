@@ -29,10 +29,16 @@ max pooling none (comparisons only); "-" where the notion does not apply.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional, Sequence, TextIO
+
 import math
 import sys
 
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from ._dtype import device, dtype
+    from .nn.module import Module
 
 _ACTIVATIONS = {"ReLU", "ReLU6", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU",
                 "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "PReLU", "Tanhshrink",
@@ -162,7 +168,9 @@ def _fmt_flops(n):
     return str(n)
 
 
-def summary(model, input_shape, dtype=None, device=None, file=None, print_table=True) -> dict:
+def summary(model: Module, input_shape: Sequence[Any],
+            dtype: dtype | str | type | None = None, device: device | str | int | None = None,
+            file: Optional[TextIO] = None, print_table: bool = True) -> dict[str, Any]:
     """Runs model on a random input of input_shape (batch dimension included; a list of shapes
     for several inputs) and prints one row per layer. Returns a dict with "layers" (name, type,
     output_shape, params, flops, calls per row), "total_params", "trainable_params",

@@ -6,6 +6,8 @@ checked against the storage bounds in C++, so no view can reach outside its memo
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional, overload
+
 import numbers
 
 import numpy as np
@@ -14,11 +16,21 @@ from . import _C
 from ._dtype import CPU, as_device, as_dtype, device, dtype, from_numpy_dtype, _BY_CODE
 from ._dtype import bool_, float32, float64, int64
 
+if TYPE_CHECKING:
+    import builtins
 
-class Size(tuple):
+    from ._dtype import device as _Device, dtype as _DType
+
+if TYPE_CHECKING:   # the methods dlcore.ops / dlcore.tensor_api install at import, for type checkers
+    from ._tensor_methods import _TensorMethods
+else:
+    _TensorMethods = object
+
+
+class Size(tuple[int, ...]):
     """A tensor's shape: a tuple, as ``torch.Size`` is."""
 
-    def numel(self):
+    def numel(self) -> int:
         n = 1
         for s in self:
             n *= s
@@ -60,7 +72,8 @@ def _infer_dtype(data):
     return {0: bool_, 1: int64, 2: float32}[max(kinds) if kinds else 2]
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False) -> "Tensor":
+def tensor(data: Any, dtype: dtype | str | type | None = None, device: device | str | int | None = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
     if isinstance(data, Tensor):
         out = data.detach().clone() if dtype is None else data.detach().to(dtype=dtype).clone()
@@ -98,7 +111,7 @@ def _to_nested(seq):
             for v in seq]
 
 
-def from_numpy(a: np.ndarray) -> "Tensor":
+def from_numpy(a: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with ``a`` (float32, float64, int64 or bool)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(a).__name__}")
@@ -124,13 +137,19 @@ def _shape_arg(shape, op):
     return tuple(int(s) for s in shape)
 
 
-class Tensor:
+class Tensor(_TensorMethods):
     """An n-dimensional array on the CPU or a CUDA device, with autograd fields."""
 
     __slots__ = ("_impl", "requires_grad", "grad", "_node", "_post_acc_hooks", "__weakref__")
+    _impl: Any                     # the C++ TensorImpl
+    requires_grad: builtins.bool
+    grad: Optional[Tensor]
+    _node: Any                     # the autograd graph node that made it (None for a leaf)
+    _post_acc_hooks: Any           # hooks run after .grad accumulates (DistributedDataParallel)
     __array_priority__ = 1000     # make ndarray + Tensor defer to Tensor.__radd__
 
-    def __init__(self, data=None, dtype=None, device=None):
+    def __init__(self, data: Any = None, dtype: dtype | str | type | None = None,
+                 device: device | str | int | None = None) -> None:
         src = tensor([] if data is None else data, dtype=dtype, device=device)
         self._impl = src._impl
         self.requires_grad = False
@@ -142,25 +161,35 @@ class Tensor:
     def shape(self) -> Size:
         return Size(self._impl.shape)
 
-    def size(self, dim=None):
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
+    def size(self, dim: Optional[int] = None) -> Size | int:
         s = self._impl.shape
         return Size(s) if dim is None else s[_norm_dim(dim, len(s), "size")]
 
-    def stride(self, dim=None):
+    @overload
+    def stride(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def stride(self, dim: int) -> int: ...
+
+    def stride(self, dim: Optional[int] = None) -> tuple[int, ...] | int:
         s = self._impl.strides
         return tuple(s) if dim is None else s[_norm_dim(dim, len(s), "stride")]
 
-    def storage_offset(self):
+    def storage_offset(self) -> int:
         return self._impl.offset
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self._impl.ndim
 
-    def dim(self):
+    def dim(self) -> int:
         return self._impl.ndim
 
-    def numel(self):
+    def numel(self) -> int:
         return self._impl.numel()
 
     def __len__(self):
@@ -168,29 +197,29 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._impl.shape[0]
 
-    def element_size(self):
+    def element_size(self) -> int:
         return self.dtype.itemsize
 
     @property
-    def dtype(self) -> dtype:
+    def dtype(self) -> _DType:
         return _BY_CODE[self._impl.dtype]
 
     @property
-    def device(self) -> device:
+    def device(self) -> _Device:
         i = self._impl
         return CPU if i.device_type == 0 else device("cuda", i.device_index)
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> builtins.bool:
         return self._impl.device_type == 1
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> builtins.bool:
         return self._impl.is_contiguous()
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> builtins.bool:
         return self.dtype.is_floating_point
 
-    def data_ptr(self):
+    def data_ptr(self) -> int:
         return self._impl.data_ptr
 
     # ---- conversion ------------------------------------------------------------------
@@ -211,10 +240,10 @@ class Tensor:
             arr = arr.copy()
         return arr
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.cpu().detach().numpy().tolist()
 
-    def item(self):
+    def item(self) -> Any:
         return self._impl.item()
 
     def __float__(self):
@@ -233,38 +262,38 @@ class Tensor:
             raise TypeError("only one-element integer tensors can be used as an index")
         return int(self.item())
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self.to(device=CPU)
 
-    def cuda(self, device=None):
+    def cuda(self, device: _Device | str | int | None = None) -> Tensor:
         return self.to(device=as_device("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device)))
 
-    def float(self):
+    def float(self) -> Tensor:
         return self.to(dtype=float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         return self.to(dtype=float64)
 
-    def long(self):
+    def long(self) -> Tensor:
         return self.to(dtype=int64)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         return self.to(dtype=bool_)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         return _wrap(self._impl)
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         self._node = None
         self.requires_grad = False
         return self
 
     # ---- autograd ----------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient: Optional[Tensor] = None, retain_graph: builtins.bool = False) -> None:
         from .autograd import backward
         backward(self, gradient, retain_graph)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if self._node is not None and not requires_grad:
             raise RuntimeError("requires_grad_: only leaf tensors can stop requiring grad; use detach()")
         if requires_grad and not self.dtype.is_floating_point:
@@ -279,11 +308,11 @@ class Tensor:
         return register_post_accumulate_grad_hook(self, hook)
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> builtins.bool:
         return self._node is None
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Any:
         return self._node
 
     # ---- in-place writes (not recorded by autograd: use them on leaves under no_grad) ----
@@ -293,18 +322,18 @@ class Tensor:
             raise RuntimeError(f"{op}: in-place operation on a tensor that requires grad "
                                "(wrap it in dlcore.no_grad())")
 
-    def copy_(self, src):
+    def copy_(self, src: Any) -> Tensor:
         self._check_write("copy_")
         src = src if isinstance(src, Tensor) else tensor(src, dtype=self.dtype)
         _C.copy_(self._impl, src._impl)
         return self
 
-    def fill_(self, value):
+    def fill_(self, value: builtins.float) -> Tensor:
         self._check_write("fill_")
         _C.fill_(self._impl, float(value))
         return self
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return self.fill_(0.0)
 
     # ---- DLPack ------------------------------------------------------------------------

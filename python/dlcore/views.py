@@ -7,6 +7,8 @@ of the gradient into zeros for slicing.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
 import builtins
 import numbers
 
@@ -19,6 +21,9 @@ from .tensor import Tensor, Size, _wrap, _norm_dim, _shape_arg, tensor
 from . import ops as _ops
 from .creation import zeros_like
 
+if TYPE_CHECKING:
+    from ._dtype import device, dtype
+
 
 def _raw_strided(x, size, stride, offset):
     return _wrap(x._impl.as_strided(list(size), list(stride), int(offset)))
@@ -30,7 +35,9 @@ def _view_of(x, size, stride, offset, name, backward):
 
 
 
-def as_strided(x, size, stride, storage_offset=None):
+def as_strided(x: Tensor, size: Sequence[int], stride: Sequence[int],
+               storage_offset: Optional[int] = None) -> Tensor:
+    """A view of x's storage with the given sizes, strides and offset (checked against the storage bounds)."""
     if needs_grad(x):
         raise RuntimeError("as_strided: not differentiable here; use view/reshape/permute/slicing")
     off = x._impl.offset if storage_offset is None else storage_offset
@@ -125,7 +132,8 @@ def _infer_shape(x, shape, op):
     return shape
 
 
-def view(x, *shape):
+def view(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
+    """A view with a new shape (one dim may be -1); the elements must be laid out compatibly."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, Size)) and not isinstance(shape[0], numbers.Integral):
         return x.to(dtype=shape[0])
     shape = _infer_shape(x, _shape_arg(shape, "view"), "view")
@@ -136,7 +144,8 @@ def view(x, *shape):
     return _view_of(x, shape, st, x._impl.offset, "view", lambda g: (reshape(g, x.shape),))
 
 
-def reshape(x, *shape):
+def reshape(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
+    """x with a new shape (one dim may be -1): a view when possible, else a copy."""
     shape = _infer_shape(x, _shape_arg(shape, "reshape"), "reshape")
     st = _view_strides(x.shape, x.stride(), shape) if x.numel() else None
     if st is not None:
@@ -153,7 +162,8 @@ def _contig_strides(shape):
     return st[::-1]
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """x with dims start_dim..end_dim merged into one."""
     if x.ndim == 0:
         return reshape(x, 1)
     s = _norm_dim(start_dim, x.ndim, "flatten")
@@ -164,7 +174,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape[:s] + [-1 if x.numel() else int(np.prod(shape[s:e + 1]))] + shape[e + 1:])
 
 
-def permute(x, *dims):
+def permute(x: Tensor, *dims: int | Sequence[int]) -> Tensor:
+    """A view with the dims reordered."""
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.ndim:
         raise ValueError(f"permute: expected {x.ndim} dims for a tensor of shape {tuple(x.shape)}, got {dims}")
@@ -177,7 +188,8 @@ def permute(x, *dims):
                     lambda g: (permute(g, *inverse),))
 
 
-def transpose(x, dim0, dim1):
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """A view with dims dim0 and dim1 swapped."""
     if x.ndim == 0:
         return x
     d0, d1 = _norm_dim(dim0, x.ndim, "transpose"), _norm_dim(dim1, x.ndim, "transpose")
@@ -186,13 +198,15 @@ def transpose(x, dim0, dim1):
     return permute(x, *order)
 
 
-def t(x):
+def t(x: Tensor) -> Tensor:
+    """The transpose of a 2-D tensor (0-D and 1-D tensors are returned as they are)."""
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
-def squeeze(x, dim=None):
+def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """x without its size-1 dims (only dim, or the dims listed, when given)."""
     sh, st = list(x.shape), list(x.stride())
     if dim is None:
         keep = [i for i, s in enumerate(sh) if s != 1]
@@ -203,7 +217,8 @@ def squeeze(x, dim=None):
                     lambda g: (reshape(g, x.shape),))
 
 
-def unsqueeze(x, dim):
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """A view with a size-1 dim inserted at dim."""
     d = _norm_dim(dim, x.ndim + 1, "unsqueeze")
     sh, st = list(x.shape), list(x.stride())
     new_st = st[d] * sh[d] if d < x.ndim else 1
@@ -211,7 +226,8 @@ def unsqueeze(x, dim):
                     lambda g: (reshape(g, x.shape),))
 
 
-def expand(x, *sizes):
+def expand(x: Tensor, *sizes: int | Sequence[int]) -> Tensor:
+    """A view broadcasting size-1 dims to the given sizes (-1 keeps a dim), without copying."""
     sizes = list(_shape_arg(sizes, "expand"))
     if len(sizes) < x.ndim:
         raise ValueError(f"expand: target {tuple(sizes)} has fewer dims than the input shape {tuple(x.shape)}")
@@ -238,15 +254,18 @@ def expand(x, *sizes):
     return _view_of(x, out_sh, out_st, x._impl.offset, "expand", lambda g: (_ops.sum_to(g, x.shape),))
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """A view of x broadcast to shape, without copying."""
     return expand(x, *shape)
 
 
-def expand_as(x, other):
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """x expanded to other's shape."""
     return expand(x, *other.shape)
 
 
-def cat(tensors, dim=0):
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along an existing dim."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -279,7 +298,8 @@ def cat(tensors, dim=0):
 concatenate = cat
 
 
-def stack(tensors, dim=0):
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """The tensors joined along a new dim."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
@@ -298,7 +318,8 @@ def _narrow_raw(x, d, start, length):
     return _raw_strided(x, sh, st, x._impl.offset + start * st[d])
 
 
-def narrow(x, dim, start, length):
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A view of length elements of x along dim, from start."""
     d = _norm_dim(dim, x.ndim, "narrow")
     sh, st = list(x.shape), list(x.stride())
     if start < 0:
@@ -383,7 +404,7 @@ def _advanced_positions(x, idx):
     return adv[0]
 
 
-def getitem(x, idx):
+def getitem(x: Tensor, idx: Any) -> Tensor:
     idx = _expand_index(x, idx)
     if not builtins.any(_is_advanced(i) for i in idx):
         out = _basic_view(x, idx)
@@ -425,7 +446,7 @@ def getitem(x, idx):
     return record(out, "index", (x,), backward)
 
 
-def index_select(x, dim, index):
+def index_select(x: Tensor, dim: int, index: Tensor | Sequence[int]) -> Tensor:
     """The entries of x at positions `index` (1-D int64 tensor or int sequence) along `dim`,
     as torch.index_select: the result has len(index) in place of x.shape[dim]. Negative
     indices count from the end; repeated indices repeat (and their gradients add up)."""
@@ -447,7 +468,7 @@ def index_select(x, dim, index):
     return record(out, "index_select", (x,), backward)
 
 
-def setitem(x, idx, value):
+def setitem(x: Tensor, idx: Any, value: Any) -> None:
     _ops._check_inplace(x, "setitem")
     if isinstance(idx, Tensor) and idx.dtype is bool_ and tuple(idx.shape) == tuple(x.shape):
         v = value if isinstance(value, Tensor) else tensor(value, dtype=x.dtype, device=x.device)
@@ -468,19 +489,22 @@ def setitem(x, idx, value):
 
 
 
-def contiguous(x):
+def contiguous(x: Tensor) -> Tensor:
+    """x itself when its elements are laid out row-major, else a row-major copy."""
     if x._impl.is_contiguous():
         return x
     return record(_wrap(_C.contiguous(x._impl)), "contiguous", (x,), lambda g: (g,))
 
 
-def clone(x):
+def clone(x: Tensor) -> Tensor:
+    """A copy of x with its own storage (differentiable)."""
     out = _wrap(_C.empty(list(x.shape), x._impl.dtype, x._impl.device_type, x._impl.device_index))
     _C.copy_(out._impl, x._impl)
     return record(out, "clone", (x,), lambda g: (g,))
 
 
-def to(x, *args, dtype=None, device=None, copy=False):
+def to(x: Tensor, *args: Any, dtype: dtype | str | type | None = None,
+       device: device | str | int | None = None, copy: bool = False) -> Tensor:
     """x converted to another device and/or dtype (x itself when nothing changes)."""
     for a in args:
         if isinstance(a, Tensor):

@@ -11,9 +11,15 @@ only arranges pixels (NumPy) and needs neither.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
 import importlib
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+    import os
 
 _INSTALL_HINT = ("dlcore.viz needs matplotlib (pip install 'dlcore[plot]' or pip install matplotlib) "
                  "or Pillow (pip install pillow) to write PNG files; neither is installed")
@@ -59,8 +65,9 @@ def _as_numpy(x):
     return np.asarray(x, dtype=np.float64)
 
 
-def image_grid(images, nrow=None, padding=1, normalize=True, value_range=None, pad_value=1.0,
-               scale_each=False) -> np.ndarray:
+def image_grid(images: Tensor | np.ndarray, nrow: Optional[int] = None, padding: int = 1,
+               normalize: bool = True, value_range: Optional[tuple[float, float]] = None,
+               pad_value: float = 1.0, scale_each: bool = False) -> np.ndarray:
     """Tiles a batch of images into one array in [0, 1]: (H', W') for one channel, (H', W', 3)
     for three. images: (N, H, W), (N, 1, H, W) or (N, 3, H, W), a Tensor or an array. nrow
     images per row (default ceil(sqrt(N))), padding pixels between tiles filled with pad_value.
@@ -100,7 +107,8 @@ def image_grid(images, nrow=None, padding=1, normalize=True, value_range=None, p
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
-def save_image(array, path, scale=1, cmap="gray", backend=None):
+def save_image(array: Tensor | np.ndarray, path: str | os.PathLike[str], scale: int = 1, cmap: str = "gray",
+               backend: Optional[str] = None) -> str | os.PathLike[str]:
     """Writes an (H, W) or (H, W, 3) array in [0, 1] to a PNG file, each pixel enlarged to a
     scale x scale block (nearest neighbour, so small digits stay crisp). Returns path."""
     a = np.clip(np.asarray(array, dtype=np.float64), 0, 1)
@@ -126,8 +134,10 @@ def save_image(array, path, scale=1, cmap="gray", backend=None):
     return path
 
 
-def save_image_grid(images, path, nrow=None, padding=1, normalize=True, value_range=None, scale=4,
-                    scale_each=False, backend=None):
+def save_image_grid(images: Tensor | np.ndarray, path: str | os.PathLike[str], nrow: Optional[int] = None,
+                    padding: int = 1, normalize: bool = True,
+                    value_range: Optional[tuple[float, float]] = None, scale: int = 4,
+                    scale_each: bool = False, backend: Optional[str] = None) -> str | os.PathLike[str]:
     """image_grid(...) written to a PNG at path (see image_grid and save_image). Returns path."""
     grid = image_grid(images, nrow=nrow, padding=padding, normalize=normalize, value_range=value_range,
                       scale_each=scale_each)
@@ -138,7 +148,9 @@ _COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 
             (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 
 
-def plot_curves(curves, path, xlabel="epoch", ylabel=None, title=None, logy=False, backend=None):
+def plot_curves(curves: Mapping[str, Any], path: str | os.PathLike[str], xlabel: str = "epoch",
+                ylabel: Optional[str] = None, title: Optional[str] = None, logy: bool = False,
+                backend: Optional[str] = None) -> str | os.PathLike[str]:
     """Line plot of named series to a PNG: curves maps a label to a sequence of y values (x =
     1, 2, ...) or to an (x, y) pair of sequences. logy plots log10(y). Returns path."""
     if not isinstance(curves, dict) or not curves:

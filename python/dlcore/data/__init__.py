@@ -5,6 +5,8 @@
     train, val = random_split(TensorDataset(X, y), [0.8, 0.2], seed=0)
     for xb, yb in DataLoader(train, batch_size=64, shuffle=True):
         ...
+
+``dlcore.utils.data`` offers the same objects under torch.utils.data's names.
 """
 from .dataset import (ConcatDataset, Dataset, KFold, Subset, TensorDataset, kfold_indices, permutation,
                       random_split)

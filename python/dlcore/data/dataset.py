@@ -12,6 +12,8 @@ private ``(seed, offset)`` pair that leaves the global generator untouched.
 """
 from __future__ import annotations
 
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
 import math
 import numbers
 
@@ -21,7 +23,7 @@ from .. import random as _random
 from ..tensor import Tensor, from_numpy
 
 
-def permutation(n: int, seed=None, offset: int = 0) -> np.ndarray:
+def permutation(n: int, seed: Optional[int] = None, offset: int = 0) -> np.ndarray:
     """A random permutation of 0..n-1 as an int64 NumPy array.
 
     seed None: keyed by the global generator's (seed, offset), which then advances by n, as
@@ -86,7 +88,7 @@ class TensorDataset(Dataset):
     copy for float32/float64/int64/bool; other ints become int64, float16 float32).
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor | np.ndarray) -> None:
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
         ts = []
@@ -117,7 +119,7 @@ class TensorDataset(Dataset):
         i = _check_index(index, self._n, "TensorDataset")
         return tuple(t[i] for t in self.tensors)
 
-    def arrays(self):
+    def arrays(self) -> Optional[tuple[np.ndarray, ...]]:
         """The tensors as NumPy views (zero copy) when all live on the CPU, else None."""
         if self._arrays is None:
             if any(t.is_cuda for t in self.tensors):
@@ -129,7 +131,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples ``dataset[indices[0]], dataset[indices[1]], ...``."""
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
         idx = np.asarray(indices.numpy() if isinstance(indices, Tensor) else indices)
         if idx.size == 0:
             idx = idx.astype(np.int64)
@@ -150,7 +152,7 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[_check_index(index, self.indices.size, "Subset")])]
 
 
-def flatten_subsets(dataset):
+def flatten_subsets(dataset: Dataset) -> tuple[Dataset, Any]:
     """(base dataset, index array or None): folds nested Subsets into one index array."""
     idx = None
     while isinstance(dataset, Subset):
@@ -162,7 +164,7 @@ def flatten_subsets(dataset):
 class ConcatDataset(Dataset):
     """The samples of several datasets one after another."""
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: needs at least one dataset")
@@ -209,7 +211,8 @@ def _split_lengths(n, lengths, op):
     return out
 
 
-def random_split(dataset, lengths, seed=None, generator=None):
+def random_split(dataset: Dataset, lengths: Sequence[int] | Sequence[float], seed: Optional[int] = None,
+                 generator: Any = None) -> list[Subset]:
     """Splits ``dataset`` into disjoint random Subsets of the given lengths.
 
     lengths: ints summing to len(dataset), or fractions summing to 1 (floors, the remainder
@@ -227,7 +230,8 @@ def random_split(dataset, lengths, seed=None, generator=None):
     return out
 
 
-def kfold_indices(n, k, shuffle=False, seed=None):
+def kfold_indices(n: int, k: int, shuffle: bool = False,
+                  seed: Optional[int] = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(train_idx, val_idx)] * k: each index of 0..n-1 is in exactly one validation fold.
 
     Fold sizes differ by at most one (the first n % k folds are one larger). With shuffle the
@@ -258,22 +262,22 @@ class KFold:
             train, val = Subset(dataset, train_idx), Subset(dataset, val_idx)
     """
 
-    def __init__(self, n_splits=5, shuffle=False, seed=None):
+    def __init__(self, n_splits: int = 5, shuffle: bool = False, seed: Optional[int] = None) -> None:
         if int(n_splits) < 2:
             raise ValueError(f"KFold: n_splits must be >= 2, got {n_splits}")
         if not shuffle and seed is not None:
             raise ValueError("KFold: seed has no effect without shuffle=True")
         self.n_splits, self.shuffle, self.seed = int(n_splits), bool(shuffle), seed
 
-    def get_n_splits(self):
+    def get_n_splits(self) -> int:
         return self.n_splits
 
-    def split(self, data):
+    def split(self, data: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """data: an int n, a dataset, a tensor or an array (its length is used)."""
         n = int(data) if isinstance(data, (numbers.Integral, np.integer)) else len(data)
         yield from kfold_indices(n, self.n_splits, self.shuffle, self.seed)
 
-    def subsets(self, dataset):
+    def subsets(self, dataset: Dataset) -> Iterator[tuple[Subset, Subset]]:
         """Yields (train Subset, val Subset) pairs."""
         for tr, va in self.split(dataset):
             yield Subset(dataset, tr), Subset(dataset, va)

@@ -13,6 +13,8 @@ Synthetic (all take ``seed``; seed=None draws one from dlcore's global generator
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import functools
 import gzip
 import math
@@ -45,7 +47,7 @@ def _digits_array() -> np.ndarray:
     return a
 
 
-def load_digits(return_images: bool = True):
+def load_digits(return_images: bool = True) -> tuple[Tensor, Tensor]:
     """The UCI optical handwritten digits (the scikit-learn ``load_digits`` data).
 
     Returns (X, y): X float32 of shape (1797, 8, 8) with values 0..16 (or (1797, 64) with
@@ -94,7 +96,7 @@ def _out(X, y, y_dtype):
             from_numpy(np.ascontiguousarray(y, dtype=y_dtype)))
 
 
-def make_sin(n: int = 256, noise: float = 0.0, seed=None):
+def make_sin(n: int = 256, noise: float = 0.0, seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """Regression: x uniform on [-pi, pi] (sorted), y = sin(x) + noise * N(0, 1).
 
     Returns X float32 (n, 1), y float32 (n, 1).
@@ -107,7 +109,8 @@ def make_sin(n: int = 256, noise: float = 0.0, seed=None):
     return _out(x[:, None], y[:, None], np.float32)
 
 
-def make_xor(n=None, noise: float = 0.0, seed=None):
+def make_xor(n: Optional[int] = None, noise: float = 0.0,
+             seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """XOR. n=None: the four points (0,0), (0,1), (1,0), (1,1) with labels 0, 1, 1, 0.
 
     n given: n points uniform on [-1, 1]^2, label 1 when the coordinates have different signs,
@@ -126,7 +129,7 @@ def make_xor(n=None, noise: float = 0.0, seed=None):
     return _out(X, y, np.int64)
 
 
-def make_moons(n: int = 200, noise: float = 0.1, seed=None):
+def make_moons(n: int = 200, noise: float = 0.1, seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """Two interleaving half circles (class 0 on top, class 1 below), shuffled.
 
     n // 2 points on the upper moon and the rest on the lower one, evenly spaced in angle,
@@ -147,7 +150,8 @@ def make_moons(n: int = 200, noise: float = 0.1, seed=None):
     return _out(X[p], y[p], np.int64)
 
 
-def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed=None):
+def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2,
+                 seed: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """``classes`` spiral arms around the origin (the CS231n toy problem), shuffled.
 
     Arm k has radius r in [0, 1] and angle 4r + 2 pi k / classes (so the arms wind about
@@ -174,7 +178,7 @@ def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed=None):
     return _out(X[p], y[p], np.int64)
 
 
-def train_test_split(*tensors, test_size=0.2, seed=None):
+def train_test_split(*tensors: Tensor, test_size: float = 0.2, seed: Optional[int] = None) -> list[Tensor]:
     """Splits tensors that share their first dimension into (train, test) parts, shuffled.
 
     Returns [a_train, a_test, b_train, b_test, ...] like scikit-learn. test_size: a fraction

@@ -15,6 +15,8 @@ read past the end of a buffer.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gzip
 import math
 import os
@@ -24,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from ..tensor import from_numpy
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 _IDX_DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -48,7 +53,7 @@ def _read_bytes(path) -> bytes:
     return raw
 
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Reads an IDX file (optionally gzip-compressed) into a NumPy array of native byte order.
 
     The dtype is the file's (uint8 for MNIST images and labels); convert before making a
@@ -84,7 +89,7 @@ def read_idx(path) -> np.ndarray:
     return a.astype(dt.newbyteorder("="))       # native order, and a writable private copy
 
 
-def write_idx(path, array) -> None:
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Writes ``array`` as an IDX file (gzip-compressed when path ends in .gz)."""
     a = np.asarray(array)
     codes = {v.name: k for k, v in _IDX_DTYPES.items()}      # "uint8", "int16", ... (order-free)
@@ -118,7 +123,7 @@ def _find(root: Path, stem: str):
     return None
 
 
-def load_mnist(root, train: bool = True, scale: bool = True):
+def load_mnist(root: str | os.PathLike[str], train: bool = True, scale: bool = True) -> tuple[Tensor, Tensor]:
     """Reads MNIST (or Fashion-MNIST, same files) from ``root``.
 
     Looks for train-images-idx3-ubyte / train-labels-idx1-ubyte (train=True) or
@@ -149,7 +154,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 _CIFAR_RECORD = 1 + 3 * 32 * 32
 
 
-def read_cifar10_batch(path, scale: bool = False):
+def read_cifar10_batch(path: str | os.PathLike[str], scale: bool = False) -> tuple[Tensor, Tensor]:
     """Reads one CIFAR-10 binary batch file.
 
     Returns (X, y): X float32 (n, 3, 32, 32) with values 0..255 (or [0, 1] when scale),
@@ -173,7 +178,8 @@ def read_cifar10_batch(path, scale: bool = False):
     return from_numpy(X), from_numpy(y)
 
 
-def load_cifar10(root, train: bool = True, scale: bool = False):
+def load_cifar10(root: str | os.PathLike[str], train: bool = True,
+                 scale: bool = False) -> tuple[Tensor, Tensor]:
     """Reads data_batch_1..5.bin (train) or test_batch.bin from ``root`` (or its
     cifar-10-batches-bin subfolder) and concatenates them: (X float32 (n,3,32,32), y int64)."""
     root = Path(root)

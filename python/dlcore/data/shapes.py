@@ -9,6 +9,8 @@ Generated from a seed, in NumPy, in a fraction of a second; nothing is downloade
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 SHAPE_CLASSES = ("background", "disc", "square", "triangle")
@@ -34,7 +36,8 @@ def _shape_mask(kind, yy, xx, cy, cx, r, angle):
 
 
 def make_shapes(n: int, size: int = 32, max_shapes: int = 3, noise: float = 0.1, seed: int = 0,
-                min_radius: float = None, max_radius: float = None):
+                min_radius: Optional[float] = None,
+                max_radius: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
     """(images, masks): images (n, 1, size, size) float32, masks (n, size, size) int64 with
     values in 0..3 (see SHAPE_CLASSES). Radii default to size/8 .. size/4."""
     if n < 0 or size < 8 or max_shapes < 1:

@@ -13,11 +13,16 @@ the shape of one sample and broadcasts over a batch).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
+
 import numbers
 
 import numpy as np
 
 from ..tensor import Tensor, from_numpy, tensor
+
+if TYPE_CHECKING:
+    from .._dtype import dtype
 
 
 def _to_array(x, op):
@@ -53,7 +58,7 @@ class Standardize:
     (returned as arrays). Integer inputs give float32 results.
     """
 
-    def __init__(self, axis=0, eps=1e-8, ddof=0):
+    def __init__(self, axis: int | tuple[int, ...] = 0, eps: float = 1e-8, ddof: int = 0) -> None:
         self.axis = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
         self.eps = float(eps)
         self.ddof = int(ddof)
@@ -68,7 +73,7 @@ class Standardize:
             axes.append(a % ndim)
         return tuple(sorted(set(axes)))
 
-    def fit(self, X):
+    def fit(self, X: Tensor | np.ndarray) -> Standardize:
         a, _, _ = _to_array(X, "Standardize.fit")
         if a.ndim == 0:
             raise ValueError("Standardize.fit: input must have at least one dimension")
@@ -115,23 +120,23 @@ class Standardize:
         out = a * std + mean if inverse else (a - mean) / std
         return _back(out.astype(out_dtype, copy=False), was_tensor, dev)
 
-    def transform(self, X):
+    def transform(self, X: Tensor | np.ndarray) -> Any:
         return self._apply(X, "transform", inverse=False)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: Tensor | np.ndarray) -> Any:
         return self._apply(X, "inverse_transform", inverse=True)
 
-    def fit_transform(self, X):
+    def fit_transform(self, X: Tensor | np.ndarray) -> Any:
         return self.fit(X).transform(X)
 
     __call__ = transform
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         self._check("state_dict")
         return {"mean": self.mean_.copy(), "std": self.std_.copy(), "axis": self.axis,
                 "eps": self.eps, "ddof": self.ddof}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> Standardize:
         self.mean_ = np.asarray(state["mean"], dtype=np.float64)
         self.std_ = np.asarray(state["std"], dtype=np.float64)
         self.axis = tuple(state.get("axis", self.axis))
@@ -147,13 +152,13 @@ class Standardize:
 class Compose:
     """Applies transforms one after another: Compose([ToTensor(), Standardize().fit(X)])."""
 
-    def __init__(self, transforms):
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
         self.transforms = list(transforms)
         for t in self.transforms:
             if not callable(t):
                 raise TypeError(f"Compose: {t!r} is not callable")
 
-    def __call__(self, x):
+    def __call__(self, x: Any) -> Any:
         for t in self.transforms:
             x = t(x)
         return x
@@ -165,12 +170,12 @@ class Compose:
 class Lambda:
     """Wraps a function as a transform."""
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
         if not callable(fn):
             raise TypeError("Lambda: fn must be callable")
         self.fn = fn
 
-    def __call__(self, x):
+    def __call__(self, x: Any) -> Any:
         return self.fn(x)
 
 
@@ -181,14 +186,14 @@ class ToTensor:
     for labels. A tensor input is converted (not copied when nothing changes).
     """
 
-    def __init__(self, dtype=None, scale=None):
+    def __init__(self, dtype: dtype | str | type | None = None, scale: Optional[float] = None) -> None:
         from .._dtype import as_dtype, float32
         self.dtype = as_dtype(dtype) if dtype is not None else float32
         self.scale = None if scale is None else float(scale)
         if self.scale is not None and not self.dtype.is_floating_point:
             raise ValueError("ToTensor: scale needs a floating-point dtype")
 
-    def __call__(self, x):
+    def __call__(self, x: Any) -> Tensor:
         if isinstance(x, Tensor):
             t = x if x.dtype == self.dtype else x.to(self.dtype)
         else:
@@ -199,7 +204,8 @@ class ToTensor:
         return f"ToTensor(dtype={self.dtype}, scale={self.scale})"
 
 
-def one_hot(labels, num_classes=None, dtype=None):
+def one_hot(labels: Tensor | np.ndarray | Sequence[int], num_classes: Optional[int] = None,
+            dtype: dtype | str | type | None = None) -> Tensor:
     """int labels (n,) -> (n, num_classes) float32 one-hot tensor (on the labels' device)."""
     a, _, dev = _to_array(labels, "one_hot")
     if not np.issubdtype(a.dtype, np.integer):
@@ -301,12 +307,14 @@ class RandomCrop:
     seed / generator: the randomness (see the section comment above).
     """
 
-    def __init__(self, size, padding=0, seed=None, generator=None):
+    def __init__(self, size: int | tuple[int, int],
+                 padding: int | tuple[int, int] | tuple[int, int, int, int] = 0, seed: Optional[int] = None,
+                 generator: Optional[np.random.Generator] = None) -> None:
         self.size = _pair(size, "RandomCrop", "size")
         self.padding = _padding4(padding, "RandomCrop")
         self.rng = _rng(seed, generator, "RandomCrop")
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev, ndim = _image_batch(x, "RandomCrop")
         out, _, _ = _crop_batch(a, self.size, self.padding, self.rng, "RandomCrop")
         return _restore(out, was_tensor, dev, ndim)
@@ -320,13 +328,14 @@ class RandomShift:
     pixels; what moves out is dropped and what moves in is zero. Same as RandomCrop to the
     input size with padding max_shift."""
 
-    def __init__(self, max_shift=2, seed=None, generator=None):
+    def __init__(self, max_shift: int = 2, seed: Optional[int] = None,
+                 generator: Optional[np.random.Generator] = None) -> None:
         self.max_shift = _pair(max_shift, "RandomShift", "max_shift")   # (dy, dx) bounds
         if min(self.max_shift) < 0:
             raise ValueError(f"RandomShift: max_shift must be non-negative, got {max_shift}")
         self.rng = _rng(seed, generator, "RandomShift")
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev, ndim = _image_batch(x, "RandomShift")
         sy, sx = self.max_shift
         out, _, _ = _crop_batch(a, a.shape[-2:], (sx, sy, sx, sy), self.rng, "RandomShift")
@@ -339,13 +348,14 @@ class RandomShift:
 class RandomHorizontalFlip:
     """Mirrors each image left-right with probability p (independently per image)."""
 
-    def __init__(self, p=0.5, seed=None, generator=None):
+    def __init__(self, p: float = 0.5, seed: Optional[int] = None,
+                 generator: Optional[np.random.Generator] = None) -> None:
         if not 0.0 <= float(p) <= 1.0:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
         self.p = float(p)
         self.rng = _rng(seed, generator, "RandomHorizontalFlip")
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev, ndim = _image_batch(x, "RandomHorizontalFlip")
         flip = self.rng.random(a.shape[0]) < self.p
         flip = flip.reshape((-1,) + (1,) * (a.ndim - 1))
@@ -360,14 +370,15 @@ class GaussianNoise:
     """Adds N(mean, std^2) noise to every element (in the input's dtype when float32 / float64,
     else float32). clip=(low, high) clips the result, e.g. (0, 1) for images in [0, 1]."""
 
-    def __init__(self, std=0.1, mean=0.0, clip=None, seed=None, generator=None):
+    def __init__(self, std: float = 0.1, mean: float = 0.0, clip: Optional[tuple[float, float]] = None,
+                 seed: Optional[int] = None, generator: Optional[np.random.Generator] = None) -> None:
         if float(std) < 0:
             raise ValueError(f"GaussianNoise: std must be non-negative, got {std}")
         self.std, self.mean = float(std), float(mean)
         self.clip = None if clip is None else (float(clip[0]), float(clip[1]))
         self.rng = _rng(seed, generator, "GaussianNoise")
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor | np.ndarray) -> Any:  # the same kind as x
         a, was_tensor, dev = _to_array(x, "GaussianNoise")
         dt = a.dtype if a.dtype in (np.float32, np.float64) else np.dtype(np.float32)
         noise = self.rng.standard_normal(a.shape, dtype=dt)

@@ -23,6 +23,8 @@ the cores the training loop uses.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Optional, Sequence
+
 import collections
 import multiprocessing as mp
 import queue
@@ -36,7 +38,7 @@ _worker_info = None
 _POLL_S = 0.1
 
 
-def get_worker_info():
+def get_worker_info() -> Optional[WorkerInfo]:
     """In a DataLoader worker: WorkerInfo(id, num_workers, seed, dataset); in the main process: None."""
     return _worker_info
 
@@ -79,8 +81,9 @@ def _context():
 class MultiProcessIter:
     """Iterator over the batches of one epoch, computed by worker processes."""
 
-    def __init__(self, dataset, collate_fn, batches, num_workers, prefetch_factor, base_seed,
-                 worker_init_fn, timeout):
+    def __init__(self, dataset: Any, collate_fn: Callable[[list[Any]], Any], batches: Sequence[list[int]],
+                 num_workers: int, prefetch_factor: int, base_seed: int,
+                 worker_init_fn: Optional[Callable[[int], None]], timeout: float) -> None:
         self._batches = batches                 # list of index lists, in yield order
         self._timeout = timeout
         ctx = _context()
@@ -144,7 +147,7 @@ class MultiProcessIter:
             self._ready[j] = batch
         return self._ready.pop(k)
 
-    def close(self):
+    def close(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -169,7 +172,7 @@ class MultiProcessIter:
             pass
 
 
-def epoch_seed(seed, epoch):
+def epoch_seed(seed: Optional[int], epoch: int) -> int:
     """The base seed of an epoch's workers: keyed by (seed, epoch), or drawn from dlcore's generator."""
     if seed is not None:
         return int(np.random.SeedSequence([int(seed), int(epoch), 0x5EED]).generate_state(1, np.uint64)[0] >> 2)

@@ -6,8 +6,14 @@ layout loads with ``load_state_dict``.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .. import nn
 from ..nn import init
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+    from ..tensor import Tensor
 
 
 class LeNet5(nn.Module):
@@ -15,7 +21,7 @@ class LeNet5(nn.Module):
     1 x 32 x 32 -> C1 6@28x28 -> S2 -> C3 16@10x10 -> S4 -> C5 120 -> F6 84 -> num_classes.
     61,706 parameters for 10 classes."""
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5), nn.Tanh(), nn.AvgPool2d(2),     # C1, S2
@@ -24,7 +30,7 @@ class LeNet5(nn.Module):
         )
         self.classifier = nn.Sequential(nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x).flatten(1))
 
 
@@ -43,7 +49,7 @@ class AlexNet(nn.Module):
     The classifier is laid out as torchvision's (dropout, linear, ReLU, dropout, linear, ReLU,
     linear), so ``classifier.1/.4/.6`` are the three fully connected layers."""
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.5, in_channels: int = 3):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5, in_channels: int = 3) -> None:
         super().__init__()
         # The paper's LRN divides by (k + alpha * sum of squares)^beta with alpha = 1e-4;
         # LocalResponseNorm (as torch's) uses alpha / size, hence alpha = 5e-4 here.
@@ -66,7 +72,7 @@ class AlexNet(nn.Module):
             nn.Linear(4096, num_classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)
         if tuple(x.shape[-2:]) != (6, 6):
             raise ValueError(f"AlexNet: the 227 x 227 input the layer table needs gives 256 x 6 x 6 "
@@ -105,7 +111,8 @@ class VGG(nn.Module):
     """torchvision's VGG: ``features`` (the conv stack), ``avgpool`` (adaptive to 7 x 7, so any
     input of at least 32 x 32 works) and ``classifier`` (25088-4096-4096-classes, dropout)."""
 
-    def __init__(self, features, num_classes: int = 1000, dropout: float = 0.5, init_weights: bool = True):
+    def __init__(self, features: Module, num_classes: int = 1000, dropout: float = 0.5,
+                 init_weights: bool = True) -> None:
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
@@ -127,23 +134,23 @@ class VGG(nn.Module):
                     init.normal_(m.weight, 0.0, 0.01)
                     init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-def vgg11(num_classes: int = 1000, **kwargs) -> VGG:
+def vgg11(num_classes: int = 1000, **kwargs: Any) -> VGG:
     return VGG(_vgg_features(_VGG_CFGS["A"], False), num_classes, **kwargs)
 
 
-def vgg11_bn(num_classes: int = 1000, **kwargs) -> VGG:
+def vgg11_bn(num_classes: int = 1000, **kwargs: Any) -> VGG:
     return VGG(_vgg_features(_VGG_CFGS["A"], True), num_classes, **kwargs)
 
 
-def vgg16(num_classes: int = 1000, **kwargs) -> VGG:
+def vgg16(num_classes: int = 1000, **kwargs: Any) -> VGG:
     return VGG(_vgg_features(_VGG_CFGS["D"], False), num_classes, **kwargs)
 
 
-def vgg16_bn(num_classes: int = 1000, **kwargs) -> VGG:
+def vgg16_bn(num_classes: int = 1000, **kwargs: Any) -> VGG:
     return VGG(_vgg_features(_VGG_CFGS["D"], True), num_classes, **kwargs)
 
 
@@ -154,7 +161,7 @@ class NiN(nn.Module):
     and global average pooling over num_classes maps instead of fully connected layers.
     966,986 parameters for 10 classes; 32 x 32 input -> 16 -> 8 -> global."""
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5):
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5) -> None:
         super().__init__()
 
         def mlpconv(cin, widths, k, pad):
@@ -174,7 +181,7 @@ class NiN(nn.Module):
                 init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
                 init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.avgpool(self.features(x)).flatten(1)
 
 

@@ -10,8 +10,15 @@ parameters; ngf = 128 gives the paper's 1024-512-256-128 generator.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 from .. import nn
 from ..nn import init
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+
+_ModuleT = TypeVar("_ModuleT", bound="Module")
 
 
 def _stages(image_size):
@@ -21,7 +28,7 @@ def _stages(image_size):
     return n
 
 
-def dcgan_init_(module):
+def dcgan_init_(module: _ModuleT) -> _ModuleT:
     """The paper's initialisation: conv weights N(0, 0.02), BN scale N(1, 0.02), shift 0."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -44,7 +51,8 @@ def dcgan_generator(nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int =
     return dcgan_init_(nn.Sequential(*layers))
 
 
-def dcgan_discriminator(ndf: int = 64, nc: int = 3, image_size: int = 64, sigmoid: bool = True) -> nn.Sequential:
+def dcgan_discriminator(ndf: int = 64, nc: int = 3, image_size: int = 64,
+                        sigmoid: bool = True) -> nn.Sequential:
     """(N, nc, image_size, image_size) -> (N, 1, 1, 1): the probability that the image is real
     (sigmoid=True, for BCELoss) or its logit (sigmoid=False, for BCEWithLogitsLoss)."""
     n = _stages(image_size)

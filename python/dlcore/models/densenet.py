@@ -7,10 +7,15 @@ norm1/conv1/norm2/conv2``, ``features.transitionK.norm/conv``, ``features.norm5`
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Sequence
+
 from .. import nn
 from ..nn import functional as F
 from ..nn import init
 from ..views import cat
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 class _DenseLayer(nn.Module):
@@ -60,8 +65,9 @@ class _Transition(nn.Sequential):
 
 
 class DenseNet(nn.Module):
-    def __init__(self, growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64,
-                 bn_size=4, drop_rate=0.0, num_classes=1000):
+    def __init__(self, growth_rate: int = 32, block_config: Sequence[int] = (6, 12, 24, 16),
+                 num_init_features: int = 64, bn_size: int = 4, drop_rate: float = 0.0,
+                 num_classes: int = 1000) -> None:
         super().__init__()
         self.features = nn.Sequential()
         self.features.add_module("conv0", nn.Conv2d(3, num_init_features, 7, stride=2, padding=3, bias=False))
@@ -86,10 +92,10 @@ class DenseNet(nn.Module):
             elif isinstance(m, nn.Linear):
                 init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = F.relu(self.features(x))
         return self.classifier(F.adaptive_avg_pool2d(x, (1, 1)).flatten(1))
 
 
-def densenet121(num_classes: int = 1000, **kwargs) -> DenseNet:
+def densenet121(num_classes: int = 1000, **kwargs: Any) -> DenseNet:
     return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, **kwargs)

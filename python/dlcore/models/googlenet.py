@@ -8,21 +8,27 @@ parameters without the auxiliary classifiers, 13,004,888 with them (aux_logits=T
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .. import nn
 from ..nn import init
 from ..views import cat
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 class BasicConv2d(nn.Module):
     """conv (no bias) -> BN (eps 1e-3) -> ReLU."""
 
-    def __init__(self, cin, cout, kernel_size, stride=1, padding=0):
+    def __init__(self, cin: int, cout: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(cout, eps=0.001)
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(self.conv(x)))
 
 
@@ -31,7 +37,8 @@ class Inception(nn.Module):
     -> 3x3 (the paper's 5x5); 3x3/1 max pool -> 1x1 projection. The 1x1 reductions are what
     keep the module cheap: 192 -> 16 channels before the wide-window convolution."""
 
-    def __init__(self, cin, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    def __init__(self, cin: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int,
+                 pool_proj: int) -> None:
         super().__init__()
         self.branch1 = BasicConv2d(cin, ch1x1, 1)
         self.branch2 = nn.Sequential(BasicConv2d(cin, ch3x3red, 1), BasicConv2d(ch3x3red, ch3x3, 3, padding=1))
@@ -39,7 +46,7 @@ class Inception(nn.Module):
         self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
                                      BasicConv2d(cin, pool_proj, 1))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
@@ -47,7 +54,7 @@ class InceptionAux(nn.Module):
     """Auxiliary classifier on an intermediate map: 4x4 average pool, 1x1 conv to 128, FC 1024,
     dropout 0.7, FC to the classes (used during training only)."""
 
-    def __init__(self, cin, num_classes, dropout=0.7):
+    def __init__(self, cin: int, num_classes: int, dropout: float = 0.7) -> None:
         super().__init__()
         self.conv = BasicConv2d(cin, 128, 1)
         self.fc1 = nn.Linear(2048, 1024)
@@ -56,7 +63,7 @@ class InceptionAux(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv(self.pool(x)).flatten(1)
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
 
@@ -67,7 +74,7 @@ class GoogLeNet(nn.Module):
     order; in eval mode only the logits."""
 
     def __init__(self, num_classes: int = 1000, aux_logits: bool = False, dropout: float = 0.2,
-                 dropout_aux: float = 0.7, init_weights: bool = True):
+                 dropout_aux: float = 0.7, init_weights: bool = True) -> None:
         super().__init__()
         self.aux_logits = aux_logits
         self.conv1 = BasicConv2d(3, 64, 7, stride=2, padding=3)
@@ -103,7 +110,7 @@ class GoogLeNet(nn.Module):
                     init.ones_(m.weight)
                     init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Any:
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
@@ -119,5 +126,5 @@ class GoogLeNet(nn.Module):
         return x
 
 
-def googlenet(num_classes: int = 1000, aux_logits: bool = False, **kwargs) -> GoogLeNet:
+def googlenet(num_classes: int = 1000, aux_logits: bool = False, **kwargs: Any) -> GoogLeNet:
     return GoogLeNet(num_classes, aux_logits, **kwargs)

@@ -15,8 +15,13 @@ and ``classifier``.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .. import nn
 from ..nn import init
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 # (output channels, stride) of the 13 depthwise-separable layers (Table 1 of the paper)
 _MOBILENET_V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
@@ -24,25 +29,25 @@ _MOBILENET_V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2
 
 
 class ConvBNReLU(nn.Sequential):
-    def __init__(self, cin, cout, kernel_size, stride=1, groups=1):
+    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1) -> None:
         super().__init__(nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=kernel_size // 2,
                                    groups=groups, bias=False),
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class DepthwiseSeparable(nn.Module):
-    def __init__(self, cin, cout, stride):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.depthwise = ConvBNReLU(cin, cin, 3, stride, groups=cin)
         self.pointwise = ConvBNReLU(cin, cout, 1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.pointwise(self.depthwise(x))
 
 
 class MobileNetV1(nn.Module):
-    def __init__(self, num_classes: int = 1000, alpha: float = 1.0, rho: float = 1.0,
-                 dropout: float = 1e-3, in_channels: int = 3):
+    def __init__(self, num_classes: int = 1000, alpha: float = 1.0, rho: float = 1.0, dropout: float = 1e-3,
+                 in_channels: int = 3) -> None:
         super().__init__()
         if not alpha > 0:
             raise ValueError(f"mobilenet_v1: width multiplier alpha must be positive, got {alpha}")
@@ -72,11 +77,11 @@ class MobileNetV1(nn.Module):
                 init.ones_(m.weight)
                 init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.dropout(self.avgpool(self.features(x)).flatten(1)))
 
 
-def mobilenet_v1(num_classes: int = 1000, alpha: float = 1.0, rho: float = 1.0, **kwargs) -> MobileNetV1:
+def mobilenet_v1(num_classes: int = 1000, alpha: float = 1.0, rho: float = 1.0, **kwargs: Any) -> MobileNetV1:
     """MobileNet v1 with width multiplier alpha (1, 0.75, 0.5, 0.25 in the paper) and
     resolution multiplier rho (input round(224 rho): 224, 192, 160, 128); the model's
     ``input_size`` attribute says which input the multiplier means."""

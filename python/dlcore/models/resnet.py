@@ -7,8 +7,14 @@ parameters, ResNet-34 21,797,672, ResNet-50 25,557,032 (1000 classes).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
 from .. import nn
 from ..nn import init
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+    from ..tensor import Tensor
 
 
 def _conv3x3(cin, cout, stride=1):
@@ -24,7 +30,8 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: Optional[Module] = None) -> None:
         super().__init__()
         self.conv1 = _conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -34,7 +41,7 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -46,7 +53,8 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: Optional[Module] = None) -> None:
         super().__init__()
         self.conv1 = _conv1x1(inplanes, planes)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -58,7 +66,7 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -72,8 +80,8 @@ class ResNet(nn.Module):
     global average pooling and a linear classifier. zero_init_residual zeroes the last BN of
     each block (each block then starts as the identity)."""
 
-    def __init__(self, block, layers, num_classes: int = 1000, zero_init_residual: bool = False,
-                 in_channels: int = 3):
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int],
+                 num_classes: int = 1000, zero_init_residual: bool = False, in_channels: int = 3) -> None:
         super().__init__()
         self.inplanes = 64
         self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
@@ -109,19 +117,23 @@ class ResNet(nn.Module):
         layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def resnet18(num_classes: int = 1000, **kwargs) -> ResNet:
+def resnet18(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+    """ResNet-18 (He et al., 2016): BasicBlock stages [2, 2, 2, 2], torchvision's layout and parameter
+    names."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, **kwargs)
 
 
-def resnet34(num_classes: int = 1000, **kwargs) -> ResNet:
+def resnet34(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+    """ResNet-34: BasicBlock stages [3, 4, 6, 3], torchvision's layout and parameter names."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, **kwargs)
 
 
-def resnet50(num_classes: int = 1000, **kwargs) -> ResNet:
+def resnet50(num_classes: int = 1000, **kwargs: Any) -> ResNet:
+    """ResNet-50: Bottleneck stages [3, 4, 6, 3], torchvision's layout and parameter names."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, **kwargs)

@@ -16,12 +16,17 @@ setting; the paper quotes 29.5 M).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 from .. import nn
 from ..views import cat
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
 
 class DoubleConv(nn.Sequential):
-    def __init__(self, cin, cout, padding=1, batch_norm=False):
+    def __init__(self, cin: int, cout: int, padding: int = 1, batch_norm: bool = False) -> None:
         layers = []
         for a, b in ((cin, cout), (cout, cout)):
             layers.append(nn.Conv2d(a, b, 3, padding=padding, bias=not batch_norm))
@@ -38,8 +43,8 @@ def _center_crop(x, h, w):
 
 
 class UNet(nn.Module):
-    def __init__(self, in_channels: int = 1, num_classes: int = 2, base_channels: int = 64,
-                 depth: int = 4, padding: bool = False, batch_norm: bool = False):
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, base_channels: int = 64, depth: int = 4,
+                 padding: bool = False, batch_norm: bool = False) -> None:
         super().__init__()
         pad = 1 if padding else 0
         self.depth = depth
@@ -58,7 +63,7 @@ class UNet(nn.Module):
             c = w
         self.head = nn.Conv2d(c, num_classes, 1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         skips = []
         for i, block in enumerate(self.down):
             x = block(x)
@@ -94,7 +99,8 @@ class SegNet(nn.Module):
     scores (softmax / cross-entropy outside)."""
 
     def __init__(self, in_channels: int = 3, num_classes: int = 12,
-                 widths=(64, 128, 256, 512, 512), convs=(2, 2, 3, 3, 3)):
+                 widths: Sequence[int] = (64, 128, 256, 512, 512),
+                 convs: Sequence[int] = (2, 2, 3, 3, 3)) -> None:
         super().__init__()
         if len(widths) != len(convs):
             raise ValueError(f"segnet: widths {widths} and convs {convs} must have the same length")
@@ -121,7 +127,7 @@ class SegNet(nn.Module):
             self.decoders.append(nn.Sequential(*layers))
         self.classifier = nn.Conv2d(widths[0], num_classes, 3, padding=1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         stack = []
         for enc in self.encoders:
             x = enc(x)
@@ -134,6 +140,6 @@ class SegNet(nn.Module):
         return self.classifier(x)
 
 
-def segnet(in_channels: int = 3, num_classes: int = 12, widths=(64, 128, 256, 512, 512),
-           convs=(2, 2, 3, 3, 3)) -> SegNet:
+def segnet(in_channels: int = 3, num_classes: int = 12, widths: Sequence[int] = (64, 128, 256, 512, 512),
+           convs: Sequence[int] = (2, 2, 3, 3, 3)) -> SegNet:
     return SegNet(in_channels, num_classes, widths, convs)

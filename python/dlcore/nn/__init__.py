@@ -3,6 +3,10 @@
     import dlcore.nn as nn
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     loss = nn.CrossEntropyLoss()(model(x), y)
+
+Names, arguments and defaults follow torch.nn. Each family's functional ops sit beside its
+modules (dlcore.nn.conv, dlcore.nn.pooling, dlcore.nn.normalization, ...); nn.functional
+re-exports them.
 """
 import importlib.util as _ilu
 

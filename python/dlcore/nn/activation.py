@@ -1,70 +1,86 @@
 """Activation modules: thin wrappers holding the hyper-parameters of nn.functional's activations."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 from .module import Module
 from . import functional as F
 
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
+    from ..tensor import Tensor
+
 
 class ReLU(Module):
-    def __init__(self, inplace: bool = False):
+    """max(0, x), elementwise."""
+
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace      # accepted for torch compatibility; the result is always a new tensor
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
-    def forward(self, x):
+    """1 / (1 + exp(-x)), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    def forward(self, x):
+    """tanh(x), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+    """x for x >= 0, negative_slope * x below, elementwise."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
-    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+    """x for x > 0, alpha * (exp(x) - 1) below, elementwise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.elu(x, self.alpha)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softplus(Module):
     """log(1 + exp(beta x)) / beta; linear above beta x > threshold for numerical stability."""
 
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.softplus(x, self.beta, self.threshold)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
@@ -74,26 +90,30 @@ def _softmax_dim(ndim):
 
 
 class Softmax(Module):
-    def __init__(self, dim=None):
+    """exp(x) normalised to sum to 1 along dim."""
+
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.softmax(x, self.dim if self.dim is not None else _softmax_dim(x.ndim))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    def __init__(self, dim=None):
+    """log(softmax(x)) along dim, computed stably."""
+
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.dim if self.dim is not None else _softmax_dim(x.ndim))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
@@ -104,17 +124,17 @@ class Maxout(Module):
     Put a Linear(in, k * out) before Maxout(k) for the classic maxout unit.
     """
 
-    def __init__(self, pool_size: int, dim: int = 1):
+    def __init__(self, pool_size: int, dim: int = 1) -> None:
         super().__init__()
         if pool_size < 1:
             raise ValueError(f"Maxout: pool_size must be >= 1, got {pool_size}")
         self.pool_size = int(pool_size)
         self.dim = dim
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.maxout(x, self.pool_size, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"pool_size={self.pool_size}" + (f", dim={self.dim}" if self.dim != 1 else "")
 
 
@@ -127,76 +147,85 @@ class _Simple(Module):
     def _kw(self):
         return {}
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return getattr(F, self._fn)(x, **self._kw())
 
 
 class GELU(_Simple):
+    """x * Phi(x) (Gaussian error linear unit); approximate="tanh" uses the tanh formula."""
     _fn = "gelu"
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
     def _kw(self):
         return {"approximate": self.approximate}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class SiLU(_Simple):
+    """x * sigmoid(x) (swish), elementwise."""
     _fn = "silu"
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
 
 class Mish(_Simple):
+    """x * tanh(softplus(x)), elementwise."""
     _fn = "mish"
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
 
 class Softsign(_Simple):
+    """x / (1 + abs(x)), elementwise."""
     _fn = "softsign"
 
 
 class Tanhshrink(_Simple):
+    """x - tanh(x), elementwise."""
     _fn = "tanhshrink"
 
 
 class Hardswish(_Simple):
+    """x * relu6(x + 3) / 6, elementwise."""
     _fn = "hardswish"
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
 
 class Hardsigmoid(_Simple):
+    """relu6(x + 3) / 6, elementwise."""
     _fn = "hardsigmoid"
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
 
 class SELU(_Simple):
+    """scale * (max(0, x) + min(0, alpha * (exp(x) - 1))) with the self-normalising constants."""
     _fn = "selu"
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
 
 class Hardtanh(_Simple):
+    """x clipped to [min_val, max_val]."""
     _fn = "hardtanh"
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val {min_val} is greater than max_val {max_val}")
@@ -205,47 +234,52 @@ class Hardtanh(_Simple):
     def _kw(self):
         return {"min_val": self.min_val, "max_val": self.max_val}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
 class ReLU6(Hardtanh):
-    def __init__(self, inplace=False):
+    """min(max(0, x), 6), elementwise."""
+
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
 
 class CELU(_Simple):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), elementwise."""
     _fn = "celu"
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
     def _kw(self):
         return {"alpha": self.alpha}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
 
 class GLU(_Simple):
+    """Gated linear unit: a * sigmoid(b), where a and b are the two halves of the input along dim."""
     _fn = "glu"
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
 
     def _kw(self):
         return {"dim": self.dim}
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class Softmin(_Simple):
+    """softmax(-x) along dim."""
     _fn = "softmin"
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
@@ -256,7 +290,8 @@ class Softmin(_Simple):
 class PReLU(Module):
     """max(0, x) + a min(0, x) with a learned slope a (num_parameters = 1 or C), init 0.25."""
 
-    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: device | str | int | None = None,
+                 dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         from .. import creation
         from .module import Parameter
@@ -265,8 +300,8 @@ class PReLU(Module):
         self.weight = Parameter(creation.full((num_parameters,), float(init), dtype=dtype or "float32",
                                               device=device))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.prelu(x, self.weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -5,11 +5,17 @@ state_dict keys read '0.weight', 'encoder.fc1.bias', as in PyTorch.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
 import numbers
 from collections import OrderedDict
 from collections.abc import Mapping
 
 from .module import Module
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from typing_extensions import Self
 
 
 def _index(idx, n, op):
@@ -24,10 +30,10 @@ class _Indexed(Module):
     """What Sequential and ModuleList share: children registered under "0", "1", ...,
     length, iteration, append/extend/insert, and re-numbering after a removal."""
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
     def _renumber(self, mods):
@@ -35,16 +41,16 @@ class _Indexed(Module):
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
 
-    def append(self, module):
+    def append(self, module: Module) -> Self:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Self:
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> Self:
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._renumber(mods)
@@ -54,7 +60,7 @@ class _Indexed(Module):
 class Sequential(_Indexed):
     """Sequential(m1, m2, ...) or Sequential(OrderedDict(name=m, ...)); forward feeds each output to the next."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Module | OrderedDict[str, Module]) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, m in args[0].items():
@@ -63,7 +69,7 @@ class Sequential(_Indexed):
             for i, m in enumerate(args):
                 self.add_module(str(i), m)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         for m in self._modules.values():
             x = m(x)
         return x
@@ -88,7 +94,7 @@ class Sequential(_Indexed):
         if all(k.isdigit() for k in self._modules):
             self._renumber(list(self._modules.values()))
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> Sequential:
         n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"Sequential.insert: index {index} out of range for length {n}")
@@ -98,7 +104,7 @@ class Sequential(_Indexed):
 class ModuleList(_Indexed):
     """A list of modules whose parameters the parent sees; it has no forward of its own."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
@@ -125,14 +131,14 @@ class ModuleList(_Indexed):
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
         raise NotImplementedError("ModuleList has no forward(); iterate over it in the parent's forward")
 
 
 class ModuleDict(Module):
     """A string-keyed table of modules, kept in insertion order."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -151,35 +157,35 @@ class ModuleDict(Module):
     def __contains__(self, key):
         return key in self._modules
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules)
 
-    def keys(self):
+    def keys(self) -> Iterable[str]:
         return self._modules.keys()
 
-    def values(self):
+    def values(self) -> Iterable[Module]:
         return self._modules.values()
 
-    def items(self):
+    def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()
 
-    def pop(self, key):
+    def pop(self, key: str) -> Module:
         m = self[key]
         del self._modules[key]
         return m
 
-    def clear(self):
+    def clear(self) -> None:
         self._modules.clear()
 
-    def update(self, modules):
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         items = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
         for pair in items:
             if len(pair) != 2:
                 raise ValueError(f"ModuleDict.update: expected (key, module) pairs, got {pair!r}")
             self[pair[0]] = pair[1]
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
         raise NotImplementedError("ModuleDict has no forward(); index it in the parent's forward")

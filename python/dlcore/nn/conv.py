@@ -19,6 +19,8 @@ backward takes relu' from the output, so the pre-activation is never stored.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional, Sequence
+
 import math
 import numbers
 
@@ -27,6 +29,9 @@ from ..autograd import Node, _enabled
 from ..tensor import Tensor, _wrap
 from . import init
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "Conv1d", "Conv2d", "ConvTranspose2d"]
 
@@ -184,7 +189,9 @@ def _conv2d_call(op, x4, w4, bias, stride, pad, dilation, groups, out, act):
     return y
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
+def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, groups: int = 1,
+           activation: Optional[str] = None) -> Tensor:
     """2-D cross-correlation, torch.nn.functional.conv2d semantics.
 
     input (N, C, H, W) or unbatched (C, H, W); weight (K, C/groups, kH, kW); bias (K,).
@@ -206,7 +213,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     return y if batched else y.squeeze(0)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
+def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: int | tuple[int] = 1,
+           padding: int | tuple[int] | str = 0, dilation: int | tuple[int] = 1, groups: int = 1,
+           activation: Optional[str] = None) -> Tensor:
     """1-D cross-correlation, torch.nn.functional.conv1d semantics: input (N, C, L) or (C, L),
     weight (K, C/groups, kW), bias (K,); padding int, (p,), 'valid' or 'same'. Runs on the
     conv2d kernels with H = 1."""
@@ -240,8 +249,10 @@ def _transpose_geometry(op, xs, ws, stride, padding, output_padding, dilation, g
     return stride, padding, dilation, out
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int] = 1) -> Tensor:
     """2-D transposed convolution (the adjoint of conv2d), torch semantics.
 
     input (N, Cin, H, W) or (Cin, H, W); weight (Cin, Cout/groups, kH, kW); bias (Cout,).
@@ -355,7 +366,7 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """torch's default: kaiming_uniform_(weight, a=sqrt(5)) = U(-1/sqrt(fan_in), ...), and
         the bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -364,7 +375,7 @@ class _ConvNd(Module):
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0,) * self._nd:
@@ -388,12 +399,15 @@ class Conv1d(_ConvNd):
 
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0,
+                 dilation: int | tuple[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: device | str | int | None = None,
+                 dtype: dtype | str | type | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
 
@@ -405,12 +419,15 @@ class Conv2d(_ConvNd):
 
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: device | str | int | None = None,
+                 dtype: dtype | str | type | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
 
@@ -424,9 +441,11 @@ class ConvTranspose2d(_ConvNd):
     _nd = 2
     _transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 output_padding: int | tuple[int, int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int, int] = 1, padding_mode: str = "zeros",
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, device=device, dtype=dtype)
         for o, s, d in zip(self.output_padding, self.stride, self.dilation):
@@ -455,7 +474,7 @@ class ConvTranspose2d(_ConvNd):
             res.append(want - lo)
         return tuple(res)
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size: Optional[Sequence[int]] = None) -> Tensor:
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups,
                                 self.dilation)

@@ -20,6 +20,8 @@ The backward formulas, for the reader who wants to connect them to the textbook 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import math
 import numbers
 
@@ -28,6 +30,9 @@ from .._dtype import float32
 from ..autograd import Node, _enabled, no_grad
 from ..backends import cuda as _bc
 from ..tensor import Tensor, _wrap, _norm_dim
+
+if TYPE_CHECKING:
+    from .._dtype import dtype
 
 __all__ = ["linear", "relu", "relu_", "leaky_relu", "elu", "softplus", "sigmoid", "tanh", "gelu",
            "silu", "logsigmoid", "softmax", "log_softmax", "maxout", "dropout", "mse_loss",
@@ -87,7 +92,8 @@ def _reduction_code(op, reduction, size_average=None, reduce=None):
 
 # ---- linear ---------------------------------------------------------------------------------
 
-def linear(input, weight, bias=None, activation=None):
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+           activation: Optional[str] = None) -> Tensor:
     """y = input @ weight.T + bias, weight (out_features, in_features), as torch.
 
     One fused GEMM call (bias add in its epilogue). activation='relu' (dlcore extension) also
@@ -175,48 +181,48 @@ def _act(code, name, x, a=0.0, b=0.0, inplace=False):
                    lambda g: (_wrap(_C.act_backward(code, g._impl, xs, ys, a, b)),))
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _act(RELU, "relu", input, inplace=inplace)
 
 
-def relu_(input):
+def relu_(input: Tensor) -> Tensor:
     return _act(RELU, "relu", input, inplace=True)
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     return _act(LEAKY_RELU, "leaky_relu", input, float(negative_slope), inplace=inplace)
 
 
-def elu(input, alpha=1.0, inplace=False):
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _act(ELU, "elu", input, float(alpha), inplace=inplace)
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, computed stably; linear where beta x > threshold."""
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
     return _act(SOFTPLUS, "softplus", input, float(beta), float(threshold))
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     return _act(SIGMOID, "sigmoid", input)
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     return _act(TANH, "tanh", input)
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return _act(GELU if approximate == "none" else GELU_TANH, "gelu", input)
 
 
-def silu(input, inplace=False):
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _act(SILU, "silu", input, inplace=inplace)
 
 
-def logsigmoid(input):
+def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
     return ops.neg(_act(SOFTPLUS, "softplus", ops.neg(input), 1.0, math.inf))
 
@@ -252,17 +258,19 @@ def _softmax(x, dim, dtype, log):
     return _attach(out, name, (x,), backward)
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+def softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: dtype | str | type | None = None) -> Tensor:
     return _softmax(input, dim, dtype, False)
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+def log_softmax(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+                dtype: dtype | str | type | None = None) -> Tensor:
     return _softmax(input, dim, dtype, True)
 
 
 # ---- maxout / dropout ---------------------------------------------------------------------------
 
-def maxout(input, pool_size, dim=1):
+def maxout(input: Tensor, pool_size: int, dim: int = 1) -> Tensor:
     """Max over groups of pool_size consecutive entries of `dim` (Goodfellow et al., 2013):
     (N, C, *) -> (N, C // pool_size, *). Ties share the gradient evenly."""
     _check_tensor("maxout", input)
@@ -275,7 +283,7 @@ def maxout(input, pool_size, dim=1):
     return ops.amax(input.reshape(s[:d] + (c // pool_size, pool_size) + s[d + 1:]), d + 1)
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: in training each element is zeroed with probability p and survivors
     are scaled by 1/(1-p); in eval (training=False) the identity. Masks come from the global
     Philox generator (dlcore.manual_seed), identical on CPU and CUDA, and are regenerated in
@@ -349,7 +357,8 @@ def _pointwise_loss(name, input, target, code, fwd, dfdx):
     return _attach(out, name, (input, target), backward)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
+             reduce: Optional[bool] = None, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced. reduction='sum' is ||y - t||^2 = 2 E for the classic
     E = 1/2 ||y - t||^2; 'mean' divides by numel. See the module docstring."""
     code = _reduction_code("mse_loss", reduction, size_average, reduce)
@@ -358,14 +367,16 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
                            lambda d: ops.mul(d, 2.0))
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+            reduction: str = "mean") -> Tensor:
     code = _reduction_code("l1_loss", reduction, size_average, reduce)
     target = _same_shape("l1_loss", input, target)
     return _pointwise_loss("l1_loss", input, target, code, ops.abs, ops.sign)
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                         size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                         reduction: str = "mean") -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) on probabilities x; logs clamped at -100 like torch.
     Prefer binary_cross_entropy_with_logits, which never takes log of a rounded sigmoid."""
     code = _reduction_code("binary_cross_entropy", reduction, size_average, reduce)
@@ -396,8 +407,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _attach(out, "binary_cross_entropy", (input, target), backward)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                                     size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                                     reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> Tensor:
     """BCE on logits x, in the stable form (1 - t) x + (1 + (pw - 1) t) softplus(-x), where
     softplus(-x) = log(1 + e^-x) is computed as max(-x, 0) + log1p(e^-|x|): no overflow, and
     no log(0) for confident predictions. Gradient: w ((1 - t) - lw (1 - sigmoid(x)))."""
@@ -483,8 +495,10 @@ def _class_loss(name, input, target, weight, ignore_index, code, label_smoothing
     return _attach(out, name, (input,), backward)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                  reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                  size_average: Optional[bool] = None, ignore_index: int = -100,
+                  reduce: Optional[bool] = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Fused log_softmax + nll_loss on logits (N, C) / (N, C, d1, ...) and int64 class targets.
 
     weight: per-class weights (C,) for imbalanced data; 'mean' then divides by the sum of the
@@ -518,8 +532,9 @@ def _soft_cross_entropy(input, target, weight, code, eps):
     return ops.sum(v) if code == 2 else ops.mean(v)
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+             size_average: Optional[bool] = None, ignore_index: int = -100, reduce: Optional[bool] = None,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities input (N, C) at int64 class targets:
     -weight[t] input[n, t]; 'mean' divides by the sum of the targets' weights."""
     code = _reduction_code("nll_loss", reduction, size_average, reduce)

@@ -9,6 +9,8 @@ scatter-add (index_add) of that kernel.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional, Sequence
+
 
 import numpy as np
 
@@ -18,6 +20,9 @@ from ..tensor import Tensor, _wrap, _norm_dim, tensor
 from .. import views as _views
 from .. import indexing as _indexing
 from .. import numerics as _num
+
+if TYPE_CHECKING:
+    from .._dtype import dtype
 
 __all__ = ["pad", "one_hot", "smooth_l1_loss", "huber_loss", "kl_div", "cosine_similarity",
            "normalize", "hardtanh", "relu6", "softsign", "mish", "hardswish", "hardsigmoid", "prelu",
@@ -41,7 +46,7 @@ def _pad_index(n, before, after, mode):
     return np.where(p >= n, period - p, p)
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Tensor:
     """Pads the last len(pad)//2 dims: pad = (left, right, top, bottom, ...) from the last dim
     backwards. mode 'constant' (value, negative pads crop), 'reflect', 'replicate', 'circular'."""
     if not isinstance(input, Tensor):
@@ -104,7 +109,7 @@ def pad(input, pad, mode="constant", value=None):
 
 # ---- encodings -------------------------------------------------------------------------------------
 
-def one_hot(tensor_, num_classes=-1):
+def one_hot(tensor_: Tensor, num_classes: int = -1) -> Tensor:
     """int64 tensor of shape (*input.shape, num_classes) with a 1 at each input value."""
     if not isinstance(tensor_, Tensor) or tensor_.dtype is not int64:
         raise TypeError("one_hot: expected an int64 tensor of class indices")
@@ -142,7 +147,8 @@ def _pair(op, input, target):
     return target if target.dtype is input.dtype else target.to(dtype=input.dtype)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
+                   reduce: Optional[bool] = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
     target = _pair("smooth_l1_loss", input, target)
     d = ops.sub(input, target)
@@ -153,7 +159,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(v, reduction, "smooth_l1_loss")
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
     target = _pair("huber_loss", input, target)
     d = ops.sub(input, target)
@@ -162,7 +168,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduce(v, reduction, "huber_loss")
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+def kl_div(input: Tensor, target: Tensor, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
     """target (log target - input) with input log-probabilities; 0 where target is 0.
     reduction 'batchmean' divides the sum by the batch size (the true KL divergence)."""
     target = _pair("kl_div", input, target)
@@ -179,18 +186,20 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 # ---- similarity and normalisation ----------------------------------------------------------------
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along dim (inputs broadcast)."""
     n1 = ops.clamp(_num.vector_norm(x1, 2, dim, keepdim=True), min=eps)
     n2 = ops.clamp(_num.vector_norm(x2, 2, dim, keepdim=True), min=eps)
     return ops.sum(ops.mul(ops.div(x1, n1), ops.div(x2, n2)), dim)
 
 
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
     return _num.vector_norm(ops.add(ops.sub(x1, x2), eps), p, -1, keepdim)
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: Optional[Tensor] = None) -> Tensor:
     """input / max(||input||_p along dim, eps)."""
     return ops.div(input, ops.clamp(_num.vector_norm(input, p, dim, keepdim=True), min=eps))
 
@@ -201,7 +210,7 @@ def _f(x):
     return x if x.dtype.is_floating_point else x.to(dtype=float32)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} is greater than max_val {max_val}")
     x = _f(input)
@@ -210,35 +219,35 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return ops.where(inside, x, ops.clamp(x.detach(), min_val, max_val))
 
 
-def relu6(input, inplace=False):
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0)
 
 
-def softsign(input):
+def softsign(input: Tensor) -> Tensor:
     x = _f(input)
     return ops.div(x, ops.add(ops.abs(x), 1.0))
 
 
-def mish(input, inplace=False):
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     from . import functional as F
     x = _f(input)
     return ops.mul(x, ops.tanh(F.softplus(x)))
 
 
-def hardsigmoid(input, inplace=False):
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     x = _f(input)
     inside = ops.logical_and(ops.gt(x, -3.0), ops.lt(x, 3.0))
     return ops.where(inside, ops.add(ops.div(x, 6.0), 0.5), ops.gt(x.detach(), 0.0).to(dtype=x.dtype))
 
 
-def hardswish(input, inplace=False):
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     x = _f(input)
     # x * relu6(x + 3) / 6; gradient (2x + 3) / 6 on [-3, 3] (torch's convention at the edges).
     mid = ops.div(ops.mul(x, ops.add(x, 3.0)), 6.0)
     return ops.where(ops.lt(x, -3.0), ops.mul(x, 0.0), ops.where(ops.gt(x, 3.0), x, mid))
 
 
-def prelu(input, weight):
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + weight min(0, x); weight has 1 or C entries (C = input.shape[1])."""
     if weight.numel() != 1:
         if input.ndim < 2 or input.shape[1] != weight.numel():
@@ -254,12 +263,12 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def selu(input, inplace=False):
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     from . import functional as F
     return ops.mul(F.elu(_f(input), _SELU_ALPHA), _SELU_SCALE)
 
 
-def celu(input, alpha=1.0, inplace=False):
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise ValueError("celu: alpha must be non-zero")
@@ -268,7 +277,7 @@ def celu(input, alpha=1.0, inplace=False):
     return ops.mul(F.elu(ops.div(x, alpha)), alpha)
 
 
-def glu(input, dim=-1):
+def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b) with (a, b) the two halves of input along dim."""
     d = _norm_dim(dim, input.ndim, "glu")
     n = input.shape[d]
@@ -278,16 +287,17 @@ def glu(input, dim=-1):
     return ops.mul(a, ops.sigmoid(b))
 
 
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
+def softmin(input: Tensor, dim: Optional[int] = None, _stacklevel: int = 3,
+            dtype: dtype | str | type | None = None) -> Tensor:
     from . import functional as F
     return F.softmax(ops.neg(input), dim, dtype=dtype)
 
 
-def tanhshrink(input):
+def tanhshrink(input: Tensor) -> Tensor:
     return ops.sub(input, ops.tanh(input))
 
 
-def threshold(input, threshold, value, inplace=False):
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     return ops.where(ops.gt(input, threshold), input, tensor(value, dtype=input.dtype, device=input.device))
 
 
@@ -309,10 +319,10 @@ def _channel_dropout(op, input, p, training, min_dims):
     return ops.mul(input, ops.div(keep.to(dtype=input.dtype), 1.0 - p))
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes whole channels (N, C, H, W) / (C, H, W) with probability p, scaling the rest."""
     return _channel_dropout("dropout2d", input, p, training, 3)
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     return _channel_dropout("dropout1d", input, p, training, 2)

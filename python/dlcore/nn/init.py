@@ -16,6 +16,8 @@ has fan_in = in, and a Conv2d weight (C_out, C_in, kh, kw) has fan_in = C_in * k
 """
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import math
 import numbers
 
@@ -59,7 +61,7 @@ def _fill_random(tensor, kernel, a, b):
 
 # ---- gains and fans --------------------------------------------------------------------------
 
-def calculate_gain(nonlinearity: str, param=None) -> float:
+def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
     """The factor that keeps activations' variance steady through the nonlinearity (torch's table)."""
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d", "sigmoid")
@@ -103,7 +105,7 @@ def _calculate_correct_fan(tensor, mode):
 
 # ---- plain fills -----------------------------------------------------------------------------
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """U(a, b) in place."""
     _check_float(tensor, "uniform_")
     if not a <= b:
@@ -112,7 +114,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
         return _fill_random(tensor, _C.uniform_, a, b)
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """N(mean, std^2) in place."""
     _check_float(tensor, "normal_")
     if std < 0:
@@ -121,7 +123,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
         return _fill_random(tensor, _C.normal_, mean, std)
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Any = None) -> Tensor:
     """N(mean, std^2) restricted to [a, b]: out-of-range draws are redrawn (rejection sampling)."""
     _check_float(tensor, "trunc_normal_")
     if not a < b:
@@ -143,21 +146,21 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return tensor
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     _check(tensor, "constant_")
     with no_grad():
         return tensor.fill_(val)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1.0)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 0.0)
 
 
-def eye_(tensor):
+def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix (2-D tensors), keeping the identity of inputs in Linear layers."""
     _check(tensor, "eye_")
     if tensor.ndim != 2:
@@ -171,7 +174,7 @@ def eye_(tensor):
 
 # ---- fan-scaled initialisers -----------------------------------------------------------------
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     _check_float(tensor, "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -179,7 +182,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """Glorot normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out))."""
     _check_float(tensor, "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -187,7 +190,8 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     return normal_(tensor, 0.0, std)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: Any = None) -> Tensor:
     """He uniform: U(-b, b), b = gain * sqrt(3 / fan); gain from calculate_gain(nonlinearity, a)."""
     _check_float(tensor, "kaiming_uniform_")
     if tensor.numel() == 0:
@@ -198,7 +202,8 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", ge
     return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: Any = None) -> Tensor:
     """He normal: N(0, s^2), s = gain / sqrt(fan)."""
     _check_float(tensor, "kaiming_normal_")
     if tensor.numel() == 0:
@@ -208,7 +213,7 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     return normal_(tensor, 0.0, gain / math.sqrt(fan) if fan else 0.0)
 
 
-def lecun_uniform_(tensor, generator=None):
+def lecun_uniform_(tensor: Tensor, generator: Any = None) -> Tensor:
     """Fan-in rule U(-1/sqrt(fan_in), +1/sqrt(fan_in)) — the bound Linear's default init reaches."""
     _check_float(tensor, "lecun_uniform_")
     fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
@@ -216,14 +221,14 @@ def lecun_uniform_(tensor, generator=None):
     return uniform_(tensor, -bound, bound)
 
 
-def lecun_normal_(tensor, generator=None):
+def lecun_normal_(tensor: Tensor, generator: Any = None) -> Tensor:
     """N(0, 1/fan_in): the initialisation SELU networks are designed for."""
     _check_float(tensor, "lecun_normal_")
     fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, 1.0 / math.sqrt(fan_in) if fan_in else 0.0)
 
 
-def orthogonal_(tensor, gain=1.0, generator=None):
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """A (semi-)orthogonal matrix (Saxe et al. 2013), trailing dims flattened: rows x cols.
 
     Draws a Gaussian matrix from the seeded generator, takes its QR decomposition (in float64

@@ -9,6 +9,8 @@ built from nested modules needs no bookkeeping of its own.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional
+
 import collections
 import itertools
 import numbers
@@ -21,13 +23,20 @@ from ..autograd import no_grad
 from .._dtype import as_device, as_dtype, device as _device
 from .. import _C
 
+if TYPE_CHECKING:
+    import builtins
+
+    from typing_extensions import Self
+
+    from .._dtype import device, dtype
+
 
 class Parameter(Tensor):
     """A Tensor that a Module registers as trainable. ``Parameter(t)`` shares t's storage."""
 
     __slots__ = ()
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = _wrap(_C.empty([0], 0, 0, 0))
         elif not isinstance(data, Tensor):
@@ -51,11 +60,11 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, table):
+    def __init__(self, table: dict[int, Any]) -> None:
         self._table = table
         self.id = next(RemovableHandle._ids)
 
-    def remove(self):
+    def remove(self) -> None:
         self._table.pop(self.id, None)
 
     def __enter__(self):
@@ -65,7 +74,8 @@ class RemovableHandle:
         self.remove()
 
 
-_IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_IncompatibleKeys = collections.namedtuple(  # type: ignore[name-match]
+    "IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def _addindent(s, n):
@@ -78,7 +88,7 @@ class Module:
 
     training: bool
 
-    def __init__(self):
+    def __init__(self) -> None:
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = OrderedDict()
@@ -89,10 +99,10 @@ class Module:
         d["_forward_pre_hooks"] = OrderedDict()
 
     # ---- forward -------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for hook in list(self._forward_pre_hooks.values()):
             res = hook(self, args)
             if res is not None:
@@ -104,13 +114,13 @@ class Module:
                 out = res
         return out
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """hook(module, inputs_tuple, output) runs after forward; a non-None result replaces the output."""
         h = RemovableHandle(self._forward_hooks)
         self._forward_hooks[h.id] = hook
         return h
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """hook(module, inputs_tuple) runs before forward; a non-None result replaces the inputs."""
         h = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[h.id] = hook
@@ -125,7 +135,7 @@ class Module:
         if name == "" or "." in name:
             raise KeyError(f"{kind} name can't be empty or contain '.', got {name!r}")
 
-    def register_parameter(self, name: str, param):
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         self._check_name(name, "parameter")
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"attribute {name!r} already exists")
@@ -134,7 +144,7 @@ class Module:
                             "(dlcore.nn.Parameter or None required)")
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor, persistent: bool = True):
+    def register_buffer(self, name: str, tensor: Optional[Tensor], persistent: bool = True) -> None:
         """A tensor saved in state_dict (when persistent) and moved by to(), but not trained."""
         self._check_name(name, "buffer")
         if hasattr(self, name) and name not in self._buffers:
@@ -148,7 +158,7 @@ class Module:
         else:
             self._non_persistent.add(name)
 
-    def add_module(self, name: str, module):
+    def add_module(self, name: str, module: Optional[Module]) -> None:
         self._check_name(name, "module")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute {name!r} already exists")
@@ -194,7 +204,7 @@ class Module:
             if t is not None:
                 t.pop(name, None)
 
-    def __getattr__(self, name):        # only called when normal lookup fails
+    def __getattr__(self, name: str) -> Any:        # only called when normal lookup fails
         d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
             t = d.get(table)
@@ -214,7 +224,8 @@ class Module:
         return sorted(set(object.__dir__(self)) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
     # ---- traversal -----------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: Optional[set[Any]] = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
         if remove_duplicate:
@@ -226,18 +237,18 @@ class Module:
             if m is not None:
                 yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -251,22 +262,24 @@ class Module:
                 seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + name, v
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(name, Parameter) pairs; a parameter shared by two layers is listed once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target: str):
+    def get_submodule(self, target: str) -> Module:
         m = self
         for part in target.split(".") if target else []:
             if part not in m._modules or m._modules[part] is None:
@@ -274,14 +287,14 @@ class Module:
             m = m._modules[part]
         return m
 
-    def get_parameter(self, target: str):
+    def get_parameter(self, target: str) -> Parameter:
         mod_path, _, name = target.rpartition(".")
         m = self.get_submodule(mod_path)
         if name not in m._parameters:
             raise AttributeError(f"{type(m).__name__} has no parameter {name!r}")
         return m._parameters[name]
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], Any]) -> Self:
         """fn(module) on every submodule (children first) and then on self, as torch does."""
         for m in self.children():
             m.apply(fn)
@@ -289,7 +302,7 @@ class Module:
         return self
 
     # ---- modes and gradients -------------------------------------------------------------
-    def train(self, mode: bool = True):
+    def train(self, mode: bool = True) -> Self:
         if not isinstance(mode, bool):
             raise ValueError("train: mode is expected to be a bool")
         self.training = mode
@@ -297,16 +310,16 @@ class Module:
             m.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Turns gradient tracking of every parameter on or off (False freezes the layer)."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none: bool = True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -338,7 +351,8 @@ class Module:
                             t.grad._impl = g._impl
         return self
 
-    def to(self, *args, device=None, dtype=None, non_blocking=False):
+    def to(self, *args: Any, device: device | str | int | None = None,
+           dtype: dtype | str | type | None = None, non_blocking: bool = False) -> Self:
         """Moves and/or casts parameters and buffers in place: to("cuda"), to(dlcore.float64), to(t).
 
         Only floating point tensors change dtype (integer buffers such as counters keep theirs).
@@ -367,20 +381,21 @@ class Module:
 
         return self._apply_impl(convert)
 
-    def cpu(self):
+    def cpu(self) -> Self:
         return self.to("cpu")
 
-    def cuda(self, device=None):
+    def cuda(self, device: device | str | int | None = None) -> Self:
         return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
 
-    def float(self):
+    def float(self) -> Self:
         return self.to(dtype="float32")
 
-    def double(self):
+    def double(self) -> Self:
         return self.to(dtype="float64")
 
     # ---- state dict ----------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: Optional[dict[str, Any]] = None, prefix: str = "",
+                   keep_vars: builtins.bool = False) -> dict[str, Any]:
         """OrderedDict name -> tensor ('0.weight', 'fc1.bias', 'bn.running_mean').
 
         Values share storage with the module's tensors (detached unless keep_vars=True);
@@ -412,7 +427,8 @@ class Module:
                     out[pre + name] = b
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: builtins.bool = True) -> _IncompatibleKeys:
         """Copies tensors from state_dict into this module's parameters and buffers.
 
         strict=True: missing or unexpected keys raise KeyError naming them. A shape mismatch
@@ -472,5 +488,5 @@ class Module:
             return head + lines[0] + ")"
         return head + "\n" + "".join("  " + line + "\n" for line in lines) + ")"
 
-    def num_parameters(self, trainable_only=False) -> int:
+    def num_parameters(self, trainable_only: builtins.bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

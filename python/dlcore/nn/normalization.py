@@ -22,6 +22,8 @@ mean and 1/std of the forward, never the normalised input.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import math
 import numbers
 
@@ -32,6 +34,9 @@ from ..tensor import Tensor, _wrap
 from .functional import _attach, _check_tensor, _grad_on
 from .module import Module, Parameter
 from . import init
+
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
 
 __all__ = ["batch_norm", "local_response_norm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
            "LocalResponseNorm"]
@@ -47,8 +52,9 @@ def _impl_or_none(t, op, what):
 
 # ---- functional ------------------------------------------------------------------------------
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor, running_var: Tensor, weight: Optional[Tensor] = None,
+               bias: Optional[Tensor] = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
     """Batch normalization of an (N, C, *) input over N and the spatial dims, per channel.
 
     training=True: normalise with the batch statistics and, when running_mean / running_var
@@ -94,7 +100,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _attach(out, op, (input, weight, bias), backward)
 
 
-def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
     """Local response normalization across channels of an (N, C, *) input (as torch):
 
         y = x / (k + alpha / size * sum_{c' in window(c)} x[c']^2) ** beta
@@ -128,11 +135,23 @@ class _BatchNorm(Module):
     """Common part of BatchNorm1d/2d/3d: parameters weight/bias (C,), buffers running_mean,
     running_var (C,) and num_batches_tracked (int64 scalar) — torch's names and defaults."""
 
-    _ranks = ()          # accepted input ranks
+    _ranks: tuple[int, ...] = ()          # accepted input ranks
     _rank_text = ""
+    num_features: int
+    eps: float
+    momentum: Optional[float]
+    affine: bool
+    track_running_stats: bool
+    weight: Tensor                        # Parameters (None when affine=False, as in torch)
+    bias: Tensor
+    running_mean: Optional[Tensor]        # buffers when track_running_stats
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if not isinstance(num_features, numbers.Integral) or num_features < 0:
             raise ValueError(f"{type(self).__name__}: num_features must be a non-negative integer, "
@@ -165,14 +184,14 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         if self.track_running_stats:
             with no_grad():
                 self.running_mean.zero_()
                 self.running_var.fill_(1.0)
                 self.num_batches_tracked.zero_()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
@@ -191,7 +210,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}({self.num_features}): expected input with "
                              f"{self.num_features} channels in dim 1, got input of shape {shape}")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
@@ -206,7 +225,7 @@ class _BatchNorm(Module):
                           self.running_var if track else None, self.weight, self.bias,
                           bn_training, factor, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
@@ -233,15 +252,15 @@ class BatchNorm3d(_BatchNorm):
 class LocalResponseNorm(Module):
     """Local response normalization across channels (AlexNet): see local_response_norm."""
 
-    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         self.size = size
         self.alpha = alpha
         self.beta = beta
         self.k = k
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -14,6 +14,8 @@ follow torch.nn, so a torch state_dict loads.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional, Sequence
+
 import numbers
 
 from .. import _C, creation, ops
@@ -22,6 +24,9 @@ from ..tensor import Tensor, _wrap
 from .. import views as _views
 from .functional import _attach, _check_tensor, _grad_on
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
 
 __all__ = ["layer_norm", "group_norm", "instance_norm", "LayerNorm", "GroupNorm", "InstanceNorm1d",
            "InstanceNorm2d", "InstanceNorm3d"]
@@ -54,7 +59,8 @@ def _normalize_rows(op, x, cols, weight, bias, eps):
     return _attach(out, op, inputs, backward), mean, rstd
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Optional[Tensor] = None,
+               bias: Optional[Tensor] = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing dims normalized_shape (an int or a tuple)."""
     op = "layer_norm"
     _check_tensor(op, input)
@@ -89,7 +95,8 @@ def _check_channel_param(op, p, C, what):
                          f"{tuple(p.shape) if isinstance(p, Tensor) else type(p).__name__}")
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+               eps: float = 1e-5) -> Tensor:
     """Normalise each of num_groups channel groups of an (N, C, *) input per sample."""
     op = "group_norm"
     _check_tensor(op, input)
@@ -108,8 +115,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return _channel_affine(y, weight, bias, C, input.ndim)
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats=True, momentum=0.1, eps=1e-5):
+def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None, running_var: Optional[Tensor] = None,
+                  weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each (sample, channel) plane of an (N, C, *) input; with use_input_stats the
     running statistics (when given) move towards the batch's (unbiased variance), otherwise
     they normalise the input."""
@@ -146,8 +154,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 class LayerNorm(Module):
     """Layer normalisation over the trailing normalized_shape dims (weight = 1, bias = 0 at start)."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None,
-                 dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, device: device | str | int | None = None,
+                 dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
         self.normalized_shape = tuple(int(s) for s in shape)
@@ -161,15 +170,19 @@ class LayerNorm(Module):
             self.weight = None
             self.bias = None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+    """Normalises each sample over groups of num_channels // num_groups channels, then applies a
+    per-channel affine."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_groups {num_groups} must divide num_channels {num_channels}")
@@ -178,18 +191,19 @@ class GroupNorm(Module):
         self.weight = Parameter(creation.ones(num_channels, **kw)) if affine else None
         self.bias = Parameter(creation.zeros(num_channels, **kw)) if affine else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
 class _InstanceNorm(Module):
     _spatial = 2
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
-                 device=None, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: device | str | int | None = None,
+                 dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -203,7 +217,7 @@ class _InstanceNorm(Module):
             self.running_mean = None
             self.running_var = None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim == self._spatial + 1:   # unbatched (C, *spatial)
             return _views.squeeze(self.forward(_views.unsqueeze(x, 0)), 0)
         if x.ndim != self._spatial + 2:
@@ -213,18 +227,22 @@ class _InstanceNorm(Module):
         return instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                              use_input, self.momentum, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):
+    """Normalises each (sample, channel) of an (N, C, L) input over L (no running statistics unless
+    track_running_stats)."""
     _spatial = 1
 
 
 class InstanceNorm2d(_InstanceNorm):
+    """Normalises each (sample, channel) of an (N, C, H, W) input over H and W."""
     _spatial = 2
 
 
 class InstanceNorm3d(_InstanceNorm):
+    """Normalises each (sample, channel) of an (N, C, D, H, W) input over D, H and W."""
     _spatial = 3

@@ -16,6 +16,8 @@ node with the hand-written backward:
 """
 from __future__ import annotations
 
+from typing import Any, Optional, Sequence
+
 import numbers
 
 from .. import _C, ops
@@ -85,15 +87,17 @@ def _pool(op, is_max, spatial, input, kernel_size, stride, padding, dilation, ce
 
 # ---- max / average pooling --------------------------------------------------------------------
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+               padding: int | tuple[int] = 0, dilation: int | tuple[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Any:
     """Max over sliding windows of (N, C, L); indices (return_indices) are positions in L."""
     return _pool("max_pool1d", True, 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                  return_indices=return_indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over sliding windows of (N, C, H, W). Padding counts as -inf and may be at most half
     the effective kernel (dilation (k - 1) + 1). return_indices adds the int64 flat positions
     ih * W + iw of the maxima in each input plane (what max_unpool2d consumes)."""
@@ -101,14 +105,17 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                  return_indices=return_indices)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+               padding: int | tuple[int] = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over sliding windows of (N, C, L); padding counts as zeros unless count_include_pad is False."""
     return _pool("avg_pool1d", False, 1, input, kernel_size, stride, padding, 1, ceil_mode,
                  count_include_pad)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Optional[int] = None) -> Tensor:
     """Mean over sliding windows. The divisor is divisor_override when given, else the window
     size including zero padding (count_include_pad) or only the real elements."""
     return _pool("avg_pool2d", False, 2, input, kernel_size, stride, padding, 1, ceil_mode,
@@ -130,12 +137,14 @@ def _lp_pool(op, spatial, input, norm_type, kernel_size, stride, ceil_mode):
     return ops.pow(out, 1.0 / p)
 
 
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int | tuple[int],
+              stride: int | tuple[int] | None = None, ceil_mode: bool = False) -> Tensor:
     """Power-average pooling (sum over the window of x^p)^(1/p); p = 2 is L2 pooling."""
     return _lp_pool("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: int | tuple[int, int],
+              stride: int | tuple[int, int] | None = None, ceil_mode: bool = False) -> Tensor:
     """Power-average pooling (sum over the window of x^p)^(1/p) on (N, C, H, W); p = 2 is L2
     pooling, p -> inf approaches max pooling. Computed as torch does: avg_pool2d of x^p times
     the kernel area, to the power 1/p."""
@@ -180,13 +189,17 @@ def _adaptive(op, is_max, input, output_size, return_indices=False):
     return out
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor,
+                        output_size: int | None | Sequence[Optional[int]]) -> Tensor:
     """Average over adaptive windows giving exactly output_size (h, w); an int is (n, n), None
     keeps that input dim. adaptive_avg_pool2d(x, 1) is global average pooling."""
     return _adaptive("adaptive_avg_pool2d", False, input, output_size)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(input: Tensor, output_size: int | None | Sequence[Optional[int]],
+                        return_indices: bool = False) -> Any:
+    """Max over adaptive windows giving exactly output_size (h, w); with return_indices, also the argmax
+    positions."""
     return _adaptive("adaptive_max_pool2d", True, input, output_size, return_indices)
 
 
@@ -209,14 +222,17 @@ def _size_1d(op, output_size):
     return output_size
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
+    """Average over adaptive windows giving exactly output_size positions along L."""
     x4, shape = _as_planes_1d("adaptive_avg_pool1d", input)
     n = _size_1d("adaptive_avg_pool1d", output_size)
     y = _adaptive("adaptive_avg_pool1d", False, x4, (1, shape[-1] if n is None else n))
     return y.reshape(*shape[:-1], y.shape[-1])
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int], return_indices: bool = False) -> Any:
+    """Max over adaptive windows giving exactly output_size positions along L; with return_indices, also
+    the argmax positions."""
     x4, shape = _as_planes_1d("adaptive_max_pool1d", input)
     n = _size_1d("adaptive_max_pool1d", output_size)
     y, i = _adaptive("adaptive_max_pool1d", True, x4, (1, shape[-1] if n is None else n), True)
@@ -246,7 +262,9 @@ def _unpool_size(op, shape, k, s, p, output_size):
     return out
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                 output_size: Optional[Sequence[int]] = None) -> Tensor:
     """Partial inverse of max_pool2d (SegNet decoders): zeros of the unpooled size with each
     input value put back at its index (within its plane). Default size per dim:
     (in - 1) * stride - 2 * padding + kernel_size; output_size may pick another one that the
@@ -274,7 +292,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return out
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] | None = None, padding: int | tuple[int] = 0,
+                 output_size: Optional[Sequence[int]] = None) -> Tensor:
     """max_unpool2d on planes of height 1: (N, C, L) -> (N, C, L_out), indices from max_pool1d."""
     op = "max_unpool1d"
     x4, shape = _as_planes_1d(op, input)
@@ -296,8 +316,9 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 # ---- modules ----------------------------------------------------------------------------------
 
 class _MaxPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: int | tuple[int, ...], stride: int | tuple[int, ...] | None = None,
+                 padding: int | tuple[int, ...] = 0, dilation: int | tuple[int, ...] = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -306,26 +327,33 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxPool1d(_MaxPoolNd):
-    def forward(self, input):
+    """Max over sliding windows of (N, C, L) inputs; see max_pool1d."""
+
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class MaxPool2d(_MaxPoolNd):
-    def forward(self, input):
+    """Max over sliding windows of (N, C, H, W) inputs; see max_pool2d."""
+
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    """Mean over sliding windows of (N, C, L) inputs; see avg_pool1d."""
+
+    def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+                 padding: int | tuple[int] = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
         super().__init__()
         self.kernel_size = tuple(_ints("AvgPool1d", "kernel_size", kernel_size, 1))
         self.stride = tuple(_ints("AvgPool1d", "stride",
@@ -334,17 +362,20 @@ class AvgPool1d(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AvgPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    """Mean over sliding windows of (N, C, H, W) inputs; see avg_pool2d."""
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: Optional[int] = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -353,116 +384,137 @@ class AvgPool2d(Module):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class _LPPoolNd(Module):
-    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+    def __init__(self, norm_type: float, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] | None = None, ceil_mode: bool = False) -> None:
         super().__init__()
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride
         self.ceil_mode = ceil_mode
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, ceil_mode={self.ceil_mode}")
 
 
 class LPPool1d(_LPPoolNd):
-    def forward(self, input):
+    """Power-average pooling (sum of x^p over the window)^(1/p) of (N, C, L) inputs."""
+
+    def forward(self, input: Tensor) -> Tensor:
         return lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
                          self.ceil_mode)
 
 
 class LPPool2d(_LPPoolNd):
-    def forward(self, input):
+    """Power-average pooling (sum of x^p over the window)^(1/p) of (N, C, H, W) inputs."""
+
+    def forward(self, input: Tensor) -> Tensor:
         return lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
                          self.ceil_mode)
 
 
 class AdaptiveAvgPool1d(Module):
-    def __init__(self, output_size):
+    """Average pooling whose windows adapt so that the output has length output_size."""
+
+    def __init__(self, output_size: int | tuple[int]) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return adaptive_avg_pool1d(input, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool1d(Module):
-    def __init__(self, output_size, return_indices=False):
+    """Max pooling whose windows adapt so that the output has length output_size."""
+
+    def __init__(self, output_size: int | tuple[int], return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
 class AdaptiveAvgPool2d(Module):
-    def __init__(self, output_size):
+    """Average pooling whose windows adapt to give an (h, w) = output_size output; AdaptiveAvgPool2d(1)
+    is global average pooling."""
+
+    def __init__(self, output_size: int | None | Sequence[Optional[int]]) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return adaptive_avg_pool2d(input, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool2d(Module):
-    def __init__(self, output_size, return_indices=False):
+    """Max pooling whose windows adapt to give an (h, w) = output_size output."""
+
+    def __init__(self, output_size: int | None | Sequence[Optional[int]],
+                 return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Any:  # (output, indices) with return_indices
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
 class MaxUnpool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    """Partial inverse of MaxPool2d: each value goes back to the position its index names, zeros elsewhere."""
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
         self.kernel_size = tuple(_ints("MaxUnpool2d", "kernel_size", kernel_size, 2))
         self.stride = tuple(_ints("MaxUnpool2d", "stride",
                                   stride if stride is not None else kernel_size, 2))
         self.padding = tuple(_ints("MaxUnpool2d", "padding", padding, 2))
 
-    def forward(self, input, indices, output_size=None):
+    def forward(self, input: Tensor, indices: Tensor, output_size: Optional[Sequence[int]] = None) -> Tensor:
         return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
                             output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxUnpool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    """Partial inverse of MaxPool1d: each value goes back to the position its index names, zeros elsewhere."""
+
+    def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+                 padding: int | tuple[int] = 0) -> None:
         super().__init__()
         self.kernel_size = tuple(_ints("MaxUnpool1d", "kernel_size", kernel_size, 1))
         self.stride = tuple(_ints("MaxUnpool1d", "stride",
                                   stride if stride is not None else kernel_size, 1))
         self.padding = tuple(_ints("MaxUnpool1d", "padding", padding, 1))
 
-    def forward(self, input, indices, output_size=None):
+    def forward(self, input: Tensor, indices: Tensor, output_size: Optional[Sequence[int]] = None) -> Tensor:
         return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
                             output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -10,6 +10,8 @@ and starts at zero. ``sparse=True`` is accepted for compatibility; the gradient 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import numbers
 
 import numpy as np
@@ -21,6 +23,9 @@ from ..tensor import Tensor, _wrap, tensor as _tensor
 from . import init
 from .functional import _attach, _grad_on
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
 
 __all__ = ["Embedding", "embedding"]
 
@@ -112,8 +117,9 @@ def _embedding_backward(weight, idx, host, pad, scale_grad_by_freq):
     return backward
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
     """Rows of weight (num_embeddings, embedding_dim) at the int64 indices of input (any shape):
     output input.shape + (embedding_dim,). padding_idx's row gets no gradient; max_norm renorms
     the looked-up rows in place; scale_grad_by_freq divides each gradient by the index's count in
@@ -126,9 +132,10 @@ class Embedding(Module):
     """A table of num_embeddings vectors of size embedding_dim, initialised N(0, 1) (the
     padding_idx row zero), looked up by int64 indices of any shape."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None,
+                 max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Optional[Tensor] = None, _freeze: bool = False,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
@@ -151,7 +158,7 @@ class Embedding(Module):
                                  f"match ({self.num_embeddings}, {self.embedding_dim})")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 
@@ -160,14 +167,15 @@ class Embedding(Module):
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         name = f"Embedding({self.num_embeddings}, {self.embedding_dim})"
         return _embedding(name, input, self.weight, self.padding_idx, self.max_norm,
                           self.norm_type, self.scale_grad_by_freq)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
-                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: Optional[int] = None,
+                        max_norm: Optional[float] = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Embedding:
         """An Embedding whose weight is `embeddings` (2-D); freeze=True: no gradient."""
         if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
             raise ValueError("Embedding.from_pretrained: embeddings must be a 2-D tensor, got "
@@ -177,7 +185,7 @@ class Embedding(Module):
                    padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
                    scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"

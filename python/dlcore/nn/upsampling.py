@@ -16,6 +16,8 @@ The backward (one autograd node) spreads the output gradient back with the same 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional, Sequence
+
 import math
 import numbers
 
@@ -25,6 +27,9 @@ from .functional import _attach, _grad_on, _check_tensor
 from .module import Module
 from .pooling import adaptive_avg_pool2d
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
@@ -32,8 +37,10 @@ _MODES = {"nearest": 0, "nearest-exact": 1, "linear": 2, "bilinear": 2}
 _RANK = {"linear": 3, "bilinear": 4}
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
+                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
     """Resize (N, C, L) or (N, C, H, W) to `size` or by `scale_factor` (output size
     floor(in * scale_factor)); see the module docstring for the sampling rules."""
     op = "interpolate"
@@ -103,16 +110,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         _wrap(_C.upsample_backward(g._impl, x_shape, code, ac, sh, sw, op)),))
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input: Tensor, size: int | Sequence[int] | None = None,
+             scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+             align_corners: Optional[bool] = None) -> Tensor:
     """Deprecated alias of interpolate (as in torch)."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):
+def upsample_nearest(input: Tensor, size: int | Sequence[int] | None = None,
+                     scale_factor: float | Sequence[float] | None = None) -> Tensor:
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):
+def upsample_bilinear(input: Tensor, size: int | Sequence[int] | None = None,
+                      scale_factor: float | Sequence[float] | None = None) -> Tensor:
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -121,8 +132,9 @@ class Upsample(Module):
     align_corners=None, recompute_scale_factor=None). A U-Net / FCN decoder's
     ``Upsample(scale_factor=2, mode='bilinear', align_corners=False)``."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    def __init__(self, size: int | Sequence[int] | None = None,
+                 scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -134,21 +146,23 @@ class Upsample(Module):
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                            recompute_scale_factor=self.recompute_scale_factor)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         info = (f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None
                 else f"size={self.size!r}")
         return info + f", mode={self.mode!r}"
 
 
 class UpsamplingNearest2d(Upsample):
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: int | Sequence[int] | None = None,
+                 scale_factor: float | Sequence[float] | None = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: int | Sequence[int] | None = None,
+                 scale_factor: float | Sequence[float] | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

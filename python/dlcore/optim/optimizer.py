@@ -12,6 +12,8 @@ and csrc/cuda/optim.cu). No tensor math happens in Python.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable, Optional
+
 import numbers
 from collections import defaultdict
 from itertools import chain
@@ -54,7 +56,7 @@ class Optimizer:
     # State entries that are plain numbers (PyTorch keeps them in 0-dim tensors).
     _scalar_state = ("step", "mu_product")
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict) -> None:
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list = []
@@ -70,7 +72,7 @@ class Optimizer:
             self.add_param_group(g)
 
     # ---- groups ------------------------------------------------------------------------
-    def add_param_group(self, param_group: dict):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Adds a group of parameters (with optional per-group hyper-parameters)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
@@ -107,7 +109,7 @@ class Optimizer:
         """Subclasses check their hyper-parameters here (ValueError on a bad value)."""
 
     # ---- gradients ---------------------------------------------------------------------
-    def zero_grad(self, set_to_none: bool = True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Drops every parameter's gradient (or zeroes it in place when set_to_none=False)."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -122,7 +124,7 @@ class Optimizer:
                     g.fill_(0.0)
 
     # ---- the step ----------------------------------------------------------------------
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """One update of every parameter that has a gradient. ``closure`` re-evaluates the loss."""
         loss = None
         if closure is not None:
@@ -176,7 +178,7 @@ class Optimizer:
                                        for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restores hyper-parameters and state saved by state_dict() (here or by torch.optim)."""
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError("load_state_dict: expected a dict with keys 'state' and 'param_groups'")

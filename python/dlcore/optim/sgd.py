@@ -10,13 +10,22 @@ One fused kernel call per parameter (dlcore._C.sgd_step).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterable
+
 from .. import _C
 from .optimizer import Optimizer, _check_range
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
 
 class SGD(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+    """Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight
+    decay (the update rule of torch.optim.SGD; see the module docstring)."""
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+                 momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)

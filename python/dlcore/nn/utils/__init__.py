@@ -3,8 +3,12 @@
     loss.backward()
     total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     opt.step()
+
+Both take the parameters as an iterable (or one tensor) and modify their ``.grad`` in place.
 """
 from __future__ import annotations
+
+from typing import Iterable, Optional
 
 import math
 
@@ -35,7 +39,8 @@ def _norm(g, norm_type):
     return float((g.abs() ** norm_type).sum()) ** (1.0 / norm_type)
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False) -> Tensor:
     """The norm of the per-tensor norms (= the norm of all elements concatenated)."""
     if isinstance(tensors, Tensor):
         tensors = [tensors]
@@ -60,7 +65,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     return tensor(total, dtype=tensors[0].dtype, device=tensors[0].device)
 
 
-def clip_grads_with_norm_(parameters, max_norm, total_norm):
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor | float) -> None:
     """Scales the gradients by min(1, max_norm / (total_norm + 1e-6)) in place."""
     grads = _grads(parameters)
     coef = float(max_norm) / (float(total_norm) + 1e-6)
@@ -71,7 +77,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm):
             g.mul_(coef)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> Tensor:
     """Rescales the gradients so their total norm is at most max_norm; returns the total norm
     (before clipping) as a 0-dim tensor. ``foreach`` is accepted for PyTorch compatibility."""
     if isinstance(parameters, Tensor):
@@ -84,7 +91,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: Optional[bool] = None) -> None:
     """Clamps every gradient element into [-clip_value, clip_value] in place."""
     v = float(clip_value)
     with no_grad():
