@@ -4,7 +4,14 @@
     x = dlcore.randn(64, 784)
     w = dlcore.randn(784, 10)
     y = (x @ w).relu()
+
+Tensors and their ops (``dlcore.Tensor``, ``dlcore.zeros``, ``dlcore.matmul``...), autograd, and
+the submodules ``nn``, ``optim``, ``data``, ``train``, ``distributed``, named as in PyTorch.
 """
+from __future__ import annotations
+
+import typing as _typing
+
 from . import _C
 from ._dtype import device, dtype, bool_ as bool, float32, float64, int64  # noqa: A001
 from ._dtype import float32 as float, float64 as double, int64 as long  # noqa: A001
@@ -25,6 +32,10 @@ from . import nn
 from .io import save, load
 from .summary import summary
 
+if _typing.TYPE_CHECKING:   # names for annotations only; `dlcore.bool` is the dtype
+    import builtins
+    from typing import Any
+
 __version__ = _C.__version__
 
 # Submodules a PyTorch user reaches through the package (dlcore.optim.Adam, dlcore.utils.data,
@@ -34,14 +45,14 @@ __version__ = _C.__version__
 _LAZY_SUBMODULES = ("optim", "data", "utils", "models", "viz", "bench", "distributed")
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY_SUBMODULES:
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY_SUBMODULES))
 
 
@@ -54,11 +65,11 @@ def get_num_threads() -> int:
     return _C.get_num_threads()
 
 
-def set_num_threads(n: int):
+def set_num_threads(n: int) -> None:
     _C.set_num_threads(int(n))
 
 
-def from_dlpack(obj) -> Tensor:
+def from_dlpack(obj: Any) -> Tensor:
     """Zero-copy tensor from any object with ``__dlpack__`` (NumPy, PyTorch, CuPy...) or a capsule."""
     from .tensor import _wrap
     if hasattr(obj, "__dlpack__"):
@@ -71,11 +82,11 @@ def from_dlpack(obj) -> Tensor:
     return _wrap(_C.from_dlpack(capsule))
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: Any) -> builtins.bool:
     return isinstance(x, Tensor)
 
 
-def numel(x) -> int:
+def numel(x: Tensor) -> int:
     return x.numel()
 
 

@@ -19,8 +19,13 @@ when the current backward has walked the whole graph.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .nn.module import RemovableHandle
+    from .tensor import Tensor
 
 
 class _GradFlag(threading.local):
@@ -74,7 +79,7 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
 
 
@@ -95,7 +100,7 @@ class set_detect_anomaly:
     gradient, so it is for debugging, as in PyTorch.
     """
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self._prev = _anomaly[0]
         _anomaly[0] = bool(mode)
 
@@ -136,7 +141,8 @@ def _check_finite(node, grads):
 class Node:
     __slots__ = ("name", "inputs", "backward_fn", "trace")
 
-    def __init__(self, name, inputs, backward_fn):
+    def __init__(self, name: str, inputs: tuple[Any, ...],
+                 backward_fn: Optional[Callable[[Tensor], Sequence[Optional[Tensor]]]]) -> None:
         self.name = name
         self.inputs = inputs
         self.backward_fn = backward_fn
@@ -160,7 +166,7 @@ def _user_stack():
         return f"<{self.name}Backward>"
 
 
-def needs_grad(*xs) -> bool:
+def needs_grad(*xs: Any) -> bool:
     if not _enabled.value:
         return False
     for x in xs:   # hot path: runs once per op; plain attribute probe, no isinstance chain
@@ -169,7 +175,8 @@ def needs_grad(*xs) -> bool:
     return False
 
 
-def record(out, name, inputs, backward_fn):
+def record(out: Tensor, name: str, inputs: Iterable[Any],
+           backward_fn: Callable[[Tensor], Sequence[Optional[Tensor]]]) -> Tensor:
     """Attach the backward of op `name` to `out` when some tensor in `inputs` requires grad.
 
     backward_fn(grad_out) returns one gradient (or None) per entry of `inputs`.
@@ -205,7 +212,7 @@ class _BackwardState(threading.local):
 _backward_state = _BackwardState()
 
 
-def queue_callback(fn):
+def queue_callback(fn: Callable[[], Any]) -> None:
     """Runs ``fn()`` once when the backward now running finishes (as torch's engine
     ``queue_callback``); only valid inside backward, e.g. from a post-accumulate-grad hook."""
     if _backward_state.callbacks is None:
@@ -213,7 +220,7 @@ def queue_callback(fn):
     _backward_state.callbacks.append(fn)
 
 
-def register_post_accumulate_grad_hook(tensor, hook):
+def register_post_accumulate_grad_hook(tensor: Tensor, hook: Callable[[Tensor], Any]) -> RemovableHandle:
     """``hook(tensor)`` after backward has accumulated this leaf's gradient into ``.grad``."""
     from collections import OrderedDict
     from .nn.module import RemovableHandle
@@ -231,7 +238,7 @@ def register_post_accumulate_grad_hook(tensor, hook):
     return handle
 
 
-def backward(root, grad=None, retain_graph=False, _run_hooks=True):
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False, _run_hooks: bool = True) -> None:
     outer, _backward_state.callbacks = _backward_state.callbacks, []
     try:
         _backward(root, grad, retain_graph, _run_hooks)
@@ -293,7 +300,8 @@ def _backward(root, grad, retain_graph, run_hooks):
                 node.inputs = ()
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=False):
+def grad(outputs: Tensor, inputs: Iterable[Tensor], grad_outputs: Any = None,
+         retain_graph: bool = False) -> tuple[Optional[Tensor], ...]:
     """Gradients of `outputs` w.r.t. `inputs`, returned (not accumulated into .grad)."""
     inputs = list(inputs)
     saved = [x.grad for x in inputs]
@@ -311,7 +319,8 @@ class GradcheckError(AssertionError):
     pass
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Compares the analytical Jacobian of fn (via backward) with central differences.
 
     inputs: a tensor or tuple of tensors; those with requires_grad are checked. Use float64.
@@ -368,7 +377,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             err = np.abs(analytic - numeric)
             bad = err > atol + rtol * np.abs(numeric)
             if bad.any():
-                k, j = np.unravel_index(np.argmax(err - (atol + rtol * np.abs(numeric))), err.shape)
+                k, j = np.unravel_index(  # type: ignore[assignment]  # NumPy ints; k was the loop's int
+                    np.argmax(err - (atol + rtol * np.abs(numeric))), err.shape)
                 msg = (f"gradcheck: Jacobian mismatch for output {oi} w.r.t. input {i} "
                        f"(shape {tuple(x.shape)}): element ({k}, {j}) analytic {analytic[k, j]:.8g} "
                        f"vs numeric {numeric[k, j]:.8g}; max abs error {err.max():.3g}")

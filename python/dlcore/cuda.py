@@ -64,7 +64,7 @@ class Stream:
 
     __slots__ = ("device", "cuda_stream")
 
-    def __init__(self, device, cuda_stream):
+    def __init__(self, device: int, cuda_stream: int) -> None:
         self.device = device
         self.cuda_stream = cuda_stream
 
@@ -72,7 +72,7 @@ class Stream:
         return f"<dlcore.cuda.Stream device=cuda:{self.device} cuda_stream={self.cuda_stream:#x}>"
 
 
-def current_stream(device=None) -> Stream:
+def current_stream(device: device | str | int | None = None) -> Stream:
     """The stream dlcore's kernels on ``device`` (default: the current device) run on."""
     if not is_available():
         raise RuntimeError("cuda.current_stream: no CUDA device is available")

@@ -6,7 +6,7 @@ checked against the storage bounds in C++, so no view can reach outside its memo
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, overload
+from typing import TYPE_CHECKING, Any, Callable, Optional, overload
 
 import numbers
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import builtins
 
     from ._dtype import device as _Device, dtype as _DType
+    from .nn.module import RemovableHandle
 
 if TYPE_CHECKING:   # the methods dlcore.ops / dlcore.tensor_api install at import, for type checkers
     from ._tensor_methods import _TensorMethods
@@ -301,7 +302,7 @@ class Tensor(_TensorMethods):
         self.requires_grad = requires_grad
         return self
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], Any]) -> RemovableHandle:
         """``hook(self)`` runs each time backward has accumulated this leaf's ``.grad``;
         returns a handle whose ``remove()`` unregisters it."""
         from .autograd import register_post_accumulate_grad_hook

@@ -28,10 +28,22 @@ import math
 import os
 import sys
 import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, TextIO, Union
 
 from .autograd import no_grad
 from .tensor import Tensor
 from . import metrics as _metrics
+
+if TYPE_CHECKING:
+    from ._dtype import device
+    from .nn.module import Module
+    from .optim.lr_scheduler import LRScheduler
+    from .optim.optimizer import Optimizer
+
+# A metric: a name ('accuracy', 'top5_accuracy') or a callable(outputs, targets) -> float or 0-d tensor
+_Metric = Union[str, Callable[[Any, Any], Any]]
+# Logs a callback receives (per batch or per epoch; see the module docstring)
+_Logs = Optional[dict[str, Any]]
 
 __all__ = ["fit", "evaluate", "predict", "Trainer", "History", "Callback", "EarlyStopping",
            "ModelCheckpoint", "LRSchedulerCallback", "ProgressBar", "LambdaCallback"]
@@ -95,11 +107,11 @@ class History(dict):
     def epochs(self) -> int:
         return len(self.get("loss", ()))
 
-    def append(self, row: dict):
+    def append(self, row: dict[str, Any]) -> None:
         for k, v in row.items():
             self.setdefault(k, []).append(v)
 
-    def best(self, monitor="val_loss", mode="auto"):
+    def best(self, monitor: str = "val_loss", mode: str = "auto") -> tuple[int, Any]:
         """(epoch index, value) of the best entry of ``monitor``."""
         vals = self[monitor]
         if not vals:
@@ -108,7 +120,8 @@ class History(dict):
         i = min(range(len(vals)), key=lambda j: sign * vals[j])
         return i, vals[i]
 
-    def plot(self, path, keys=None, dpi=100):
+    def plot(self, path: str | os.PathLike[str], keys: Optional[Sequence[str]] = None,
+             dpi: int = 100) -> str | os.PathLike[str] | None:
         """Writes the loss and metric curves (train and validation) as a PNG at ``path``.
 
         One panel per quantity: loss, each metric, and lr when it changed. Needs matplotlib
@@ -152,32 +165,35 @@ class History(dict):
 # ---- callbacks ---------------------------------------------------------------------------
 class Callback:
     """Base class: override any hook. ``self.trainer`` is set before on_train_begin."""
-    trainer = None
+    trainer: Trainer = None  # type: ignore[assignment]  # set by set_trainer before on_train_begin
 
-    def set_trainer(self, trainer):
+    def set_trainer(self, trainer: Trainer) -> None:
         self.trainer = trainer
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: _Logs = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: _Logs = None) -> None:
         pass
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: _Logs = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: _Logs = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: _Logs = None) -> None:
         pass
 
 
 class LambdaCallback(Callback):
     """Callback from plain functions: LambdaCallback(on_epoch_end=lambda epoch, logs: ...)."""
 
-    def __init__(self, on_train_begin=None, on_epoch_begin=None, on_batch_end=None, on_epoch_end=None,
-                 on_train_end=None):
+    def __init__(self, on_train_begin: Optional[Callable[[_Logs], Any]] = None,
+                 on_epoch_begin: Optional[Callable[[int, _Logs], Any]] = None,
+                 on_batch_end: Optional[Callable[[int, _Logs], Any]] = None,
+                 on_epoch_end: Optional[Callable[[int, _Logs], Any]] = None,
+                 on_train_end: Optional[Callable[[_Logs], Any]] = None) -> None:
         for name, fn in (("on_train_begin", on_train_begin), ("on_epoch_begin", on_epoch_begin),
                          ("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end),
                          ("on_train_end", on_train_end)):
@@ -229,8 +245,12 @@ class EarlyStopping(Callback):
     After training: best (value), best_epoch and stopped_epoch (0-based; None if not stopped).
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=False, verbose=False):
+    best: float
+    best_epoch: Optional[int]
+    stopped_epoch: Optional[int]
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best_weights: bool = False, verbose: bool = False) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         self.monitor, self.patience, self.mode = monitor, patience, mode
@@ -238,13 +258,13 @@ class EarlyStopping(Callback):
         self.restore_best_weights = bool(restore_best_weights)
         self.verbose = verbose
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: _Logs = None) -> None:
         self._mon = _Monitor(self.monitor, self.mode, self.min_delta)
         self.wait = 0
         self.best, self.best_epoch, self.stopped_epoch = self._mon.best, None, None
         self._best_state = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: _Logs = None) -> None:
         v = self._mon.value(logs, "EarlyStopping")
         if self._mon.improved(v):
             self._mon.best = self.best = v
@@ -257,7 +277,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: _Logs = None) -> None:
         verbose = self.verbose and _is_main_process()
         if self.restore_best_weights and self._best_state is not None:
             self.trainer.model.load_state_dict(self._best_state)
@@ -278,18 +298,18 @@ class ModelCheckpoint(Callback):
     In a data-parallel run only rank 0 writes (all ranks hold the same weights).
     """
 
-    def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto", min_delta=0.0,
-                 save_optimizer=False):
+    def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto", min_delta: float = 0.0, save_optimizer: bool = False) -> None:
         self.path = os.fspath(path)
         self.monitor, self.save_best_only, self.mode, self.min_delta = monitor, save_best_only, mode, min_delta
         self.save_optimizer = save_optimizer
-        self.last_path = None
-        self.saved_epochs = []
+        self.last_path: Optional[str] = None
+        self.saved_epochs: list[int] = []
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: _Logs = None) -> None:
         self._mon = _Monitor(self.monitor, self.mode, self.min_delta)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: _Logs = None) -> None:
         if self.save_best_only:
             v = self._mon.value(logs, "ModelCheckpoint")
             if not self._mon.improved(v):
@@ -320,15 +340,15 @@ class LRSchedulerCallback(Callback):
     logs[monitor]; any other scheduler gets step().
     """
 
-    def __init__(self, scheduler, monitor="val_loss", per_batch=False):
+    def __init__(self, scheduler: LRScheduler, monitor: str = "val_loss", per_batch: bool = False) -> None:
         self.scheduler, self.monitor, self.per_batch = scheduler, monitor, per_batch
         self._plateau = type(scheduler).__name__ == "ReduceLROnPlateau" or hasattr(scheduler, "num_bad_epochs")
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: _Logs = None) -> None:
         if self.per_batch:
             self.scheduler.step()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: _Logs = None) -> None:
         if self.per_batch:
             return
         if self._plateau:
@@ -357,11 +377,12 @@ class ProgressBar(Callback):
     Silent on every rank but 0 in a data-parallel run.
     """
 
-    def __init__(self, stream=None, width=25, interval=0.1, tty=None):
+    def __init__(self, stream: Optional[TextIO] = None, width: int = 25, interval: float = 0.1,
+                 tty: Optional[bool] = None) -> None:
         self.stream = stream
         self.width, self.interval, self.tty = width, interval, tty
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: _Logs = None) -> None:
         self._out = self.stream if self.stream is not None else sys.stdout
         isatty = getattr(self._out, "isatty", None)
         self._tty = self.tty if self.tty is not None else bool(isatty and isatty())
@@ -369,7 +390,7 @@ class ProgressBar(Callback):
         self._keys = ["loss"] + self.trainer.metric_names
         self._quiet = not _is_main_process()
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: _Logs = None) -> None:
         self._epoch, self._t0, self._last, self._seen = epoch, time.perf_counter(), 0.0, 0
         self._nb = self.trainer.batches_per_epoch
 
@@ -377,8 +398,8 @@ class ProgressBar(Callback):
         w = len(str(self._epochs))
         return f"epoch {self._epoch + 1:>{w}}/{self._epochs}"
 
-    def on_batch_end(self, batch, logs=None):
-        self._seen += logs["size"]
+    def on_batch_end(self, batch: int, logs: _Logs = None) -> None:
+        self._seen += logs["size"]  # type: ignore[index]  # the Trainer always passes logs
         if not self._tty or self._quiet:
             return
         now = time.perf_counter()
@@ -395,12 +416,13 @@ class ProgressBar(Callback):
         self._out.write(f"\r{self._head()} {where} {_fmt_logs(logs, self._keys)} {_fmt_rate(rate)} samples/s\x1b[K")
         self._out.flush()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: _Logs = None) -> None:
         if self._quiet:
             return
         keys = self._keys + ["val_" + k for k in self._keys]
-        line = (f"{self._head()} {_fmt_logs(logs, keys)} {_fmt_rate(logs.get('samples_per_s', 0.0))} samples/s "
-                f"{logs.get('time', 0.0):.1f}s")
+        line = (f"{self._head()} {_fmt_logs(logs, keys)} "     # (the Trainer always passes logs)
+                f"{_fmt_rate(logs.get('samples_per_s', 0.0))} samples/s "  # type: ignore[union-attr]
+                f"{logs.get('time', 0.0):.1f}s")  # type: ignore[union-attr]
         self._out.write(("\r" + line + "\x1b[K\n") if self._tty else line + "\n")
         self._out.flush()
 
@@ -442,7 +464,9 @@ def _model_device(model):
 class Trainer:
     """The state fit() runs with; callbacks reach it as ``self.trainer``."""
 
-    def __init__(self, model, loss_fn, optimizer, metrics=(), callbacks=(), device=None):
+    def __init__(self, model: Module, loss_fn: Callable[[Any, Any], Any], optimizer: Optimizer,
+                 metrics: Sequence[_Metric] = (), callbacks: Iterable[Callback] = (),
+                 device: device | str | int | None = None) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         resolved = [_resolve_metric(m) for m in (metrics or ())]
         self.metric_names = [n for n, _ in resolved]
@@ -458,13 +482,13 @@ class Trainer:
         self.stop_training = False
         self.epoch = 0
         self.epochs = 0
-        self.batches_per_epoch = None
+        self.batches_per_epoch: Optional[int] = None
 
     def _lr(self):
         groups = getattr(self.optimizer, "param_groups", None)
         return float(groups[0]["lr"]) if groups else float("nan")
 
-    def train_epoch(self, loader):
+    def train_epoch(self, loader: Iterable[Any]) -> dict[str, float]:
         """One pass over ``loader``: returns {"loss", <metrics>, "samples_per_s"}."""
         model, loss_fn, opt, dev = self.model, self.loss_fn, self.optimizer, self.device
         fns, names, cbs = self._metric_fns, self.metric_names, self.callbacks
@@ -506,17 +530,18 @@ class Trainer:
         row["samples_per_s"] = n_seen / dt if dt > 0 else float("inf")
         return row
 
-    def evaluate(self, loader):
+    def evaluate(self, loader: Iterable[Any]) -> dict[str, float]:
         named = list(zip(self.metric_names, self._metric_fns))
         loss_sum, n_seen, *sums = _sum_over_ranks(_evaluate_sums(self.model, self.loss_fn, loader, named, self.device))
         return _evaluate_means(self.loss_fn, named, loss_sum, n_seen, sums)
 
-    def fit(self, train_loader, val_loader=None, epochs=1):
+    def fit(self, train_loader: Iterable[Any], val_loader: Optional[Iterable[Any]] = None,
+            epochs: int = 1) -> History:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"fit: epochs must be an int >= 1, got {epochs!r}")
         self.epochs, self.stop_training = epochs, False
         try:
-            self.batches_per_epoch = len(train_loader)
+            self.batches_per_epoch = len(train_loader)  # type: ignore[arg-type]  # TypeError: no len
         except TypeError:
             self.batches_per_epoch = None
         cbs = self.callbacks
@@ -531,7 +556,7 @@ class Trainer:
                 for c in cbs:
                     c.on_epoch_begin(epoch, {"lr": lr})
                 for loader in (train_loader, val_loader):       # DistributedSampler: this epoch's shuffle
-                    sampler = getattr(loader, "sampler", None)
+                    sampler: Any = getattr(loader, "sampler", None)
                     if hasattr(sampler, "set_epoch"):
                         sampler.set_epoch(epoch)
                 t0 = time.perf_counter()
@@ -553,8 +578,10 @@ class Trainer:
         return self.history
 
 
-def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metrics=(), callbacks=(),
-        scheduler=None, progress="auto", device=None) -> History:
+def fit(model: Module, loss_fn: Callable[[Any, Any], Any], optimizer: Optimizer, train_loader: Iterable[Any],
+        val_loader: Optional[Iterable[Any]] = None, epochs: int = 1, metrics: Sequence[_Metric] = (),
+        callbacks: Iterable[Callback] = (), scheduler: Optional[LRScheduler] = None,
+        progress: Union[bool, str] = "auto", device: device | str | int | None = None) -> History:
     """Trains ``model`` for ``epochs`` passes over ``train_loader``; returns the History.
 
     loss_fn(outputs, targets) -> scalar tensor; batches are (inputs, targets) pairs (inputs
@@ -575,7 +602,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metr
     return trainer.fit(train_loader, val_loader, epochs)
 
 
-def evaluate(model, loss_fn, loader, metrics=(), device=None) -> dict:
+def evaluate(model: Module, loss_fn: Optional[Callable[[Any, Any], Any]], loader: Iterable[Any],
+             metrics: Sequence[_Metric | tuple[str, Callable[[Any, Any], Any]]] = (),
+             device: device | str | int | None = None) -> dict[str, float]:
     """Mean loss and metrics over ``loader`` in eval() mode without building a graph.
 
     Returns {"loss": ..., <metric>: ...} (no "loss" when loss_fn is None). The model's
@@ -618,7 +647,8 @@ def _evaluate_means(loss_fn, named, loss_sum, n_seen, sums):
     return res
 
 
-def predict(model, data, batch_size=256, device=None) -> Tensor:
+def predict(model: Module, data: Tensor | Iterable[Any], batch_size: int = 256,
+            device: device | str | int | None = None) -> Tensor:
     """Model outputs for every sample, concatenated along dim 0, in eval() mode under no_grad.
 
     data: a tensor of inputs (split into batches of ``batch_size``), or an iterable of
@@ -627,7 +657,7 @@ def predict(model, data, batch_size=256, device=None) -> Tensor:
     from .views import cat
     dev = device if device is not None else _model_device(model)
     if isinstance(data, Tensor):
-        batches = (data[s:s + batch_size] for s in range(0, data.shape[0], batch_size))
+        batches: Iterable[Any] = (data[s:s + batch_size] for s in range(0, data.shape[0], batch_size))
     else:
         batches = data
     was_training = getattr(model, "training", False)

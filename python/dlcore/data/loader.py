@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import collections.abc
 import numbers
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from ..tensor import Tensor, from_numpy
-from .dataset import TensorDataset, flatten_subsets, permutation
+from .dataset import Dataset, TensorDataset, flatten_subsets, permutation
+from .sampler import Sampler
 from .workers import MultiProcessIter, epoch_seed
 
 
@@ -38,7 +40,7 @@ def _np_to_tensor(a: np.ndarray) -> Tensor:
     raise TypeError(f"default_collate: can't batch numpy arrays of dtype {dt}")
 
 
-def default_collate(batch):
+def default_collate(batch: Sequence[Any]) -> Any:
     """Stacks a list of samples into a batch along a new first dimension.
 
     tensors -> stacked tensor (CPU: one np.stack; CUDA: dlcore.stack); numpy arrays / numpy
@@ -105,9 +107,13 @@ class DataLoader:
         ``.to("cuda")`` copies them.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 seed=None, num_workers=0, worker_init_fn=None, prefetch_factor=None, timeout=0,
-                 pin_memory=False, sampler=None):
+    epoch: int     # set in __init__; declared here as mypy stops reading it at the numbers.Integral check
+
+    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 collate_fn: Optional[Callable[[list[Any]], Any]] = None, seed: Optional[int] = None,
+                 num_workers: int = 0, worker_init_fn: Optional[Callable[[int], Any]] = None,
+                 prefetch_factor: Optional[int] = None, timeout: float = 0, pin_memory: bool = False,
+                 sampler: Sampler | Sequence[int] | None = None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (numbers.Integral, np.integer)):
             raise TypeError(f"DataLoader: batch_size must be an int, got {type(batch_size).__name__}")
         if batch_size < 1:
@@ -146,7 +152,7 @@ class DataLoader:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def set_epoch(self, epoch: int):
+    def set_epoch(self, epoch: int) -> None:
         """Sets the epoch counter (the next iteration shuffles as epoch ``epoch``)."""
         self.epoch = int(epoch)
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Optional
 
 import numpy as np
 
-from .dataset import permutation
+from .dataset import Dataset, permutation
 
 
 class Sampler:
@@ -36,7 +37,8 @@ class DistributedSampler(Sampler):
     is dropped down to one. shuffle=False keeps the dataset order.
     """
 
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+    def __init__(self, dataset: Dataset, num_replicas: Optional[int] = None, rank: Optional[int] = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
             from .. import distributed as dist
             if not dist.is_initialized():
@@ -62,7 +64,7 @@ class DistributedSampler(Sampler):
             self.num_samples = math.ceil(n / self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
 
-    def set_epoch(self, epoch: int):
+    def set_epoch(self, epoch: int) -> None:
         """The shuffle of epoch ``epoch`` (call it before each epoch, on every rank)."""
         self.epoch = int(epoch)
 

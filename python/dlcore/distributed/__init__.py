@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from typing import Optional, Union
 
 from . import _state
 from ._state import require_group as _require_group
@@ -83,7 +84,9 @@ def _seconds(timeout):
     return timeout
 
 
-def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=-1, rank=-1):
+def init_process_group(backend: str = "mpi", init_method: Optional[str] = None,
+                       timeout: Union[float, datetime.timedelta, None] = None, world_size: int = -1,
+                       rank: int = -1) -> None:
     """Joins this process to the default group of all processes the launcher started.
 
     backend: "mpi" (CPU tensors through MPI; CUDA tensors through NCCL when used) or "nccl"
@@ -147,7 +150,7 @@ def is_initialized() -> bool:
     return _state.group is not None
 
 
-def destroy_process_group():
+def destroy_process_group() -> None:
     """Leaves the default group (frees the NCCL communicator); MPI itself is finalised at exit."""
     g = _require_group("destroy_process_group")
     if g.comm_thread is not None:

@@ -21,12 +21,16 @@ import enum
 import queue
 import threading
 import time
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Sequence, Union, overload
 
 import numpy as np
 
 from .. import _C
 from ..tensor import Tensor
 from ._state import require_group
+
+if TYPE_CHECKING:
+    from ._state import Group
 
 __all__ = ["ReduceOp", "Work", "DistTimeoutError", "all_reduce", "broadcast", "all_gather",
            "reduce_scatter", "barrier"]
@@ -40,12 +44,16 @@ class ReduceOp(enum.Enum):
     MIN = "min"
 
 
+# An op is a ReduceOp or its name ("sum", "AVG"...).
+_Op = Union[ReduceOp, str]
+
+
 class DistTimeoutError(RuntimeError):
     """A collective did not complete within the process group's timeout."""
     __module__ = "dlcore.distributed"
 
 
-def _as_op(op, name):
+def _as_op(op: _Op, name: str) -> ReduceOp:
     if isinstance(op, ReduceOp):
         return op
     if isinstance(op, str) and op.upper() in ReduceOp.__members__:
@@ -53,7 +61,7 @@ def _as_op(op, name):
     raise ValueError(f"{name}: op must be a dlcore.distributed.ReduceOp (SUM, AVG, PRODUCT, MAX, MIN), got {op!r}")
 
 
-_MPI_OPS = {}      # (ReduceOp, dtype kind) -> MPI.Op, filled on first use
+_MPI_OPS: dict[tuple[ReduceOp, str], Any] = {}      # (ReduceOp, dtype kind) -> MPI.Op, filled on first use
 
 
 def _mpi_op(op, dtype, name):
@@ -101,7 +109,8 @@ class Work:
     ``is_completed()`` polls. For CPU tensors the result is in place only after wait(); for
     CUDA tensors the work is already ordered on the current stream and wait() returns at once."""
 
-    def __init__(self, name, group, request=None, finish=None, keep=(), threaded=False):
+    def __init__(self, name: str, group: Group, request: Any = None, finish: Optional[Callable[[], Any]] = None,
+                 keep: tuple[Any, ...] = (), threaded: bool = False) -> None:
         self._name = name
         self._group = group
         self._request = request                       # MPI request (direct path)
@@ -131,7 +140,7 @@ class Work:
                 self._complete()
         return self._done
 
-    def wait(self, timeout=None) -> bool:
+    def wait(self, timeout: Optional[float] = None) -> bool:
         """Blocks until done; raises DistTimeoutError after ``timeout`` seconds (default: the
         process group's timeout)."""
         if self._done:
@@ -245,14 +254,22 @@ def _finish(work, async_op):
     return None
 
 
-def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
+@overload
+def all_reduce(tensor: Tensor, op: _Op = ..., group: Any = ..., async_op: Literal[False] = ...) -> None: ...
+@overload
+def all_reduce(tensor: Tensor, op: _Op = ..., group: Any = ..., *, async_op: Literal[True]) -> Work: ...
+@overload
+def all_reduce(tensor: Tensor, op: _Op = ..., group: Any = ..., async_op: bool = ...) -> Optional[Work]: ...
+
+
+def all_reduce(tensor: Tensor, op: _Op = ReduceOp.SUM, group: Any = None, async_op: bool = False) -> Optional[Work]:
     """Reduces ``tensor`` over all ranks, in place on every rank."""
     name = "all_reduce"
     g = require_group(name)
     _check(tensor, name)
     op = _as_op(op, name)
     if tensor.is_cuda:
-        g.nccl(tensor.device.index).all_reduce(tensor, op, name)
+        g.nccl(tensor.device.index).all_reduce(tensor, op, name)  # type: ignore[arg-type]  # cuda: has an index
         return _finish(Work(name, g), async_op)
     mop = _mpi_op(op, tensor.dtype, name)
     buf = _view(tensor)
@@ -265,14 +282,22 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
                 lambda: g.comm.Allreduce(in_place, buf, mop), finish, keep=(buf,))
 
 
-def broadcast(tensor, src=0, group=None, async_op=False):
+@overload
+def broadcast(tensor: Tensor, src: int = ..., group: Any = ..., async_op: Literal[False] = ...) -> None: ...
+@overload
+def broadcast(tensor: Tensor, src: int = ..., group: Any = ..., *, async_op: Literal[True]) -> Work: ...
+@overload
+def broadcast(tensor: Tensor, src: int = ..., group: Any = ..., async_op: bool = ...) -> Optional[Work]: ...
+
+
+def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False) -> Optional[Work]:
     """Copies ``tensor`` of rank ``src`` into ``tensor`` of every other rank."""
     name = "broadcast"
     g = require_group(name)
     _check(tensor, name)
     src = _check_rank(src, g, name, "src")
     if tensor.is_cuda:
-        g.nccl(tensor.device.index).broadcast(tensor, src)
+        g.nccl(tensor.device.index).broadcast(tensor, src)  # type: ignore[arg-type]  # cuda: has an index
         return _finish(Work(name, g), async_op)
     buf = _view(tensor)
     return _run(name, g, buf.nbytes, async_op, lambda: g.comm.Ibcast(buf, root=src),
@@ -296,14 +321,26 @@ def _check_list(tensors, like, g, name, what):
                              f"{tuple(like.shape)} {like.dtype.name} on {like.device} like the other tensor")
 
 
-def all_gather(tensor_list, tensor, group=None, async_op=False):
+@overload
+def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: Any = ...,
+               async_op: Literal[False] = ...) -> None: ...
+@overload
+def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: Any = ..., *,
+               async_op: Literal[True]) -> Work: ...
+@overload
+def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: Any = ...,
+               async_op: bool = ...) -> Optional[Work]: ...
+
+
+def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: Any = None,
+               async_op: bool = False) -> Optional[Work]:
     """``tensor_list[r]`` receives ``tensor`` of rank r, on every rank."""
     name = "all_gather"
     g = require_group(name)
     _check(tensor, name)
     _check_list(tensor_list, tensor, g, name, "tensor_list")
     if tensor.is_cuda:
-        g.nccl(tensor.device.index).all_gather(tensor_list, tensor)
+        g.nccl(tensor.device.index).all_gather(tensor_list, tensor)  # type: ignore[arg-type]  # cuda: has an index
         return _finish(Work(name, g), async_op)
     send = _view(tensor)
     recv = np.empty((g.size,) + send.shape, dtype=send.dtype)
@@ -315,7 +352,19 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
                 lambda: g.comm.Allgather(send, recv), finish, keep=(send, recv))
 
 
-def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
+@overload
+def reduce_scatter(output: Tensor, input_list: Sequence[Tensor], op: _Op = ..., group: Any = ...,
+                   async_op: Literal[False] = ...) -> None: ...
+@overload
+def reduce_scatter(output: Tensor, input_list: Sequence[Tensor], op: _Op = ..., group: Any = ..., *,
+                   async_op: Literal[True]) -> Work: ...
+@overload
+def reduce_scatter(output: Tensor, input_list: Sequence[Tensor], op: _Op = ..., group: Any = ...,
+                   async_op: bool = ...) -> Optional[Work]: ...
+
+
+def reduce_scatter(output: Tensor, input_list: Sequence[Tensor], op: _Op = ReduceOp.SUM, group: Any = None,
+                   async_op: bool = False) -> Optional[Work]:
     """``output`` of rank r receives the reduction over ranks of ``input_list[r]``."""
     name = "reduce_scatter"
     g = require_group(name)
@@ -323,7 +372,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _check_list(input_list, output, g, name, "input_list")
     op = _as_op(op, name)
     if output.is_cuda:
-        g.nccl(output.device.index).reduce_scatter(output, input_list, op, name)
+        g.nccl(output.device.index).reduce_scatter(output, input_list, op, name)  # type: ignore[arg-type]  # cuda: has an index
         return _finish(Work(name, g), async_op)
     mop = _mpi_op(op, output.dtype, name)
     recv = _view(output)
@@ -336,7 +385,15 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
                 lambda: g.comm.Reduce_scatter_block(send, recv, mop), finish, keep=(send, recv))
 
 
-def barrier(group=None, async_op=False):
+@overload
+def barrier(group: Any = ..., async_op: Literal[False] = ...) -> None: ...
+@overload
+def barrier(group: Any = ..., *, async_op: Literal[True]) -> Work: ...
+@overload
+def barrier(group: Any = ..., async_op: bool = ...) -> Optional[Work]: ...
+
+
+def barrier(group: Any = None, async_op: bool = False) -> Optional[Work]:
     """Returns on each rank once every rank has entered the barrier."""
     g = require_group("barrier")
     return _run("barrier", g, 0, async_op, g.comm.Ibarrier, g.comm.Barrier)

@@ -18,6 +18,11 @@ import glob
 import os
 import site
 import sys
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+    from .collectives import ReduceOp
 
 _UNIQUE_ID_BYTES = 128
 # ncclDataType_t and ncclRedOp_t (nccl.h)
@@ -47,7 +52,7 @@ def _candidates():
     yield "libnccl.so.2"
 
 
-def library():
+def library() -> ctypes.CDLL:
     """The loaded libnccl (ctypes.CDLL) with argument types declared; raises RuntimeError
     saying what to install when no NCCL can be loaded."""
     global _lib
@@ -124,14 +129,14 @@ def _stream(device):
 class Communicator:
     """One NCCL communicator over all MPI ranks, bound to one CUDA device of this process."""
 
-    def __init__(self, handle, device, rank, size):
+    def __init__(self, handle: Optional[ctypes.c_void_p], device: int, rank: int, size: int) -> None:
         self._handle = handle
         self.device = device
         self.rank = rank
         self.size = size
 
     @classmethod
-    def from_mpi(cls, comm, device):
+    def from_mpi(cls, comm: Any, device: int) -> Communicator:
         lib = library()
         from .. import cuda
         cuda.set_device(device)
@@ -146,7 +151,7 @@ class Communicator:
                "ncclCommInitRank")
         return cls(handle, device, comm.Get_rank(), comm.Get_size())
 
-    def destroy(self):
+    def destroy(self) -> None:
         if self._handle is not None:
             _check(library().ncclCommDestroy(self._handle), "ncclCommDestroy")
             self._handle = None
@@ -156,17 +161,17 @@ class Communicator:
             raise ValueError(f"{name}: expected a tensor on cuda:{self.device}, got one on {t.device}")
         return ctypes.c_void_p(t.data_ptr())
 
-    def all_reduce(self, t, op, name="all_reduce"):
+    def all_reduce(self, t: Tensor, op: ReduceOp, name: str = "all_reduce") -> None:
         ptr = self._ptr(t, name)
         _check(library().ncclAllReduce(ptr, ptr, t.numel(), _dtype(t, name), _red_op(op, t, name), self._handle,
                                        _stream(self.device)), f"{name} (ncclAllReduce)")
 
-    def broadcast(self, t, src, name="broadcast"):
+    def broadcast(self, t: Tensor, src: int, name: str = "broadcast") -> None:
         ptr = self._ptr(t, name)
         _check(library().ncclBroadcast(ptr, ptr, t.numel(), _dtype(t, name), src, self._handle,
                                        _stream(self.device)), f"{name} (ncclBroadcast)")
 
-    def all_gather(self, tensor_list, t, name="all_gather"):
+    def all_gather(self, tensor_list: Sequence[Tensor], t: Tensor, name: str = "all_gather") -> None:
         from ..creation import empty
         staged = empty((self.size,) + tuple(t.shape), dtype=t.dtype, device=t.device)
         _check(library().ncclAllGather(self._ptr(t, name), self._ptr(staged, name), t.numel(), _dtype(t, name),
@@ -174,7 +179,8 @@ class Communicator:
         for r, out in enumerate(tensor_list):      # device copies on the same stream, after the gather
             out.copy_(staged[r])
 
-    def reduce_scatter(self, out, input_list, op, name="reduce_scatter"):
+    def reduce_scatter(self, out: Tensor, input_list: Iterable[Tensor], op: ReduceOp,
+                       name: str = "reduce_scatter") -> None:
         from ..views import stack
         staged = stack(list(input_list)).contiguous()
         _check(library().ncclReduceScatter(self._ptr(staged, name), self._ptr(out, name), out.numel(),

@@ -24,9 +24,13 @@ up to the rounding of the sums.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 from ..module import Module
 from ...autograd import is_grad_enabled, no_grad, queue_callback
+
+if TYPE_CHECKING:
+    from ..._dtype import device
 
 _FIRST_BUCKET_BYTES = 1 << 20
 
@@ -55,8 +59,10 @@ class DistributedDataParallel(Module):
     PyTorch (save ``model.module.state_dict()`` to load it into an unwrapped model).
     """
 
-    def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
-                 bucket_cap_mb=25, find_unused_parameters=False, gradient_as_bucket_view=False):
+    def __init__(self, module: Module, device_ids: Optional[Sequence[device | str | int]] = None,
+                 output_device: device | str | int | None = None, dim: int = 0, broadcast_buffers: bool = True,
+                 bucket_cap_mb: float = 25, find_unused_parameters: bool = False,
+                 gradient_as_bucket_view: bool = False) -> None:
         super().__init__()
         from ...distributed import _state, broadcast
         if not isinstance(module, Module):
@@ -122,7 +128,7 @@ class DistributedDataParallel(Module):
         return buckets, bucket_of
 
     # ---- forward ---------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self._in_backward:                   # the previous backward stopped half-way
             self._reset_reduction()
         self._sync_this_backward = self.require_backward_grad_sync and is_grad_enabled()
@@ -134,7 +140,7 @@ class DistributedDataParallel(Module):
         return self.module(*args, **kwargs)
 
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Backwards of forwards run inside only accumulate local gradients (gradient
         accumulation); the first backward after the block averages the accumulated sums."""
         previous = self.require_backward_grad_sync

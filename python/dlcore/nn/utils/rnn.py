@@ -14,6 +14,7 @@ are gathers (index_select), so gradients flow through them.
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -22,11 +23,17 @@ from ..._dtype import int64
 from ...creation import full
 from ...tensor import Tensor, tensor
 
+if TYPE_CHECKING:
+    from ..._dtype import device
+
+# lengths / indices given as a tensor, a NumPy array or a list of ints
+_Ints = Union[Tensor, np.ndarray, Sequence[int]]
+
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "pack_sequence", "unpack_sequence", "unpad_sequence", "invert_permutation"]
 
 
-def invert_permutation(permutation):
+def invert_permutation(permutation: Optional[_Ints]) -> Optional[Tensor]:
     """The inverse of a permutation given as a 1-D int64 tensor (None stays None)."""
     if permutation is None:
         return None
@@ -63,7 +70,7 @@ class PackedSequence(namedtuple("PackedSequence",
             unsorted_indices = invert_permutation(sorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
@@ -71,27 +78,28 @@ class PackedSequence(namedtuple("PackedSequence",
         return type(self)(data, self.batch_sizes, move(self.sorted_indices),
                           move(self.unsorted_indices))
 
-    def cpu(self):
+    def cpu(self) -> PackedSequence:
         return self.to(device="cpu")
 
-    def cuda(self, device=None):
+    def cuda(self, device: device | str | int | None = None) -> PackedSequence:
         return self.to(device="cuda" if device is None else device)
 
-    def double(self):
+    def double(self) -> PackedSequence:
         return self.to(dtype="float64")
 
-    def float(self):
+    def float(self) -> PackedSequence:
         return self.to(dtype="float32")
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> bool:
         return self.data.is_cuda
 
-    def is_pinned(self):
+    def is_pinned(self) -> bool:
         return False
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: Tensor, lengths: _Ints, batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     """Packs a padded batch (T, B, *) ((B, T, *) with batch_first) of sequences with the given
     lengths. enforce_sorted=True requires lengths in decreasing order; False sorts them and
     records sorted_indices so the layers can return states in the original order."""
@@ -132,7 +140,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(data, tensor(batch_sizes, dtype=int64), sorted_indices, None)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length: Optional[int] = None) -> tuple[Tensor, Tensor]:
     """Inverse of pack_padded_sequence: returns (padded (T, B, *), lengths) with entries past
     each length equal to padding_value, in the batch's original order; total_length pads T
     further (it must be at least the longest length)."""
@@ -170,7 +179,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return out, tensor(lengths, dtype=int64)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences: Union[Tensor, Sequence[Tensor]], batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> Tensor:
     """Stacks tensors of shape (L_i, *) into (L_max, B, *) ((B, L_max, *) with batch_first),
     filling with padding_value on padding_side ('right' or 'left')."""
     if isinstance(sequences, Tensor):
@@ -199,21 +209,21 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return views.stack(padded, 0 if batch_first else 1)
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Packs a list of tensors (L_i, *); = pack_padded_sequence(pad_sequence(seqs), lengths)."""
     sequences = list(sequences)
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False):
+def unpad_sequence(padded_sequences: Tensor, lengths: _Ints, batch_first: bool = False) -> list[Tensor]:
     """The list of sequences (L_i, *) of a padded batch."""
     x = padded_sequences.transpose(0, 1) if not batch_first else padded_sequences
     lens = _host_ints(lengths, "lengths")
     return [x[b, :int(n)] for b, n in enumerate(lens)]
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """The list of sequences (L_i, *) of a PackedSequence, in the original batch order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
