@@ -25,14 +25,20 @@ def test_user_script_type_checks(tmp_path):
 
 
 def test_type_errors_in_user_code_are_caught(tmp_path):
-    # the same checker sees wrong argument types through the annotations (so the test above can fail)
+    # the same checker sees wrong argument types (and the None of a blocking collective) through the
+    # annotations (so the test above can fail)
     bad = tmp_path / "bad_user_script.py"
     bad.write_text("import dlcore\nimport dlcore.nn as nn\nimport dlcore.optim as optim\n"
                    "x = dlcore.randn(2, 3)\n"
                    "conv = nn.Conv2d('one', 8, 3)\n"
                    "opt = optim.Adam(nn.Linear(3, 4).parameters(), lr='fast')\n"
-                   "n: int = x + 1\n")
+                   "n: int = x + 1\n"
+                   "import dlcore.distributed as dist\n"
+                   "dist.all_reduce(x).wait()\n"
+                   "from dlcore.train import fit\n"
+                   "fit(nn.Linear(3, 4), nn.MSELoss(), opt, [], epochs='3')\n")
     res = _mypy(tmp_path, str(bad))
     assert res.returncode == 1, res.stdout + res.stderr
-    for line, what in ((5, '"Conv2d"'), (6, '"lr" to "Adam"'), (7, '"Tensor", variable has type "int"')):
+    for line, what in ((5, '"Conv2d"'), (6, '"lr" to "Adam"'), (7, '"Tensor", variable has type "int"'),
+                       (9, '"None" has no attribute "wait"'), (11, '"epochs" to "fit"')):
         assert any(f":{line}: error:" in e and what in e for e in res.stdout.splitlines()), res.stdout

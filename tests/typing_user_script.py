@@ -7,13 +7,16 @@ from __future__ import annotations
 from typing import Iterator
 
 import dlcore
+import dlcore.distributed as dist
 import dlcore.nn as nn
 import dlcore.nn.functional as F
 import dlcore.optim as optim
 from dlcore import Tensor
-from dlcore.data import DataLoader, TensorDataset
+from dlcore.data import DataLoader, DistributedSampler, TensorDataset
 from dlcore.nn import Parameter
+from dlcore.nn.parallel import DistributedDataParallel
 from dlcore.optim.lr_scheduler import StepLR
+from dlcore.train import EarlyStopping, History, evaluate, fit, predict
 
 
 class SmallNet(nn.Module):
@@ -41,6 +44,26 @@ def train_step(model: nn.Module, opt: optim.Optimizer, x: Tensor, y: Tensor) -> 
     return float(loss.item())
 
 
+def data_parallel_epoch(model: nn.Module, data: TensorDataset, epoch: int) -> float:
+    """Type-checked only (it needs mpirun): one epoch under DistributedDataParallel."""
+    if not dist.is_initialized():
+        dist.init_process_group("mpi", timeout=600.0)
+    ddp = DistributedDataParallel(model, bucket_cap_mb=4)
+    opt = optim.SGD(ddp.parameters(), lr=0.1)
+    sampler = DistributedSampler(data, shuffle=True, seed=1)
+    sampler.set_epoch(epoch)
+    total = dlcore.zeros(1)
+    for xb, yb in DataLoader(data, batch_size=4, sampler=sampler):
+        opt.zero_grad()
+        loss = F.cross_entropy(ddp(xb), yb)
+        loss.backward()
+        opt.step()
+        total += loss.detach()
+    work = dist.all_reduce(total, op=dist.ReduceOp.AVG, async_op=True)
+    work.wait()
+    return float(total.item())
+
+
 def main() -> None:
     dlcore.manual_seed(0)
     x = dlcore.randn(16, 1, 8, 8)
@@ -66,6 +89,11 @@ def main() -> None:
     model.load_state_dict(state)
     n_params = sum(p.numel() for p in model.parameters())
     batch: int = x.size(0) * x.shape[1]
+    history: History = fit(model, nn.CrossEntropyLoss(), opt, loader, loader, epochs=1, metrics=["accuracy"],
+                           callbacks=[EarlyStopping(patience=2)], progress=False)
+    scores: dict[str, float] = evaluate(model, nn.CrossEntropyLoss(), loader)
+    preds: Tensor = predict(model, x, batch_size=8)
+    assert dlcore.is_tensor(preds) and history.epochs == 1 and "loss" in scores
     print(f"acc {acc:.3f}, probs {tuple(probs.shape)}, total {total.item():.3f}, top {tuple(top.shape)}, "
           f"values {tuple(values.shape)}, params {n_params}, batch {batch}, lr {sched.get_last_lr()[0]:g}")
 
