@@ -93,12 +93,12 @@ template <class S, int MR, int NV, bool KMAJOR = false>
 inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
   using R = typename S::R;
   constexpr int W = S::W;
-  static_assert(MR >= 1 && MR <= 6 && (NV == 2 || NV == 4), "tile shape");
+  static_assert(MR >= 1 && MR <= 6 && (NV == 1 || NV == 2 || NV == 4), "tile shape");
 #define DLCORE_ACC_DECL(i)                                                          \
   R c##i##_0 = S::zero(), c##i##_1 = S::zero(), c##i##_2 = S::zero(), c##i##_3 = S::zero(); \
   if constexpr ((i) < MR) {                                                         \
     c##i##_0 = S::load(tile + (i) * 4 * W);                                         \
-    c##i##_1 = S::load(tile + (i) * 4 * W + W);                                     \
+    if constexpr (NV >= 2) c##i##_1 = S::load(tile + (i) * 4 * W + W);              \
     if constexpr (NV == 4) {                                                        \
       c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                               \
       c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                               \
@@ -116,7 +116,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
   if constexpr ((i) < MR) {                                                         \
     const R av = S::bcast(DLCORE_AROW(i));                                          \
     S::acc(c##i##_0, av, b0);                                                       \
-    S::acc(c##i##_1, av, b1);                                                       \
+    if constexpr (NV >= 2) S::acc(c##i##_1, av, b1);                                \
     if constexpr (NV == 4) {                                                        \
       S::acc(c##i##_2, av, b2);                                                     \
       S::acc(c##i##_3, av, b3);                                                     \
@@ -125,9 +125,10 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 #define DLCORE_STEP                                                                 \
   {                                                                                 \
     __asm__ volatile("" ::: "memory");                                              \
-    const R b0 = S::load(b), b1 = S::load(b + W);                                   \
+    const R b0 = S::load(b), b1 = NV >= 2 ? S::load(b + W) : S::zero();             \
     const R b2 = NV == 4 ? S::load(b + 2 * W) : S::zero();                          \
     const R b3 = NV == 4 ? S::load(b + 3 * W) : S::zero();                          \
+    (void)b1;                                                                       \
     (void)b2;                                                                       \
     (void)b3;                                                                       \
     DLCORE_ROW(0) DLCORE_ROW(1) DLCORE_ROW(2) DLCORE_ROW(3) DLCORE_ROW(4) DLCORE_ROW(5) \
@@ -152,7 +153,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 #define DLCORE_ACC_STORE(i)                                                         \
   if constexpr ((i) < MR) {                                                         \
     S::store(tile + (i) * 4 * W, c##i##_0);                                         \
-    S::store(tile + (i) * 4 * W + W, c##i##_1);                                     \
+    if constexpr (NV >= 2) S::store(tile + (i) * 4 * W + W, c##i##_1);              \
     if constexpr (NV == 4) {                                                        \
       S::store(tile + (i) * 4 * W + 2 * W, c##i##_2);                               \
       S::store(tile + (i) * 4 * W + 3 * W, c##i##_3);                               \
@@ -163,26 +164,34 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 #undef DLCORE_ACC_STORE
 }
 
+// The first nv (1..4) of the panel's 4 vectors: a backward column group at the edge of H or
+// I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
 template <class S, int MR, bool KMAJOR>
-inline void mac_panel(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
+                      float* tile) {
+  constexpr int W = S::W;
   if constexpr (S::NV == 4) {
-    mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile);
+    if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile);
+    else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
   } else {
-    mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
-    mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * S::W, tile + 2 * S::W);
+    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
+    if (nv == 4) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
+    else if (nv == 3) mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
   }
 }
 
 template <class S, bool KMAJOR = false>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
-                          float* tile) {
+                          float* tile, int nv = 4) {
   switch (mr) {
-    case 1: mac_panel<S, 1, KMAJOR>(K, a, lda, b, tile); break;
-    case 2: mac_panel<S, 2, KMAJOR>(K, a, lda, b, tile); break;
-    case 3: mac_panel<S, 3, KMAJOR>(K, a, lda, b, tile); break;
-    case 4: mac_panel<S, 4, KMAJOR>(K, a, lda, b, tile); break;
-    case 5: mac_panel<S, 5, KMAJOR>(K, a, lda, b, tile); break;
-    default: mac_panel<S, 6, KMAJOR>(K, a, lda, b, tile); break;
+    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile); break;
+    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile); break;
   }
 }
 
@@ -328,7 +337,9 @@ void step_backward(const BackwardStep& s) {
           if (!gemm) v = S::add(v, S::load(m, s.dh + (r + i) * H + j0));
           S::store(tile + i * 4 * W + j * W, v);
         }
-      if (gemm) mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile);
+      if (gemm)
+        mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile,
+                         (int)std::min<int64_t>(4, (H - q * 4 * W + W - 1) / W));
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
@@ -378,7 +389,8 @@ void step_backward(const BackwardStep& s) {
           S::store(tile + i * 4 * W + j * W,
                    s.dx_beta ? S::load(m, s.dx_next + (r + i) * I + j0) : S::zero());
         }
-      mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile);
+      mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
+                       (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
