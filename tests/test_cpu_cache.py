@@ -34,6 +34,18 @@ def test_freed_big_block_is_cached_and_reused(cache):
     assert cache.memory_cached() == 3 * MiB
 
 
+def test_mid_size_block_is_cached(cache):
+    # A few hundred KiB (one activation of a small recurrent model) is cached too: glibc's
+    # heap would otherwise hand such blocks back to the system and fault them in again.
+    t = dlcore.empty(400 * 1024 // 4)         # 400 KiB: the 448 KiB size class
+    del t
+    gc.collect()
+    assert cache.memory_cached() == 448 * 1024
+    u = dlcore.empty(420 * 1024 // 4)         # same class
+    assert cache.memory_cached() == 0
+    del u
+
+
 def test_small_blocks_bypass_the_cache(cache):
     t = dlcore.empty(1000)
     del t

@@ -2,7 +2,7 @@
 //
 // Sizes are rounded to classes and a cached block is reused only by a request of the same
 // class, so free() knows a block's size from the tensor's byte count alone (no table of
-// live blocks): >= 4 MiB rounds up to a multiple of 2 MiB (huge pages), 1-4 MiB to a
+// live blocks): >= 4 MiB rounds up to a multiple of 2 MiB (huge pages), 256 KiB-4 MiB to a
 // multiple of 64 KiB. When adding a freed block would exceed the limit, the blocks freed
 // longest ago go back to the system first. Under AddressSanitizer the default limit is 0,
 // so a use after free still lands on memory ASan has poisoned.

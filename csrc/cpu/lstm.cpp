@@ -16,7 +16,8 @@
 // That plan is the reference (float64, and every dtype on DLCORE_CPU_PATH=generic). float32
 // on AVX2 / AVX-512 takes the fused plan of lstm_fused.h instead: the step GEMM (input
 // projection included) and the cell share one register tile, and the backward's dh and dx
-// products share theirs with the gate-gradient pass; only the weight gradients stay GEMMs.
+// products share theirs with the gate-gradient pass, which also leaves dG in the panels the
+// weight-gradient tiles read.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -190,24 +191,38 @@ void lstm_forward_fused(FusedPath fp, int64_t Ts, const int64_t* bs,
   });
 }
 
-// Backward of the whole sequence; leaves dgates filled for the weight-gradient GEMMs. The
-// product dh = dG_t W_hh of a step is not formed on its own: the next step's kernel computes
-// it in its register tile and applies the gate-gradient pass straight away, and from the same
-// rows of dG_t (still in L1) the step's dx = dG_t W_ih. Only rows that leave the recurrence
-// (the sequence's first step, or a shorter sequence's start in a reverse pass) get their dh
-// and dx from the plain GEMM.
+// Backward of the whole sequence, weight gradients included. The product dh = dG_t W_hh of a
+// step is not formed on its own: the next step's kernel computes it in its register tile and
+// applies the gate-gradient pass straight away, and from the same rows of dG_t (still in L1)
+// the step's dx = dG_t W_ih. Only rows that leave the recurrence (the sequence's first step,
+// or a shorter sequence's start in a reverse pass) get their dh and dx from the plain GEMM.
+// dG_t lives row-major only for the step after it (a two-step ring); its lasting copy is the
+// weight-gradient panels (lstm_fused::WeightGrad), written by the same epilogue, from which
+// dW_hh, dW_ih and db follow at the end. `dgates` ([R, 4H]) holds the panels when they fit
+// (H a multiple of the lanes), else they go to scratch.
 void lstm_backward_fused(FusedPath fp, DType dt, int64_t Ts, const int64_t* bs,
                          const std::vector<int64_t>& off, int64_t N, int64_t I, int64_t H,
-                         const float* w_ih, const float* w_hh, const float* gates,
-                         const float* cprev, const float* tanhc, const float* dy,
-                         int64_t dy_stride, float* dh, float* dc, bool reverse, float* dgates,
-                         float* dx, double dx_beta) {
+                         const float* x, const float* w_ih, const float* w_hh,
+                         const float* gates, const float* hprev, const float* cprev,
+                         const float* tanhc, const float* dy, int64_t dy_stride, float* dh,
+                         float* dc, bool reverse, float* dgates, float* dx, double dx_beta,
+                         float* dw_ih, float* dw_hh, float* db) {
   const bool wide = fp == FusedPath::Avx512;
   const int lanes = wide ? 16 : 8;
+  const int64_t R = off[Ts], blocks = (H + lanes - 1) / lanes;
   const int64_t G = 4 * H, ph = lstm_fused::backward_pack_floats(H, H, lanes);
   const int64_t px = dx ? lstm_fused::backward_pack_floats(H, I, lanes) : 0;
-  float* wp = fused_scratch(ph + px);
+  const int64_t ring = 2 * N * G, panels = blocks * R * 4 * lanes;
+  const int64_t fth = lstm_fused::feature_tiles(H), ftx = lstm_fused::feature_tiles(I);
+  const int64_t ftile = lstm_fused::kFeatureTile * R;
+  const bool own_panels = panels > R * G;
+  float* wp = fused_scratch(ph + px + ring + (fth + ftx) * ftile + (own_panels ? panels : 0));
   float* wpx = dx ? wp + ph : nullptr;
+  float* dg_ring = wp + ph + px;
+  float* h_tiles = dg_ring + ring;
+  float* x_tiles = h_tiles + fth * ftile;
+  float* dgp = own_panels ? x_tiles + ftx * ftile : dgates;
+  const int64_t dgp_stride = R * 4 * lanes;
   if (wide) {
     lstm_fused::pack_backward_avx512(H, H, w_hh, wp);
     if (dx) lstm_fused::pack_backward_avx512(H, I, w_ih, wpx);
@@ -239,16 +254,32 @@ void lstm_backward_fused(FusedPath fp, DType dt, int64_t Ts, const int64_t* bs,
         n_next = 0;
         continue;
       }
+      float* dg = dg_ring + (s & 1) * N * G + b0 * G;
       lstm_fused::BackwardStep st{n, std::min(n, n_next), H, I, wp, wpx, dg_next,
                                   dy ? dy + o * dy_stride : nullptr, dy_stride, dh + b0 * H,
                                   dc + b0 * H, gates + o * G, cprev + o * H, tanhc + o * H,
-                                  dgates + o * G, dx_next, dx_beta != 0.0};
+                                  dg, dx_next, dx_beta != 0.0, dgp + o * 4 * lanes,
+                                  dgp_stride};
       step(st);
-      dg_next = dgates + o * G;
+      dg_next = dg;
       dx_next = dx ? dx + o * I : nullptr;
       n_next = n;
     }
     finish_rows(dg_next, dx_next, 0, n_next, dh + b0 * H);
+  });
+  // Threads split the feature tiles, then the unit blocks (a few hundred KB of panel each,
+  // no shared writes).
+  parallel_for(fth + ftx, std::max<int64_t>(1, kParallelGrain / (ftile + 1)),
+               [&](int64_t q0, int64_t q1) {
+    if (q0 < fth) lstm_fused::pack_feature_tiles(R, H, hprev, h_tiles, q0, std::min(q1, fth));
+    if (q1 > fth)
+      lstm_fused::pack_feature_tiles(R, I, x, x_tiles, std::max<int64_t>(q0 - fth, 0), q1 - fth);
+  });
+  const auto wgrad = wide ? lstm_fused::weight_grad_avx512 : lstm_fused::weight_grad_avx2;
+  parallel_for(blocks, std::max<int64_t>(1, kParallelGrain / (4 * lanes * R * (H + I) + 1)),
+               [&](int64_t u0, int64_t u1) {
+    wgrad(lstm_fused::WeightGrad{R, H, I, dgp, dgp_stride, h_tiles, x_tiles, dw_hh, dw_ih, db,
+                                 u0, u1});
   });
 }
 
@@ -310,13 +341,14 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     return;
   }
   // Steps in the opposite order of the forward, each thread on its own batch rows.
-  const FusedPath fp = std::is_same_v<T, float> ? fused_path() : FusedPath::None;
   if constexpr (std::is_same_v<T, float>) {
+    const FusedPath fp = fused_path();
     if (fp != FusedPath::None)
-      lstm_backward_fused(fp, dt, Ts, bs, off, N, I, H, w_ih, w_hh, gates, cprev, tanhc, dy,
-                          dy_stride, dh, dc, reverse, dgates, dx, dx_beta);
+      return lstm_backward_fused(fp, dt, Ts, bs, off, N, I, H, x, w_ih, w_hh, gates, hprev,
+                                 cprev, tanhc, dy, dy_stride, dh, dc, reverse, dgates, dx,
+                                 dx_beta, dw_ih, dw_hh, db);
   }
-  if (fp == FusedPath::None) over_batch_rows(N, [&](int64_t b0, int64_t b1) {
+  over_batch_rows(N, [&](int64_t b0, int64_t b1) {
     for (int64_t s = 0; s < Ts; ++s) {
       const int64_t t = reverse ? s : Ts - 1 - s, o = off[t], n = std::min(b1, bs[t]) - b0;
       if (n <= 0) continue;
@@ -332,7 +364,7 @@ void lstm_backward_t(DType dt, int64_t Ts, const int64_t* bs, int64_t N, int64_t
     }
   });
   // The recurrence-free gradients, each one GEMM over all R rows.
-  if (dx && fp == FusedPath::None)   // (the fused steps wrote dx already)
+  if (dx)
     gemm(gemm_plan(dt, R, I, G, dgates, G, false, w_ih, I, false, dx, I, dx_beta));
   gemm(gemm_plan(dt, G, I, R, dgates, G, true, x, I, false, dw_ih, I, 0.0));
   gemm(gemm_plan(dt, G, H, R, dgates, G, true, hprev, H, false, dw_hh, H, 0.0));

@@ -11,7 +11,9 @@
 // tile's epilogue applies sigmoid / tanh (polynomial exp in registers), advances c and h and
 // writes what the backward reads, without the gates ever making a round trip to memory.
 // The backward step is fused the same way: dh_t = dy_t + dG_{t+1} W_hh is a tile over
-// 4 blocks of V units whose epilogue is the gate-gradient pass of step t.
+// 4 blocks of V units whose epilogue is the gate-gradient pass of step t. That epilogue also
+// stores dG_t as per-unit-block panels, the B operand of the weight-gradient tiles
+// (WeightGrad), so dG never needs a packing pass of its own.
 #pragma once
 #include <cstdint>
 
@@ -63,7 +65,47 @@ struct BackwardStep {
   float* dg;
   float* dx_next;
   bool dx_beta;
+  // When not null, dg is also written as weight-gradient panels (see WeightGrad): dgp points
+  // at this call's first row in panel 0, panel u is dgp_stride floats further.
+  float* dgp;
+  int64_t dgp_stride;
 };
+
+// The weight gradients of the whole sequence from the backward's dG panels: panel u (unit
+// block u, u < ceil(H / lanes)) holds, for every row r < R, the 4 x lanes gate gradients
+// (gates i, f, g, o of units u*lanes ..) at dgp[u*dgp_stride + r*4*lanes ..]; lanes past H
+// are never read. Writes dw_hh = dG^T hprev ([4H, H]), dw_ih = dG^T x ([4H, I]) and db (the column
+// sums of dG, when not null) for the unit blocks [u0, u1) only, so threads can split them.
+// hprev [R, H] and x [R, I] come packed by pack_feature_tiles.
+struct WeightGrad {
+  int64_t R, H, I;
+  const float* dgp;
+  int64_t dgp_stride;
+  const float* hprev_tiles;
+  const float* x_tiles;
+  float* dw_hh;
+  float* dw_ih;
+  float* db;
+  int64_t u0, u1;
+};
+
+// Columns of a row-major [R, F] matrix in tiles of kFeatureTile (the last one narrower),
+// each tile k-major: tile q holds dst[q*kFeatureTile*R + k*mr + i] = src[k*F + q*kFeatureTile
+// + i], mr its width. Tiles [q0, q1) only. Read in place instead, the rows of h_{t-1} are
+// 4H or H floats apart (1 KB at H = 256): every k step of the weight-gradient tile hit the
+// same 4 L1 sets, its prefetched lines were evicted before use and the tile ran ~10% slower.
+constexpr int kFeatureTile = 6;
+inline int64_t feature_tiles(int64_t F) { return (F + kFeatureTile - 1) / kFeatureTile; }
+inline void pack_feature_tiles(int64_t R, int64_t F, const float* src, float* dst, int64_t q0,
+                               int64_t q1) {
+  for (int64_t k0 = 0; k0 < R; k0 += 64)   // 64 rows at a time: the source block stays in L1/L2
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t f0 = q * kFeatureTile, mr = F - f0 < kFeatureTile ? F - f0 : kFeatureTile;
+      float* d = dst + q * kFeatureTile * R;
+      for (int64_t k = k0; k < (k0 + 64 < R ? k0 + 64 : R); ++k)
+        for (int64_t i = 0; i < mr; ++i) d[k * mr + i] = src[k * F + f0 + i];
+    }
+}
 
 // Floats needed by the packed forward / backward weight for lane width `lanes`.
 inline int64_t forward_pack_floats(int64_t H, int64_t I, int lanes) {
@@ -79,9 +121,11 @@ void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w
 void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp);
 void step_forward_avx512(const ForwardStep& s);
 void step_backward_avx512(const BackwardStep& s);
+void weight_grad_avx512(const WeightGrad& s);
 void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
 void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp);
 void step_forward_avx2(const ForwardStep& s);
 void step_backward_avx2(const BackwardStep& s);
+void weight_grad_avx2(const WeightGrad& s);
 
 }  // namespace dlcore::cpu::lstm_fused

@@ -58,5 +58,6 @@ void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp) {
 }
 void step_forward_avx2(const ForwardStep& s) { impl::step_forward<Ymm>(s); }
 void step_backward_avx2(const BackwardStep& s) { impl::step_backward<Ymm>(s); }
+void weight_grad_avx2(const WeightGrad& s) { impl::weight_grad<Ymm>(s); }
 
 }  // namespace dlcore::cpu::lstm_fused

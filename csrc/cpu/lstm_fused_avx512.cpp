@@ -62,5 +62,6 @@ void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp) {
 }
 void step_forward_avx512(const ForwardStep& s) { impl::step_forward<Zmm>(s); }
 void step_backward_avx512(const BackwardStep& s) { impl::step_backward<Zmm>(s); }
+void weight_grad_avx512(const WeightGrad& s) { impl::weight_grad<Zmm>(s); }
 
 }  // namespace dlcore::cpu::lstm_fused

@@ -11,9 +11,12 @@
 // Register tile: MR rows x 4 vectors (in one pass, or two of 2 vectors). The 4
 // vectors are the gates i, f, g, o of one block of W hidden units (forward), or 4 blocks of W
 // units of dh (backward). The k loop is hand-unrolled over named accumulators: an array of
-// vectors this large is not scalar-replaced by GCC and would live in memory. After the loop
-// the tile goes through a small stack buffer to the epilogue (a few hundred bytes against
-// the k loop's 4 x MR x K FMAs).
+// vectors this large is not scalar-replaced by GCC and would live in memory. Each k step
+// starts with a compiler barrier: without it GCC hoisted the next step's B loads into the
+// current one, which with 24 accumulators + 4 B vectors + a broadcast needs more than 32
+// registers, so the 6-row tile's accumulators wandered between registers (several vmovaps
+// per k step). After the loop the tile goes through a small stack buffer to the epilogue (a
+// few hundred bytes against the k loop's 4 x MR x K FMAs).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -80,20 +83,22 @@ inline typename S::R tanh(typename S::R x) {
 }
 
 // ---- the register tile -------------------------------------------------------------------
-// tile[i*4W + j*W + l] += sum_k a[i*lda + k] * b[k*4W + j*W + l] for i < MR, j < NV, l < W.
-// b is a packed panel (4W floats per k step, contiguous); a is row-major, read in place.
+// tile[i*4W + j*W + l] += sum_k A(i, k) * b[k*4W + j*W + l] for i < MR, j < NV, l < W.
+// b is a packed panel (4W floats per k step, contiguous); A is read in place: row-major,
+// A(i, k) = a[i*lda + k], or with KMAJOR A(i, k) = a[k*lda + i] (the weight gradients, whose
+// tile rows are feature columns of h_{t-1} or x: the MR values of one k step are adjacent).
 // NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
 // twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
-template <class S, int MR, int NV>
+template <class S, int MR, int NV, bool KMAJOR = false>
 inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
   using R = typename S::R;
   constexpr int W = S::W;
-  static_assert(MR >= 1 && MR <= 6 && (NV == 2 || NV == 4), "tile shape");
+  static_assert(MR >= 1 && MR <= 6 && (NV == 1 || NV == 2 || NV == 4), "tile shape");
 #define DLCORE_ACC_DECL(i)                                                          \
   R c##i##_0 = S::zero(), c##i##_1 = S::zero(), c##i##_2 = S::zero(), c##i##_3 = S::zero(); \
   if constexpr ((i) < MR) {                                                         \
     c##i##_0 = S::load(tile + (i) * 4 * W);                                         \
-    c##i##_1 = S::load(tile + (i) * 4 * W + W);                                     \
+    if constexpr (NV >= 2) c##i##_1 = S::load(tile + (i) * 4 * W + W);              \
     if constexpr (NV == 4) {                                                        \
       c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                               \
       c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                               \
@@ -103,15 +108,15 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
   DLCORE_ACC_DECL(3) DLCORE_ACC_DECL(4) DLCORE_ACC_DECL(5)
 #undef DLCORE_ACC_DECL
   // Rows 0-2 from p0 and rows 3-5 from p1 at 0, 1, 2 times lda (scaled-index addressing,
-  // two pointers instead of six).
+  // two pointers instead of six); KMAJOR: row i at p0 + i, p0 advancing by lda.
   const float* p0 = a;
-  const float* p1 = a + 3 * lda;
-#define DLCORE_AROW(i) ((i) < 3 ? p0 + (i) * lda : p1 + ((i) - 3) * lda)
+  const float* p1 = KMAJOR ? a : a + 3 * lda;
+#define DLCORE_AROW(i) (KMAJOR ? p0 + (i) : (i) < 3 ? p0 + (i) * lda : p1 + ((i) - 3) * lda)
 #define DLCORE_ROW(i)                                                               \
   if constexpr ((i) < MR) {                                                         \
     const R av = S::bcast(DLCORE_AROW(i));                                          \
     S::acc(c##i##_0, av, b0);                                                       \
-    S::acc(c##i##_1, av, b1);                                                       \
+    if constexpr (NV >= 2) S::acc(c##i##_1, av, b1);                                \
     if constexpr (NV == 4) {                                                        \
       S::acc(c##i##_2, av, b2);                                                     \
       S::acc(c##i##_3, av, b3);                                                     \
@@ -119,14 +124,20 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
   }
 #define DLCORE_STEP                                                                 \
   {                                                                                 \
-    const R b0 = S::load(b), b1 = S::load(b + W);                                   \
+    __asm__ volatile("" ::: "memory");                                              \
+    const R b0 = S::load(b), b1 = NV >= 2 ? S::load(b + W) : S::zero();             \
     const R b2 = NV == 4 ? S::load(b + 2 * W) : S::zero();                          \
     const R b3 = NV == 4 ? S::load(b + 3 * W) : S::zero();                          \
+    (void)b1;                                                                       \
     (void)b2;                                                                       \
     (void)b3;                                                                       \
     DLCORE_ROW(0) DLCORE_ROW(1) DLCORE_ROW(2) DLCORE_ROW(3) DLCORE_ROW(4) DLCORE_ROW(5) \
-    ++p0;                                                                           \
-    ++p1;                                                                           \
+    if constexpr (KMAJOR) {                                                         \
+      p0 += lda;                                                                    \
+    } else {                                                                        \
+      ++p0;                                                                         \
+      ++p1;                                                                         \
+    }                                                                               \
     b += 4 * W;                                                                     \
     __asm__("" : "+r"(p0), "+r"(p1), "+r"(b));                                      \
   }
@@ -142,7 +153,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 #define DLCORE_ACC_STORE(i)                                                         \
   if constexpr ((i) < MR) {                                                         \
     S::store(tile + (i) * 4 * W, c##i##_0);                                         \
-    S::store(tile + (i) * 4 * W + W, c##i##_1);                                     \
+    if constexpr (NV >= 2) S::store(tile + (i) * 4 * W + W, c##i##_1);              \
     if constexpr (NV == 4) {                                                        \
       S::store(tile + (i) * 4 * W + 2 * W, c##i##_2);                               \
       S::store(tile + (i) * 4 * W + 3 * W, c##i##_3);                               \
@@ -153,26 +164,34 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 #undef DLCORE_ACC_STORE
 }
 
-template <class S, int MR>
-inline void mac_panel(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+// The first nv (1..4) of the panel's 4 vectors: a backward column group at the edge of H or
+// I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
+template <class S, int MR, bool KMAJOR>
+inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
+                      float* tile) {
+  constexpr int W = S::W;
   if constexpr (S::NV == 4) {
-    mac_tile<S, MR, 4>(K, a, lda, b, tile);
+    if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile);
+    else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
   } else {
-    mac_tile<S, MR, 2>(K, a, lda, b, tile);
-    mac_tile<S, MR, 2>(K, a, lda, b + 2 * S::W, tile + 2 * S::W);
+    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
+    if (nv == 4) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
+    else if (nv == 3) mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
   }
 }
 
-template <class S>
+template <class S, bool KMAJOR = false>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
-                          float* tile) {
+                          float* tile, int nv = 4) {
   switch (mr) {
-    case 1: mac_panel<S, 1>(K, a, lda, b, tile); break;
-    case 2: mac_panel<S, 2>(K, a, lda, b, tile); break;
-    case 3: mac_panel<S, 3>(K, a, lda, b, tile); break;
-    case 4: mac_panel<S, 4>(K, a, lda, b, tile); break;
-    case 5: mac_panel<S, 5>(K, a, lda, b, tile); break;
-    default: mac_panel<S, 6>(K, a, lda, b, tile); break;
+    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile); break;
+    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile); break;
   }
 }
 
@@ -318,7 +337,9 @@ void step_backward(const BackwardStep& s) {
           if (!gemm) v = S::add(v, S::load(m, s.dh + (r + i) * H + j0));
           S::store(tile + i * 4 * W + j * W, v);
         }
-      if (gemm) mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile);
+      if (gemm)
+        mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile,
+                         (int)std::min<int64_t>(4, (H - q * 4 * W + W - 1) / W));
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
@@ -344,6 +365,13 @@ void step_backward(const BackwardStep& s) {
           S::store(dg + 2 * H, m, dag);
           S::store(dg + 3 * H, m, dao);
           S::store(s.dc + a, m, S::mul(dct, fg));
+          if (s.dgp) {   // the same values in unit block j0 / W's weight-gradient panel
+            float* p = s.dgp + (j0 / W) * s.dgp_stride + (r + i) * 4 * W;
+            S::store(p, dai);   // (whole vectors: the panel has room for lanes past H)
+            S::store(p + W, daf);
+            S::store(p + 2 * W, dag);
+            S::store(p + 3 * W, dao);
+          }
         }
       r += mr;
     }
@@ -361,7 +389,8 @@ void step_backward(const BackwardStep& s) {
           S::store(tile + i * 4 * W + j * W,
                    s.dx_beta ? S::load(m, s.dx_next + (r + i) * I + j0) : S::zero());
         }
-      mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile);
+      mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
+                       (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
@@ -371,6 +400,59 @@ void step_backward(const BackwardStep& s) {
         }
       r += mr;
     }
+}
+
+// ---- weight gradients ----------------------------------------------------------------------
+// dW_hh = dG^T [h_{t-1}], dW_ih = dG^T [x], db = column sums of dG over all R rows, for the
+// unit blocks [u0, u1). dG comes as the panels the backward steps wrote (see WeightGrad), so
+// the register tile is the forward's with the roles turned: its MR rows are feature columns
+// of h_{t-1} (or x), read k-major from their packed tiles (pack_feature_tiles), and its 4
+// vectors are the 4 gates of one block of W units, a contiguous 4W-float panel row. The
+// panel (R x 4W floats, 400 KB at R = 1600) stays in L2 while every feature tile streams it. A library GEMM on dG^T instead had to pack the 4H-strided dG (one pass over 6.5 MB per
+// product at H = 256) and ran its tiles ~15% below this one.
+template <class S>
+void weight_grad(const WeightGrad& s) {
+  using R = typename S::R;
+  constexpr int W = S::W;
+  const int64_t H = s.H;
+  alignas(64) float tile[6 * 4 * W];
+  for (int64_t u = s.u0; u < s.u1; ++u) {
+    const float* panel = s.dgp + u * s.dgp_stride;
+    const int units = (int)std::min<int64_t>(W, H - u * W);
+    for (int src = 0; src < 2; ++src) {
+      const int64_t F = src == 0 ? H : s.I;
+      const float* a = src == 0 ? s.hprev_tiles : s.x_tiles;
+      float* dw = src == 0 ? s.dw_hh : s.dw_ih;
+      static_assert(kFeatureTile <= 6, "feature tiles are register tiles");
+      for (int64_t f = 0; f < F; f += kFeatureTile) {
+        const int mr = (int)std::min<int64_t>(kFeatureTile, F - f);
+        std::fill(tile, tile + mr * 4 * W, 0.f);
+        mac_tile_rows<S, true>(mr, s.R, a + f * s.R, mr, panel, tile);
+        // tile[i][g*W + l] is dW[g*H + u*W + l, f + i]: a transposed write-back, 4W x mr
+        // scalars against the R x 4W x mr FMAs of the tile.
+        for (int g = 0; g < 4; ++g)
+          for (int l = 0; l < units; ++l) {
+            float* row = dw + (g * H + u * W + l) * F + f;
+            for (int i = 0; i < mr; ++i) row[i] = tile[i * 4 * W + g * W + l];
+          }
+      }
+    }
+    if (s.db) {   // rows summed in order: the result does not depend on the thread count
+      R acc0 = S::zero(), acc1 = S::zero(), acc2 = S::zero(), acc3 = S::zero();
+      for (int64_t r = 0; r < s.R; ++r) {
+        const float* p = panel + r * 4 * W;
+        acc0 = S::add(acc0, S::load(p));
+        acc1 = S::add(acc1, S::load(p + W));
+        acc2 = S::add(acc2, S::load(p + 2 * W));
+        acc3 = S::add(acc3, S::load(p + 3 * W));
+      }
+      const typename S::M m = S::mask(units);
+      S::store(s.db + u * W, m, acc0);
+      S::store(s.db + H + u * W, m, acc1);
+      S::store(s.db + 2 * H + u * W, m, acc2);
+      S::store(s.db + 3 * H + u * W, m, acc3);
+    }
+  }
 }
 
 }  // namespace impl
