@@ -515,7 +515,7 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // is packed: its rows lie lda apart and a power-of-two lda makes them collide in L2.
   // (The AVX-512 tile has 12 rows: more than L1's 8 ways when lda is a multiple of 4 KB,
   // so it reads only a small A in place: 64x4096x4096 +5%, 4096x64x4096 +6% packed.)
-  const double a_lim = kr.direct_b ? (1 << 18) : (1 << 20);
+  const double a_lim = kr.MR > 8 ? (1 << 18) : (1 << 20);
   const bool direct_a =
       m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= a_lim || m.N <= 4 * kr.NR);
   // A row-major B is read in place (kernels with masked edges only) when few row panels
@@ -525,7 +525,7 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // in L1/L2 and the re-reads by the next row panels went to L3: 0.8x of packing it.)
   const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
-                        ((m.M <= 8 * kr.MR && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
+                        ((m.M <= 96 && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
   if (2.0 * m.M * m.N * m.K < kParallelFlops && !(direct_a && kr.direct_b && direct_b)) nt = 1;
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
@@ -579,6 +579,34 @@ void gemm_batched(const GemmParams& p, const Kernel<T>& kr) {
 bool use_avx2() { return std::strcmp(gemm_simd_path(), "avx2-fma") == 0; }
 bool use_avx512() { return std::strcmp(gemm_simd_path(), "avx512") == 0; }
 
+// Cache blocks of the AVX2 (and portable) kernels, from the cache sizes of this machine:
+//   KC: the B micro-panel (KC x NR) that stays in L1 while the A panels stream past it
+//       takes 3/4 of L1 (32 KB: KC = 384 floats or doubles); the rest holds the A
+//       micro-panel in flight and the lines of C. Each kc pass loads and stores the whole
+//       C tile and pays the per-tile call, so a long KC pays: 1024^3 and 2048^3 ran 5-8%
+//       faster with 384 than with 256 (half of L1), 512 (all of L1) no better than 384.
+//   MC: the packed A block (MC x KC) takes half of the private L2 (1 MB: MC = 336 rows), the
+//       rest is for the B panels streaming in from L3. A larger MC reuses each B micro-panel
+//       from L1 for more row panels and packs B's traffic from L3 less often per flop.
+//   NC: the packed B block (KC x NC) takes a quarter of the shared L3 (both threads read
+//       it; the other tenants of L3 keep the rest), at most 8K columns.
+template <typename T>
+Kernel<T> cache_blocked(Kernel<T> k) {
+  const CacheSizes& cs = cache_sizes();
+  const int64_t esz = sizeof(T);
+  int64_t kc = cs.l1d * 3 / 4 / (k.NR * esz);
+  kc = std::clamp<int64_t>(kc / 16 * 16, 128, 1024);
+  int64_t mc = cs.l2 / 2 / (kc * esz);
+  mc = std::clamp<int64_t>(mc / k.MR * k.MR, 8 * k.MR, 170 * k.MR);
+  int64_t nc = cs.l3 / 4 / (kc * esz);
+  nc = std::clamp<int64_t>(nc / k.NR * k.NR, 32 * k.NR, 8192);
+  if (const char* v = std::getenv("DLCORE_GEMM_KC")) kc = std::atoi(v);   // TUNING ONLY
+  if (const char* v = std::getenv("DLCORE_GEMM_MC")) mc = std::atoi(v);
+  if (const char* v = std::getenv("DLCORE_GEMM_NC")) nc = std::atoi(v);
+  k.KC = (int)kc; k.MC = (int)mc; k.NC = (int)nc;
+  return k;
+}
+
 const Kernel<float>& kernel_f32() {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 (not 256 as for AVX2): the C tile is loaded and stored once per kc pass, and
@@ -589,8 +617,9 @@ const Kernel<float>& kernel_f32() {
                                     pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
                                     true, dot_f32_avx512};
   if (use_avx512()) return avx512;
-  static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,
-                                  pack_b_rowunit_f32_avx2, nullptr, false, nullptr};
+  static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
+      kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
+      pack_a_rowmajor_f32_avx2, true, nullptr});
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -603,8 +632,8 @@ const Kernel<double>& kernel_f64() {
   static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 144, 256, 2048, ukr_f64_avx512,
                                      nullptr, nullptr, true, dot_f64_avx512};
   if (use_avx512()) return avx512;
-  static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr,
-                                   nullptr, false, nullptr};
+  static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr});
   if (use_avx2()) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
@@ -614,6 +643,13 @@ const Kernel<double>& kernel_f64() {
 
 }  // namespace
 }  // namespace gemm_detail
+
+GemmBlocking gemm_blocking(DType dtype) {
+  using namespace gemm_detail;
+  auto of = [](const auto& k) { return GemmBlocking{k.MR, k.NR, k.MC, k.KC, k.NC}; };
+  if (dtype == DType::Float64) return of(kernel_f64());
+  return of(kernel_f32());
+}
 
 void gemm(const GemmParams& p) {
   using namespace gemm_detail;
