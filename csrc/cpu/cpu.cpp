@@ -132,11 +132,12 @@ bool use_avx2_kernels() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
 // simd_path() keeps answering "avx2-fma" on such a CPU because the other kernel families
 // (activation, softmax, elementwise, peak) select their AVX2 code by it (use_avx2_kernels).
 const char* gemm_simd_path() {
-  const char* base = simd_path();
-  if (std::strcmp(base, "avx2-fma") != 0) return base;
+  // One getenv (the GEMM asks on every call; see simd_path for why it is not cached).
   const char* forced = std::getenv("DLCORE_CPU_PATH");
-  if (forced && (std::strcmp(forced, "avx2") == 0 || std::strcmp(forced, "avx2-fma") == 0)) return base;
-  return has_avx512() ? "avx512" : base;
+  if ((forced && std::strcmp(forced, "generic") == 0) || !has_avx2_fma()) return "generic";
+  if (forced && (std::strcmp(forced, "avx2") == 0 || std::strcmp(forced, "avx2-fma") == 0))
+    return "avx2-fma";
+  return has_avx512() ? "avx512" : "avx2-fma";
 }
 
 const CacheSizes& cache_sizes() {

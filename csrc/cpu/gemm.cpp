@@ -395,9 +395,10 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         // Micro-tiles of this block, numbered jr-major; each thread a contiguous range.
         const int64_t tiles = mpan * npan;
         const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
+        int64_t jr = t0 / mpan, ir = t0 - jr * mpan;   // one division per block, not per tile
         for (int64_t t = t0; t < t1; ++t) {
-          const int64_t jr = t / mpan;
-          tile(ic, full, t - jr * mpan, jr, ep, Ap);
+          tile(ic, full, ir, jr, ep, Ap);
+          if (++ir == mpan) { ir = 0; ++jr; }
         }
         // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
         if (shared) team_barrier(nt);
@@ -576,8 +577,14 @@ void gemm_batched(const GemmParams& p, const Kernel<T>& kr) {
   for (int64_t b = 0; b < p.batch; ++b) gemm_one(mat(b), kr, nt);
 }
 
-bool use_avx2() { return std::strcmp(gemm_simd_path(), "avx2-fma") == 0; }
-bool use_avx512() { return std::strcmp(gemm_simd_path(), "avx512") == 0; }
+// The path is looked up once per gemm call (gemm_simd_path reads the environment: two
+// getenv scans, ~0.1 us each, a tenth of a 64^3 product's overhead budget when repeated).
+enum class Path { Generic, Avx2, Avx512 };
+Path current_path() {
+  const char* p = gemm_simd_path();
+  return std::strcmp(p, "avx512") == 0 ? Path::Avx512
+         : std::strcmp(p, "avx2-fma") == 0 ? Path::Avx2 : Path::Generic;
+}
 
 // Cache blocks of the AVX2 (and portable) kernels, from the cache sizes of this machine:
 //   KC: the B micro-panel (KC x NR) that stays in L1 while the A panels stream past it
@@ -607,7 +614,7 @@ Kernel<T> cache_blocked(Kernel<T> k) {
   return k;
 }
 
-const Kernel<float>& kernel_f32() {
+const Kernel<float>& kernel_f32(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 (not 256 as for AVX2): the C tile is loaded and stored once per kc pass, and
   // its 12 rows, a power of two apart for 1024^2 or 2048^2 matrices, share one L1 set;
@@ -616,25 +623,25 @@ const Kernel<float>& kernel_f32() {
   static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
                                     pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
                                     true, dot_f32_avx512};
-  if (use_avx512()) return avx512;
+  if (path == Path::Avx512) return avx512;
   static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
       pack_a_rowmajor_f32_avx2, true, nullptr});
-  if (use_avx2()) return avx2;
+  if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
                                      nullptr, nullptr, false, nullptr};
   return generic;
 }
 
-const Kernel<double>& kernel_f64() {
+const Kernel<double>& kernel_f64(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 144, 256, 2048, ukr_f64_avx512,
                                      nullptr, nullptr, true, dot_f64_avx512};
-  if (use_avx512()) return avx512;
+  if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
       kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr});
-  if (use_avx2()) return avx2;
+  if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
                                       nullptr, nullptr, false, nullptr};
@@ -647,8 +654,8 @@ const Kernel<double>& kernel_f64() {
 GemmBlocking gemm_blocking(DType dtype) {
   using namespace gemm_detail;
   auto of = [](const auto& k) { return GemmBlocking{k.MR, k.NR, k.MC, k.KC, k.NC}; };
-  if (dtype == DType::Float64) return of(kernel_f64());
-  return of(kernel_f32());
+  if (dtype == DType::Float64) return of(kernel_f64(current_path()));
+  return of(kernel_f32(current_path()));
 }
 
 void gemm(const GemmParams& p) {
@@ -664,8 +671,8 @@ void gemm(const GemmParams& p) {
     throw std::invalid_argument("gemm: C row stride " + std::to_string(p.c_row_stride) +
                                 " is smaller than N = " + std::to_string(p.N));
   switch (p.dtype) {
-    case DType::Float32: gemm_batched<float>(p, kernel_f32()); return;
-    case DType::Float64: gemm_batched<double>(p, kernel_f64()); return;
+    case DType::Float32: gemm_batched<float>(p, kernel_f32(current_path())); return;
+    case DType::Float64: gemm_batched<double>(p, kernel_f64(current_path())); return;
     default:
       throw std::invalid_argument(std::string("gemm: unsupported dtype ") +
                                   dtype_name(p.dtype) + " (expected float32 or float64)");

@@ -141,7 +141,8 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
   // a packed A panel 16 steps ahead (two lines per 4 steps: they consume 1.5 lines); a B
   // read in place (rows ldb apart, which the hardware prefetcher does not follow) 8 rows
   // ahead. The side stream (e.pf, see TileEpilogue) advances one line per 4 steps.
-  const bool b_in_place = ldb != 2 * W;   // a packed panel is 2W wide
+  // (Not for a short k loop: its B rows, few and just read by the previous tile, are in L1.)
+  const bool b_in_place = ldb != 2 * W && kc > 32;   // a packed panel is 2W wide
   const char* pf = e.pf;
   int pf_line = 0, pf_rows = e.pf_rows;
   const int pf_lines = e.pf_lines;
@@ -181,11 +182,32 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
     store_tile(buf, 2 * W, 1, c, ldc, MR, nr, e);
     return;
   }
+  // The last vector of a row is masked (MASKED), the others are whole.
+  auto ld = [&](const T* p, bool last) { return MASKED && last ? X::load(p, mlast) : X::load(p); };
+  auto st = [&](T* p, bool last, R v) {
+    if (MASKED && last) X::store(p, mlast, v);
+    else X::store(p, v);
+  };
+  // The two write-backs of a plain product, without the per-row tests of the general one
+  // (a small-K product spends a third of its time here): C = AB, and C += AB (the later kc
+  // passes of a long K).
+  if (e.alpha == T(1) && !e.bias && e.act == Activation::None &&
+      (e.beta == T(0) || e.beta == T(1))) {
+    const bool acc_c = e.beta == T(1);
+#define DLCORE_PLAIN(i)                                                              \
+  if constexpr ((i) < MR) {                                                          \
+    T* ci = c + (i) * ldc;                                                           \
+    st(ci, NV == 1, acc_c ? X::add(c##i##_0, ld(ci, NV == 1)) : c##i##_0);            \
+    if constexpr (NV == 2) st(ci + W, true, acc_c ? X::add(c##i##_1, ld(ci + W, true)) : c##i##_1); \
+  }
+    DLCORE_PLAIN(0) DLCORE_PLAIN(1) DLCORE_PLAIN(2) DLCORE_PLAIN(3) DLCORE_PLAIN(4)
+    DLCORE_PLAIN(5)
+#undef DLCORE_PLAIN
+    return;
+  }
   const R alpha = X::set1(e.alpha), beta = X::set1(e.beta);
   const bool scale = e.alpha != T(1), read_c = e.beta != T(0), relu = e.act == Activation::Relu;
   const bool col_bias = e.bias && !e.bias_per_row;
-  // The last vector of a row is masked (MASKED), the others are whole.
-  auto ld = [&](const T* p, bool last) { return MASKED && last ? X::load(p, mlast) : X::load(p); };
   const R bias0 = col_bias ? ld(e.bias, NV == 1) : X::zero();
   const R bias1 = col_bias && NV == 2 ? ld(e.bias + W, true) : X::zero();
   // C row i = act(alpha*acc + beta*C + bias); beta == 0: C is never read.
@@ -195,8 +217,7 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
     if (col_bias) r = X::add(r, bias_v);
     else if (e.bias) r = X::add(r, X::set1(e.bias[i]));
     if (relu) r = X::relu(r);
-    if (MASKED && last) X::store(p, mlast, r);
-    else X::store(p, r);
+    st(p, last, r);
   };
 #define DLCORE_OUT(i)                                                       \
   if constexpr ((i) < MR) {                                                 \
