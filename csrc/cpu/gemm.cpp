@@ -25,13 +25,15 @@
 // so a thread keeps its B micro-panel in L1 and both cores stay busy whether the block is
 // wide (M = 64, N huge) or tall (N = 10). Small problems run on the calling thread only.
 //
-// Micro-kernels: gemm_avx512.cpp (12x32 float, 12x16 double, exact edge tiles with masks)
-// when the CPU and OS support AVX-512; else gemm_avx2.cpp (6x16 float, 6x8 double) when the
-// CPU has AVX2+FMA; else the portable kernel of gemm_generic.cpp (vectorised for SSE2).
-// DLCORE_CPU_PATH=avx2 / =generic force the lower paths (tests compare them here).
-// The AVX-512 kernels' masked loads also let the driver read a row-major B in place
-// (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one. A narrow C
-// with a row-major A goes to the AVX-512 dot-product kernel instead (vectors along k).
+// Micro-kernels: gemm_avx512.cpp (12x32 float, 12x16 double) when the CPU and OS support
+// AVX-512; else gemm_avx2.cpp (6x16 float, 6x8 double) when the CPU has AVX2+FMA; both run
+// exact edge tiles (any row count, masked last vector). Else the portable kernel of
+// gemm_generic.cpp (vectorised for SSE2, zero-padded edges). DLCORE_CPU_PATH=avx2 /
+// =generic force the lower paths (tests compare them here). The masked loads also let the
+// driver read a row-major B in place (direct_b) and compute a narrow C (N <= MR) as
+// C^T = B^T A^T; see gemm_one. A narrow C (N <= 12) with a row-major A goes to the
+// AVX-512 dot-product kernel instead (vectors along k). The AVX2 kernels' cache blocks
+// come from the cache sizes read at run time (cache_blocked).
 #include <algorithm>
 #include <cstdint>
 #include <cmath>
@@ -64,9 +66,10 @@ template <typename T>
 using PackTransposed = void (*)(int64_t kc, int n, const T* src, int64_t stride, T* dst);
 
 // Register tile, cache blocks and kernels for one dtype on one SIMD path.
-// KC: an A micro-panel (MR x KC) plus a B micro-panel (KC x NR) must sit in the 32 KB L1:
-//     256 x 16 floats = 16 KB of B. MC x KC of A (144 x 256 floats = 144 KB) sits in L2 with
-//     room to spare; KC x NC of B (256 x 4080 floats = 4 MB) sits in L3.
+// KC: the B micro-panel (KC x NR) is reused by every A micro-panel of the block, so it
+//     should stay close (L1 for AVX2, L2 for the wider AVX-512 panels); MC x KC of A sits in
+//     L2; KC x NC of B sits in L3. The AVX2 blocks are derived from the cache sizes at run
+//     time (cache_blocked says why each size); the AVX-512 ones are fixed.
 template <typename T>
 struct Kernel {
   int MR, NR, MC, KC, NC;
@@ -600,13 +603,6 @@ Path current_path() {
 //   NC: the packed B block (KC x NC) takes a quarter of the shared L3 (both threads read
 //       it; the other tenants of L3 keep the rest), at most 8K columns.
 template <typename T>
-Kernel<T> tune_env(Kernel<T> k) {
-  if (const char* v = std::getenv("DLCORE_GEMM_KC")) k.KC = std::atoi(v);   // TUNING ONLY
-  if (const char* v = std::getenv("DLCORE_GEMM_MC")) k.MC = std::atoi(v);
-  if (const char* v = std::getenv("DLCORE_GEMM_NC")) k.NC = std::atoi(v);
-  return k;
-}
-template <typename T>
 Kernel<T> cache_blocked(Kernel<T> k) {
   const CacheSizes& cs = cache_sizes();
   const int64_t esz = sizeof(T);
@@ -616,9 +612,6 @@ Kernel<T> cache_blocked(Kernel<T> k) {
   mc = std::clamp<int64_t>(mc / k.MR * k.MR, 8 * k.MR, 170 * k.MR);
   int64_t nc = cs.l3 / 4 / (kc * esz);
   nc = std::clamp<int64_t>(nc / k.NR * k.NR, 32 * k.NR, 8192);
-  if (const char* v = std::getenv("DLCORE_GEMM_KC")) kc = std::atoi(v);   // TUNING ONLY
-  if (const char* v = std::getenv("DLCORE_GEMM_MC")) mc = std::atoi(v);
-  if (const char* v = std::getenv("DLCORE_GEMM_NC")) nc = std::atoi(v);
   k.KC = (int)kc; k.MC = (int)mc; k.NC = (int)nc;
   return k;
 }
@@ -647,8 +640,8 @@ const Kernel<double>& kernel_f64(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 as for float (C tile passes halved; the 64 KB B micro-panel streams from L2),
   // MC = 96 keeps the A block at 384 KB of L2: 1024^3 0.90x -> 0.98x NumPy on one thread.
-  static const Kernel<double> avx512 = tune_env(Kernel<double>{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512,
-                                     nullptr, nullptr, true, dot_f64_avx512});
+  static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512,
+                                     nullptr, nullptr, true, dot_f64_avx512};
   if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
       kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr});
