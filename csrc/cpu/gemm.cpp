@@ -78,6 +78,8 @@ struct Kernel {
   PackTransposed<T> pack_a_rowmajor; // unit row stride, a row-major A
   bool direct_b;                    // ukr may read a row-major B in place (masked edges)
   Dot<T> dot;                       // narrow-C kernel, vectors along k (nullptr: none)
+  // A product that packs nothing may use the team from this many flops (see kParallelFlops).
+  double team_in_place_flops = 2.5e5;
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -532,7 +534,9 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
                         ((m.M <= 96 && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
-  if (2.0 * m.M * m.N * m.K < kParallelFlops && !(direct_a && kr.direct_b && direct_b)) nt = 1;
+  const double flops = 2.0 * m.M * m.N * m.K;
+  if (flops < kParallelFlops && !(direct_a && kr.direct_b && direct_b && flops >= kr.team_in_place_flops))
+    nt = 1;
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
@@ -626,9 +630,13 @@ const Kernel<float>& kernel_f32(Path path) {
                                     pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
                                     true, dot_f32_avx512};
   if (path == Path::Avx512) return avx512;
+  // The AVX2 products that pack nothing keep to one thread below kParallelFlops: 64^3 took
+  // 7.7 us on two threads against 7.2 on one (the 6-row tiles leave each thread too little
+  // work for the team's start and join), and a second thread that is not scheduled at once
+  // (a busy machine) costs milliseconds.
   static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, nullptr});
+      pack_a_rowmajor_f32_avx2, true, nullptr, 4.0e6});
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -644,7 +652,7 @@ const Kernel<double>& kernel_f64(Path path) {
                                      nullptr, nullptr, true, dot_f64_avx512};
   if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
-      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr});
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr, 4.0e6});
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
