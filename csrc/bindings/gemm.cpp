@@ -168,6 +168,19 @@ void register_gemm(py::module_& m) {
   m.def("gemm", &gemm_ex, py::arg("a"), py::arg("b"), py::arg("bias") = py::none(), py::arg("act") = 0,
         py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("out") = py::none(),
         py::arg("bias_per_row") = false, py::arg("allow_tf32") = false);
+  // The CPU GEMM's register tile and cache blocks on the current path (float64 if `double`).
+  m.def("gemm_blocking", [](bool double_precision) {
+    const cpu::GemmBlocking b = cpu::gemm_blocking(double_precision ? DType::Float64 : DType::Float32);
+    py::dict d;
+    d["MR"] = b.MR; d["NR"] = b.NR; d["MC"] = b.MC; d["KC"] = b.KC; d["NC"] = b.NC;
+    return d;
+  }, py::arg("double_precision") = false);
+  m.def("cpu_cache_sizes", [] {
+    const cpu::CacheSizes& c = cpu::cache_sizes();
+    py::dict d;
+    d["l1d"] = c.l1d; d["l2"] = c.l2; d["l3"] = c.l3;
+    return d;
+  });
 }
 
 }  // namespace dlcore

@@ -4,9 +4,14 @@
 // separately and only called when this file says the CPU *and the OS* support them: AVX
 // state must be enabled in XCR0 (xgetbv), or the first ymm instruction faults even on a
 // CPU whose cpuid advertises AVX2.
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -53,6 +58,50 @@ bool detect_avx512() {
 #endif
 }
 
+// Size in bytes of the level-`level` data or unified cache of cpu0 from sysfs; 0 if absent.
+// (Preferred over sysconf: under some hypervisors glibc derives L3 from cpuid leaves that
+// report the host's whole socket, e.g. 320 MB on a 32 MB-L3 guest.)
+int64_t sysfs_cache_bytes(int level) {
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    auto read = [&](const char* name, char* buf, int n) {
+      FILE* f = std::fopen((dir + name).c_str(), "r");
+      if (!f) return false;
+      const bool ok = std::fgets(buf, n, f) != nullptr;
+      std::fclose(f);
+      return ok;
+    };
+    char lvl[16] = {0}, type[32] = {0}, size[32] = {0};
+    if (!read("level", lvl, sizeof lvl)) break;
+    if (std::atoi(lvl) != level || !read("type", type, sizeof type)) continue;
+    if (std::strncmp(type, "Instruction", 11) == 0 || !read("size", size, sizeof size)) continue;
+    char* end = nullptr;
+    int64_t v = std::strtoll(size, &end, 10);
+    if (end && (*end == 'K' || *end == 'k')) v <<= 10;
+    else if (end && (*end == 'M' || *end == 'm')) v <<= 20;
+    return v;
+  }
+  return 0;
+}
+
+int64_t sysconf_cache_bytes(int level) {
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+  const long v = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE
+                         : level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
+  return v > 0 ? v : 0;
+#else
+  (void)level;
+  return 0;
+#endif
+}
+
+// First source that gives a size within [lo, hi], else `typical`.
+int64_t cache_bytes(int level, int64_t lo, int64_t hi, int64_t typical) {
+  for (int64_t v : {sysfs_cache_bytes(level), sysconf_cache_bytes(level)})
+    if (v >= lo && v <= hi) return v;
+  return typical;
+}
+
 std::atomic<int> g_threads{0};                     // 0: not set, use OpenMP's default
 
 }  // namespace
@@ -83,11 +132,19 @@ bool use_avx2_kernels() { return std::strcmp(simd_path(), "avx2-fma") == 0; }
 // simd_path() keeps answering "avx2-fma" on such a CPU because the other kernel families
 // (activation, softmax, elementwise, peak) select their AVX2 code by it (use_avx2_kernels).
 const char* gemm_simd_path() {
-  const char* base = simd_path();
-  if (std::strcmp(base, "avx2-fma") != 0) return base;
+  // One getenv (the GEMM asks on every call; see simd_path for why it is not cached).
   const char* forced = std::getenv("DLCORE_CPU_PATH");
-  if (forced && (std::strcmp(forced, "avx2") == 0 || std::strcmp(forced, "avx2-fma") == 0)) return base;
-  return has_avx512() ? "avx512" : base;
+  if ((forced && std::strcmp(forced, "generic") == 0) || !has_avx2_fma()) return "generic";
+  if (forced && (std::strcmp(forced, "avx2") == 0 || std::strcmp(forced, "avx2-fma") == 0))
+    return "avx2-fma";
+  return has_avx512() ? "avx512" : "avx2-fma";
+}
+
+const CacheSizes& cache_sizes() {
+  static const CacheSizes sizes{cache_bytes(1, 8 << 10, 256 << 10, 32 << 10),
+                                cache_bytes(2, 128 << 10, 8 << 20, 1 << 20),
+                                cache_bytes(3, 1 << 20, 256 << 20, 8 << 20)};
+  return sizes;
 }
 
 int num_threads() {

@@ -25,13 +25,15 @@
 // so a thread keeps its B micro-panel in L1 and both cores stay busy whether the block is
 // wide (M = 64, N huge) or tall (N = 10). Small problems run on the calling thread only.
 //
-// Micro-kernels: gemm_avx512.cpp (12x32 float, 12x16 double, exact edge tiles with masks)
-// when the CPU and OS support AVX-512; else gemm_avx2.cpp (6x16 float, 6x8 double) when the
-// CPU has AVX2+FMA; else the portable kernel of gemm_generic.cpp (vectorised for SSE2).
-// DLCORE_CPU_PATH=avx2 / =generic force the lower paths (tests compare them here).
-// The AVX-512 kernels' masked loads also let the driver read a row-major B in place
-// (direct_b) and compute a narrow C (N <= 12) as C^T = B^T A^T; see gemm_one. A narrow C
-// with a row-major A goes to the AVX-512 dot-product kernel instead (vectors along k).
+// Micro-kernels: gemm_avx512.cpp (12x32 float, 12x16 double) when the CPU and OS support
+// AVX-512; else gemm_avx2.cpp (6x16 float, 6x8 double) when the CPU has AVX2+FMA; both run
+// exact edge tiles (any row count, masked last vector). Else the portable kernel of
+// gemm_generic.cpp (vectorised for SSE2, zero-padded edges). DLCORE_CPU_PATH=avx2 /
+// =generic force the lower paths (tests compare them here). The masked loads also let the
+// driver read a row-major B in place (direct_b) and compute a narrow C (N <= MR) as
+// C^T = B^T A^T; see gemm_one. A narrow C (N <= 12) with a row-major A goes to the
+// AVX-512 dot-product kernel instead (vectors along k). The AVX2 kernels' cache blocks
+// come from the cache sizes read at run time (cache_blocked).
 #include <algorithm>
 #include <cstdint>
 #include <cmath>
@@ -64,9 +66,10 @@ template <typename T>
 using PackTransposed = void (*)(int64_t kc, int n, const T* src, int64_t stride, T* dst);
 
 // Register tile, cache blocks and kernels for one dtype on one SIMD path.
-// KC: an A micro-panel (MR x KC) plus a B micro-panel (KC x NR) must sit in the 32 KB L1:
-//     256 x 16 floats = 16 KB of B. MC x KC of A (144 x 256 floats = 144 KB) sits in L2 with
-//     room to spare; KC x NC of B (256 x 4080 floats = 4 MB) sits in L3.
+// KC: the B micro-panel (KC x NR) is reused by every A micro-panel of the block, so it
+//     should stay close (L1 for AVX2, L2 for the wider AVX-512 panels); MC x KC of A sits in
+//     L2; KC x NC of B sits in L3. The AVX2 blocks are derived from the cache sizes at run
+//     time (cache_blocked says why each size); the AVX-512 ones are fixed.
 template <typename T>
 struct Kernel {
   int MR, NR, MC, KC, NC;
@@ -75,6 +78,8 @@ struct Kernel {
   PackTransposed<T> pack_a_rowmajor; // unit row stride, a row-major A
   bool direct_b;                    // ukr may read a row-major B in place (masked edges)
   Dot<T> dot;                       // narrow-C kernel, vectors along k (nullptr: none)
+  // A product that packs nothing may use the team from this many flops (see kParallelFlops).
+  double team_in_place_flops = 2.5e5;
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -395,9 +400,10 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         // Micro-tiles of this block, numbered jr-major; each thread a contiguous range.
         const int64_t tiles = mpan * npan;
         const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
+        int64_t jr = t0 / mpan, ir = t0 - jr * mpan;   // one division per block, not per tile
         for (int64_t t = t0; t < t1; ++t) {
-          const int64_t jr = t / mpan;
-          tile(ic, full, t - jr * mpan, jr, ep, Ap);
+          tile(ic, full, ir, jr, ep, Ap);
+          if (++ir == mpan) { ir = 0; ++jr; }
         }
         // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
         if (shared) team_barrier(nt);
@@ -514,8 +520,10 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // small or narrow products) or when few B panels would reuse the packed copy. A large A
   // is packed: its rows lie lda apart and a power-of-two lda makes them collide in L2.
   // (The AVX-512 tile has 12 rows: more than L1's 8 ways when lda is a multiple of 4 KB,
-  // so it reads only a small A in place: 64x4096x4096 +5%, 4096x64x4096 +6% packed.)
-  const double a_lim = kr.direct_b ? (1 << 18) : (1 << 20);
+  // so it reads only a small A in place: 64x4096x4096 +5%, 4096x64x4096 +6% packed. The
+  // 6-row AVX2 tile reads up to half of L2 in place: 512^3 (1 MB of A) ran ~5% faster
+  // packed, with the transposing packer.)
+  const double a_lim = kr.MR > 8 ? (1 << 18) : (1 << 19);
   const bool direct_a =
       m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= a_lim || m.N <= 4 * kr.NR);
   // A row-major B is read in place (kernels with masked edges only) when few row panels
@@ -525,8 +533,10 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // in L1/L2 and the re-reads by the next row panels went to L3: 0.8x of packing it.)
   const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
-                        ((m.M <= 8 * kr.MR && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
-  if (2.0 * m.M * m.N * m.K < kParallelFlops && !(direct_a && kr.direct_b && direct_b)) nt = 1;
+                        ((m.M <= 96 && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
+  const double flops = 2.0 * m.M * m.N * m.K;
+  if (flops < kParallelFlops && !(direct_a && kr.direct_b && direct_b && flops >= kr.team_in_place_flops))
+    nt = 1;
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
@@ -576,10 +586,41 @@ void gemm_batched(const GemmParams& p, const Kernel<T>& kr) {
   for (int64_t b = 0; b < p.batch; ++b) gemm_one(mat(b), kr, nt);
 }
 
-bool use_avx2() { return std::strcmp(gemm_simd_path(), "avx2-fma") == 0; }
-bool use_avx512() { return std::strcmp(gemm_simd_path(), "avx512") == 0; }
+// The path is looked up once per gemm call (gemm_simd_path reads the environment: two
+// getenv scans, ~0.1 us each, a tenth of a 64^3 product's overhead budget when repeated).
+enum class Path { Generic, Avx2, Avx512 };
+Path current_path() {
+  const char* p = gemm_simd_path();
+  return std::strcmp(p, "avx512") == 0 ? Path::Avx512
+         : std::strcmp(p, "avx2-fma") == 0 ? Path::Avx2 : Path::Generic;
+}
 
-const Kernel<float>& kernel_f32() {
+// Cache blocks of the AVX2 (and portable) kernels, from the cache sizes of this machine:
+//   KC: the B micro-panel (KC x NR) that stays in L1 while the A panels stream past it
+//       takes 3/4 of L1 (32 KB: KC = 384 floats or doubles); the rest holds the A
+//       micro-panel in flight and the lines of C. Each kc pass loads and stores the whole
+//       C tile and pays the per-tile call, so a long KC pays: 1024^3 and 2048^3 ran 5-8%
+//       faster with 384 than with 256 (half of L1), 512 (all of L1) no better than 384.
+//   MC: the packed A block (MC x KC) takes half of the private L2 (1 MB: MC = 336 rows), the
+//       rest is for the B panels streaming in from L3. A larger MC reuses each B micro-panel
+//       from L1 for more row panels and packs B's traffic from L3 less often per flop.
+//   NC: the packed B block (KC x NC) takes a quarter of the shared L3 (both threads read
+//       it; the other tenants of L3 keep the rest), at most 8K columns.
+template <typename T>
+Kernel<T> cache_blocked(Kernel<T> k) {
+  const CacheSizes& cs = cache_sizes();
+  const int64_t esz = sizeof(T);
+  int64_t kc = cs.l1d * 3 / 4 / (k.NR * esz);
+  kc = std::clamp<int64_t>(kc / 16 * 16, 128, 1024);
+  int64_t mc = cs.l2 / 2 / (kc * esz);
+  mc = std::clamp<int64_t>(mc / k.MR * k.MR, 8 * k.MR, 170 * k.MR);
+  int64_t nc = cs.l3 / 4 / (kc * esz);
+  nc = std::clamp<int64_t>(nc / k.NR * k.NR, 32 * k.NR, 8192);
+  k.KC = (int)kc; k.MC = (int)mc; k.NC = (int)nc;
+  return k;
+}
+
+const Kernel<float>& kernel_f32(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 (not 256 as for AVX2): the C tile is loaded and stored once per kc pass, and
   // its 12 rows, a power of two apart for 1024^2 or 2048^2 matrices, share one L1 set;
@@ -588,24 +629,31 @@ const Kernel<float>& kernel_f32() {
   static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
                                     pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
                                     true, dot_f32_avx512};
-  if (use_avx512()) return avx512;
-  static const Kernel<float> avx2{kAvx2MRf, kAvx2NRf, 144, 256, 4080, ukr_f32_avx2,
-                                  pack_b_rowunit_f32_avx2, nullptr, false, nullptr};
-  if (use_avx2()) return avx2;
+  if (path == Path::Avx512) return avx512;
+  // The AVX2 products that pack nothing keep to one thread below kParallelFlops: 64^3 took
+  // 7.7 us on two threads against 7.2 on one (the 6-row tiles leave each thread too little
+  // work for the team's start and join), and a second thread that is not scheduled at once
+  // (a busy machine) costs milliseconds.
+  static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
+      kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
+      pack_a_rowmajor_f32_avx2, true, nullptr, 4.0e6});
+  if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
                                      nullptr, nullptr, false, nullptr};
   return generic;
 }
 
-const Kernel<double>& kernel_f64() {
+const Kernel<double>& kernel_f64(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
-  static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 144, 256, 2048, ukr_f64_avx512,
+  // KC = 512 as for float (C tile passes halved; the 64 KB B micro-panel streams from L2),
+  // MC = 96 keeps the A block at 384 KB of L2: 1024^3 0.90x -> 0.98x NumPy on one thread.
+  static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512,
                                      nullptr, nullptr, true, dot_f64_avx512};
-  if (use_avx512()) return avx512;
-  static const Kernel<double> avx2{kAvx2MRd, kAvx2NRd, 144, 256, 2040, ukr_f64_avx2, nullptr,
-                                   nullptr, false, nullptr};
-  if (use_avx2()) return avx2;
+  if (path == Path::Avx512) return avx512;
+  static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr, 4.0e6});
+  if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
                                       nullptr, nullptr, false, nullptr};
@@ -614,6 +662,13 @@ const Kernel<double>& kernel_f64() {
 
 }  // namespace
 }  // namespace gemm_detail
+
+GemmBlocking gemm_blocking(DType dtype) {
+  using namespace gemm_detail;
+  auto of = [](const auto& k) { return GemmBlocking{k.MR, k.NR, k.MC, k.KC, k.NC}; };
+  if (dtype == DType::Float64) return of(kernel_f64(current_path()));
+  return of(kernel_f32(current_path()));
+}
 
 void gemm(const GemmParams& p) {
   using namespace gemm_detail;
@@ -628,8 +683,8 @@ void gemm(const GemmParams& p) {
     throw std::invalid_argument("gemm: C row stride " + std::to_string(p.c_row_stride) +
                                 " is smaller than N = " + std::to_string(p.N));
   switch (p.dtype) {
-    case DType::Float32: gemm_batched<float>(p, kernel_f32()); return;
-    case DType::Float64: gemm_batched<double>(p, kernel_f64()); return;
+    case DType::Float32: gemm_batched<float>(p, kernel_f32(current_path())); return;
+    case DType::Float64: gemm_batched<double>(p, kernel_f64(current_path())); return;
     default:
       throw std::invalid_argument(std::string("gemm: unsupported dtype ") +
                                   dtype_name(p.dtype) + " (expected float32 or float64)");

@@ -1,21 +1,31 @@
 // gemm_avx2.cpp — the AVX2+FMA micro-kernels of the CPU GEMM (compiled with -mavx2 -mfma;
 // gemm.cpp calls them only after has_avx2_fma() said yes).
 //
-// One micro-kernel computes a 6 x (2 vectors) tile of C from a packed A micro-panel
-// (a[k*6 + i]) and a packed B micro-panel (b[k*2W + j]), W = lanes per ymm register:
+// One micro-kernel computes an MR x (NV vectors) tile of C, MR <= 6, NV <= 2, W = lanes per
+// ymm register (8 floats, 4 doubles): float 6x16, double 6x8 at full size.
 //
-//   for k:  b0, b1 = B row k (two ymm loads)
-//           for i in 0..5:  a = broadcast(A[i,k]);  c[i][0] += a*b0;  c[i][1] += a*b1
+//   for k:  b[v] = B row k, vector v             (NV loads)
+//           for i < MR:  a = broadcast(A[i,k]);  c[i][v] += a * b[v]
 //
-// 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. The FMA latency
-// (4 cycles on Zen4, 2 pipes) needs >= 8 independent chains in flight; 12 gives slack.
-// The same template serves float (6x16) and double (6x8): only the vector traits differ.
+// 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. Per k step 12
+// FMAs against 2 loads and 6 broadcasts: Zen4 / Haswell-class cores issue two FMAs and two or
+// three loads per cycle, so the FMA pipes, not the load ports, set the pace; the FMA latency
+// (4 cycles, 2 pipes) needs >= 8 independent chains in flight, 12 give slack.
 //
-// The epilogue C = act(alpha*AB + beta*C + bias) is fused into the write-back of the
-// registers for full tiles with no activation or ReLU; edge tiles and sigmoid/tanh spill
-// the tile to a small buffer and use the scalar store_tile() of gemm_generic.cpp.
+// Edges cost no padded work: MR is a template parameter instantiated for every row count
+// 1..6 (the last row panel runs only the rows it has), NV = 1 serves tiles of <= W columns,
+// and a ragged last vector is loaded and stored through vmaskmov masks. Masked loads never
+// touch memory past column nr, so B may also be read in place (row-major, ldb = its row
+// stride) instead of from a packed panel: for a short A (M = 64) each B element is used
+// only M times and packing B would cost about as much memory traffic as the product.
+//
+// A is either a packed panel (a[k*6 + i], any mr) or a row-major A read in place
+// (a[i*lda + k]). The epilogue C = act(alpha*AB + beta*C + bias) is fused for none/ReLU;
+// sigmoid/tanh spill the tile and use the scalar store_tile() of gemm_generic.cpp.
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include <utility>
 
 #include "gemm_internal.h"
 #include "transpose8_avx.h"
@@ -37,6 +47,15 @@ template <> struct V<float> {
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   // max(0, x) with 0 first: a NaN in x is returned as NaN (maxps returns the 2nd operand).
   static R relu(R x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+  // c += a*b, the destination tied to the accumulator's register (see DLCORE_STEP).
+  static void acc(R& c, R a, R b) { __asm__("vfmadd231ps %2, %1, %0" : "+x"(c) : "x"(a), "x"(b)); }
+  // Lanes [0, n) of a vmaskmov mask (sign bit set).
+  using M = __m256i;
+  static M mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static R load(const float* p, M m) { return _mm256_maskload_ps(p, m); }
+  static void store(float* p, M m, R v) { _mm256_maskstore_ps(p, m, v); }
 };
 template <> struct V<double> {
   using R = __m256d;
@@ -50,118 +69,212 @@ template <> struct V<double> {
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static R relu(R x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
+  static void acc(R& c, R a, R b) { __asm__("vfmadd231pd %2, %1, %0" : "+x"(c) : "x"(a), "x"(b)); }
+  using M = __m256i;
+  static M mask(int n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static R load(const double* p, M m) { return _mm256_maskload_pd(p, m); }
+  static void store(double* p, M m, R v) { _mm256_maskstore_pd(p, m, v); }
 };
 
-constexpr int MR = 6;
+constexpr int kPanel = kAvx2MRf;   // row stride of a packed A panel (float and double)
+static_assert(kAvx2MRf == kAvx2MRd, "one packed A layout for both dtypes");
 
-template <typename T>
-inline void ukr_6x2v(int64_t kc, const T* __restrict a, int64_t rsa, int64_t csa,
-                     const T* __restrict b, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
-                     const TileEpilogue<T>& e) {
+// PACKED: A is a packed panel (rsa = 1, csa = kPanel known at compile time, so each row is a
+// constant displacement). Otherwise A is row-major, read in place: rows at p0 + {0,1,2}*rsa
+// and p1 + {0,1,2}*rsa (scaled-index addressing, two base registers for six rows).
+// MASKED: the last B vector holds fewer than W valid columns; its loads and the tile's
+// stores are masked, so a B read in place (ldb = its row stride) is never read past column
+// nr. A zero-padded packed panel with a ragged width takes the same path (one masked load
+// per k step; a panel that ragged is rare: the last one of a block).
+template <typename T, int MR, int NV, bool PACKED, bool MASKED>
+void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+         int64_t ldc, int nr, const TileEpilogue<T>& e) {
   using X = V<T>;
   using R = typename X::R;
-  constexpr int W = X::W, NR = 2 * W;
-  // The tile of C is needed only after the k loop; start fetching it now so the write-back
-  // does not stall on a cache miss per row (C is re-read on every kc pass when beta != 0).
-  for (int i = 0; i < mr; ++i) {
+  using M = typename X::M;
+  constexpr int W = X::W;
+  const M mlast = X::mask(nr - (NV - 1) * W);
+  // The tile of C is needed only after the k loop; start fetching it now (C is re-read on
+  // every kc pass when beta != 0).
+  for (int i = 0; i < MR; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + nr - 1), _MM_HINT_T0);
   }
-  // Rows of A: a packed panel has rsa = 1, csa = MR; a row-major A read in place has
-  // rsa = lda, csa = 1. Two base pointers reach the six rows with scaled-index addressing.
-  const T* a3 = a + 3 * rsa;
-  R c00 = X::zero(), c01 = X::zero(), c10 = X::zero(), c11 = X::zero();
-  R c20 = X::zero(), c21 = X::zero(), c30 = X::zero(), c31 = X::zero();
-  R c40 = X::zero(), c41 = X::zero(), c50 = X::zero(), c51 = X::zero();
-
-  // One k step. Pointers advance every step (instead of k*csa offsets) so the compiler
-  // needs only a, a3, b and rsa in general registers: rows sit at a + {0,1,2}*rsa and
-  // a3 + {0,1,2}*rsa, reachable with scaled-index addressing. The empty asm hides the
-  // pointers from GCC, which would otherwise fold the four unrolled steps into 24
-  // precomputed offsets and spill them (and an accumulator) to the stack.
-#define DLCORE_UKR_STEP                                                       \
-  {                                                                           \
-    const R b0 = X::load(b), b1 = X::load(b + W);                             \
-    R av = X::bcast(a);                                                       \
-    c00 = X::fma(av, b0, c00); c01 = X::fma(av, b1, c01);                     \
-    av = X::bcast(a + rsa);                                                   \
-    c10 = X::fma(av, b0, c10); c11 = X::fma(av, b1, c11);                     \
-    av = X::bcast(a + 2 * rsa);                                               \
-    c20 = X::fma(av, b0, c20); c21 = X::fma(av, b1, c21);                     \
-    av = X::bcast(a3);                                                        \
-    c30 = X::fma(av, b0, c30); c31 = X::fma(av, b1, c31);                     \
-    av = X::bcast(a3 + rsa);                                                  \
-    c40 = X::fma(av, b0, c40); c41 = X::fma(av, b1, c41);                     \
-    av = X::bcast(a3 + 2 * rsa);                                              \
-    c50 = X::fma(av, b0, c50); c51 = X::fma(av, b1, c51);                     \
-    a += csa; a3 += csa; b += ldb;                                            \
-    __asm__("" : "+r"(a), "+r"(a3), "+r"(b));                                  \
+  // Named accumulators (rows >= MR and the second vector when NV == 1 are dead and vanish).
+  R c0_0 = X::zero(), c0_1 = X::zero(), c1_0 = X::zero(), c1_1 = X::zero();
+  R c2_0 = X::zero(), c2_1 = X::zero(), c3_0 = X::zero(), c3_1 = X::zero();
+  R c4_0 = X::zero(), c4_1 = X::zero(), c5_0 = X::zero(), c5_1 = X::zero();
+  const T* p0 = a;
+  const T* p1 = a + 3 * rsa;
+#define DLCORE_AROW(i) (PACKED ? p0 + (i) : ((i) < 3 ? p0 : p1) + ((i) % 3) * rsa)
+#define DLCORE_FMA_ROW(i)                                   \
+  if constexpr ((i) < MR) {                                 \
+    const R av = X::bcast(DLCORE_AROW(i));                  \
+    X::acc(c##i##_0, av, b0);                               \
+    if constexpr (NV == 2) X::acc(c##i##_1, av, b1);        \
   }
-
-  // Unrolled by 4 to amortise the loop overhead; the prefetch pulls the B panel ~8 k-steps
-  // ahead into L1 (it streams from L2 once per micro-tile column sweep).
+  // One k step: NV loads of B, MR broadcasts of A, MR*NV FMAs. The FMAs are asm tied to
+  // their accumulator, and the empty asm hides the pointers from GCC: with plain intrinsics
+  // it let FMAs write into the broadcast register (the accumulators then wander between
+  // registers, with moves and a stack spill in every unrolled step), and it folded the
+  // unrolled steps into precomputed row addresses that ran out of registers.
+#define DLCORE_STEP                                                                  \
+  {                                                                                  \
+    const R b0 = (MASKED && NV == 1) ? X::load(b, mlast) : X::load(b);               \
+    const R b1 = NV == 2 ? (MASKED ? X::load(b + W, mlast) : X::load(b + W)) : X::zero(); \
+    DLCORE_FMA_ROW(0) DLCORE_FMA_ROW(1) DLCORE_FMA_ROW(2)                           \
+    DLCORE_FMA_ROW(3) DLCORE_FMA_ROW(4) DLCORE_FMA_ROW(5)                           \
+    if (PACKED) {                                                                    \
+      p0 += kPanel;                                                                  \
+      __asm__("" : "+r"(p0));                                                        \
+    } else {                                                                         \
+      p0 += csa; p1 += csa;                                                          \
+      __asm__("" : "+r"(p0), "+r"(p1));                                              \
+    }                                                                                \
+    b += ldb;                                                                        \
+    __asm__("" : "+r"(b));                                                           \
+  }
+  // Unrolled by 4. Loop order in the driver: one B micro-panel stays in L1 while the A
+  // panels of the block stream past it from L2, so the prefetches go where the misses are:
+  // a packed A panel 16 steps ahead (two lines per 4 steps: they consume 1.5 lines); a B
+  // read in place (rows ldb apart, which the hardware prefetcher does not follow) 8 rows
+  // ahead. The side stream (e.pf, see TileEpilogue) advances one line per 4 steps.
+  // (Not for a short k loop: its B rows, few and just read by the previous tile, are in L1.)
+  const bool b_in_place = ldb != 2 * W && kc > 32;   // a packed panel is 2W wide
+  const char* pf = e.pf;
+  int pf_line = 0, pf_rows = e.pf_rows;
+  const int pf_lines = e.pf_lines;
   int64_t k = 0;
   for (; k + 4 <= kc; k += 4) {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * ldb), _MM_HINT_T0);
-    DLCORE_UKR_STEP DLCORE_UKR_STEP DLCORE_UKR_STEP DLCORE_UKR_STEP
-  }
-  for (; k < kc; ++k) DLCORE_UKR_STEP
-#undef DLCORE_UKR_STEP
-
-  R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  const bool vector_epilogue = mr == MR && nr == NR &&
-                               (e.act == Activation::None || e.act == Activation::Relu);
-  if (!vector_epilogue) {
-    alignas(32) T buf[MR * NR];
-    for (int i = 0; i < MR; ++i) {
-      X::store(buf + i * NR, acc[i][0]);
-      X::store(buf + i * NR + W, acc[i][1]);
+    if (PACKED) {
+      _mm_prefetch(reinterpret_cast<const char*>(p0 + 16 * kPanel), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(p0 + 16 * kPanel + 64 / sizeof(T)), _MM_HINT_T0);
     }
-    store_tile(buf, NR, 1, c, ldc, mr, nr, e);
+    if (b_in_place) {
+      for (int q = 0; q < 4; ++q) {
+        _mm_prefetch(reinterpret_cast<const char*>(b + (8 + q) * ldb), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + (8 + q) * ldb + nr - 1), _MM_HINT_T0);
+      }
+    }
+    DLCORE_STEP DLCORE_STEP DLCORE_STEP DLCORE_STEP
+    if (pf_rows > 0) {
+      _mm_prefetch(pf + 64 * pf_line, _MM_HINT_T1);
+      if (++pf_line == pf_lines) { pf_line = 0; pf += e.pf_stride; --pf_rows; }
+    }
+  }
+  for (; k < kc; ++k) DLCORE_STEP
+#undef DLCORE_STEP
+#undef DLCORE_FMA_ROW
+#undef DLCORE_AROW
+
+  if (e.act != Activation::None && e.act != Activation::Relu) {
+    alignas(32) T buf[MR * 2 * W];
+#define DLCORE_SPILL(i)                                    \
+  if constexpr ((i) < MR) {                                \
+    X::store(buf + (i) * 2 * W, c##i##_0);                 \
+    X::store(buf + (i) * 2 * W + W, c##i##_1);             \
+  }
+    DLCORE_SPILL(0) DLCORE_SPILL(1) DLCORE_SPILL(2) DLCORE_SPILL(3) DLCORE_SPILL(4)
+    DLCORE_SPILL(5)
+#undef DLCORE_SPILL
+    store_tile(buf, 2 * W, 1, c, ldc, MR, nr, e);
+    return;
+  }
+  // The last vector of a row is masked (MASKED), the others are whole.
+  auto ld = [&](const T* p, bool last) { return MASKED && last ? X::load(p, mlast) : X::load(p); };
+  auto st = [&](T* p, bool last, R v) {
+    if (MASKED && last) X::store(p, mlast, v);
+    else X::store(p, v);
+  };
+  // The two write-backs of a plain product, without the per-row tests of the general one
+  // (a small-K product spends a third of its time here): C = AB, and C += AB (the later kc
+  // passes of a long K).
+  if (e.alpha == T(1) && !e.bias && e.act == Activation::None &&
+      (e.beta == T(0) || e.beta == T(1))) {
+    const bool acc_c = e.beta == T(1);
+#define DLCORE_PLAIN(i)                                                              \
+  if constexpr ((i) < MR) {                                                          \
+    T* ci = c + (i) * ldc;                                                           \
+    st(ci, NV == 1, acc_c ? X::add(c##i##_0, ld(ci, NV == 1)) : c##i##_0);            \
+    if constexpr (NV == 2) st(ci + W, true, acc_c ? X::add(c##i##_1, ld(ci + W, true)) : c##i##_1); \
+  }
+    DLCORE_PLAIN(0) DLCORE_PLAIN(1) DLCORE_PLAIN(2) DLCORE_PLAIN(3) DLCORE_PLAIN(4)
+    DLCORE_PLAIN(5)
+#undef DLCORE_PLAIN
     return;
   }
   const R alpha = X::set1(e.alpha), beta = X::set1(e.beta);
   const bool scale = e.alpha != T(1), read_c = e.beta != T(0), relu = e.act == Activation::Relu;
-  R bias0 = X::zero(), bias1 = X::zero();
-  if (e.bias && !e.bias_per_row) {
-    bias0 = X::load(e.bias);
-    bias1 = X::load(e.bias + W);
+  const bool col_bias = e.bias && !e.bias_per_row;
+  const R bias0 = col_bias ? ld(e.bias, NV == 1) : X::zero();
+  const R bias1 = col_bias && NV == 2 ? ld(e.bias + W, true) : X::zero();
+  // C row i = act(alpha*acc + beta*C + bias); beta == 0: C is never read.
+  auto out = [&](int i, R r, const R& bias_v, T* p, bool last) {
+    if (scale) r = X::mul(r, alpha);
+    if (read_c) r = X::fma(beta, ld(p, last), r);
+    if (col_bias) r = X::add(r, bias_v);
+    else if (e.bias) r = X::add(r, X::set1(e.bias[i]));
+    if (relu) r = X::relu(r);
+    st(p, last, r);
+  };
+#define DLCORE_OUT(i)                                                       \
+  if constexpr ((i) < MR) {                                                 \
+    out(i, c##i##_0, bias0, c + (i) * ldc, NV == 1);                        \
+    if constexpr (NV == 2) out(i, c##i##_1, bias1, c + (i) * ldc + W, true); \
   }
-  for (int i = 0; i < MR; ++i) {
-    T* ci = c + i * ldc;
-    R r0 = acc[i][0], r1 = acc[i][1];
-    if (scale) { r0 = X::mul(r0, alpha); r1 = X::mul(r1, alpha); }
-    if (read_c) {
-      r0 = X::fma(beta, X::load(ci), r0);
-      r1 = X::fma(beta, X::load(ci + W), r1);
-    }
-    if (e.bias) {
-      if (e.bias_per_row) {
-        const R bi = X::set1(e.bias[i]);
-        r0 = X::add(r0, bi); r1 = X::add(r1, bi);
-      } else {
-        r0 = X::add(r0, bias0); r1 = X::add(r1, bias1);
-      }
-    }
-    if (relu) { r0 = X::relu(r0); r1 = X::relu(r1); }
-    X::store(ci, r0);
-    X::store(ci + W, r1);
-  }
+  DLCORE_OUT(0) DLCORE_OUT(1) DLCORE_OUT(2) DLCORE_OUT(3) DLCORE_OUT(4) DLCORE_OUT(5)
+#undef DLCORE_OUT
 }
 
+template <typename T>
+using UkrFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, int,
+                       const TileEpilogue<T>&);
+
+// table[packed][masked][nv-1][mr-1]: every instantiation the driver can ask for.
+template <typename T, int NV, bool PACKED, bool MASKED, int... I>
+constexpr void fill(UkrFn<T>* row, std::integer_sequence<int, I...>) {
+  ((row[I] = &ukr<T, I + 1, NV, PACKED, MASKED>), ...);
+}
+template <typename T>
+struct Table {
+  UkrFn<T> f[2][2][2][kPanel];
+  template <bool PACKED, bool MASKED>
+  void fill_all() {
+    fill<T, 1, PACKED, MASKED>(f[PACKED][MASKED][0], std::make_integer_sequence<int, kPanel>{});
+    fill<T, 2, PACKED, MASKED>(f[PACKED][MASKED][1], std::make_integer_sequence<int, kPanel>{});
+  }
+  Table() {
+    fill_all<false, false>(); fill_all<false, true>();
+    fill_all<true, false>(); fill_all<true, true>();
+  }
+};
+
+template <typename T>
+inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb,
+                     T* c, int64_t ldc, int mr, int nr, const TileEpilogue<T>& e) {
+  static const Table<T> table;
+  if (mr <= 0 || nr <= 0) return;
+  constexpr int W = V<T>::W;
+  const bool packed = rsa == 1 && csa == kPanel;
+  const int nv = nr > W ? 2 : 1;
+  const bool masked = nr != nv * W;
+  table.f[packed][masked][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+}
 
 }  // namespace
 
 void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
                   int64_t ldb, float* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<float>& e) {
-  ukr_6x2v<float>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+  dispatch<float>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
 }
 
 void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const double* b,
                   int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<double>& e) {
-  ukr_6x2v<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+  dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
 }
 
 // B with unit row stride: column j of B is contiguous along k (B[k, j] = b[k + j*cs]).
@@ -170,6 +283,39 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
 // moves 64 elements with 8 loads, 24 shuffles and 8 stores.
 void pack_b_rowunit_f32_avx2(int64_t kc, int nr, const float* b, int64_t cs, float* dst) {
   pack_transposed_panel<kAvx2NRf>(kc, nr, b, cs, dst);
+}
+
+// A row-major A panel (row i at a + i*rs, contiguous along k) into the 6-row packed panel
+// d[k*6 + i]. Eight k steps of the six rows are 48 consecutive floats of the panel: load 6
+// rows x 8 k, transpose as an 8x8 block (two zero rows), and store each column's 8 lanes at
+// d + 6k, in increasing k, so the two spare lanes of one store are overwritten by the next;
+// the last column stores only its 6. (The scalar copy wrote one float per store, strided.)
+void pack_a_rowmajor_f32_avx2(int64_t kc, int mr, const float* a, int64_t rs, float* dst) {
+  constexpr int MR = kAvx2MRf;
+  int64_t k = 0;
+  if (mr == MR) {
+    for (; k + 8 <= kc; k += 8) {
+      const float* s = a + k;
+      __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + rs);
+      __m256 r2 = _mm256_loadu_ps(s + 2 * rs), r3 = _mm256_loadu_ps(s + 3 * rs);
+      __m256 r4 = _mm256_loadu_ps(s + 4 * rs), r5 = _mm256_loadu_ps(s + 5 * rs);
+      __m256 r6 = _mm256_setzero_ps(), r7 = _mm256_setzero_ps();
+      transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+      float* d = dst + k * MR;
+      _mm256_storeu_ps(d + 0 * MR, r0); _mm256_storeu_ps(d + 1 * MR, r1);
+      _mm256_storeu_ps(d + 2 * MR, r2); _mm256_storeu_ps(d + 3 * MR, r3);
+      _mm256_storeu_ps(d + 4 * MR, r4); _mm256_storeu_ps(d + 5 * MR, r5);
+      _mm256_storeu_ps(d + 6 * MR, r6);
+      _mm_storeu_ps(d + 7 * MR, _mm256_castps256_ps128(r7));
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 7 * MR + 4), _mm256_extractf128_ps(r7, 1));
+    }
+  }
+  for (; k < kc; ++k) {
+    float* d = dst + k * MR;
+    int i = 0;
+    for (; i < mr; ++i) d[i] = a[i * rs + k];
+    for (; i < MR; ++i) d[i] = 0.f;
+  }
 }
 
 }  // namespace dlcore::cpu::gemm_detail

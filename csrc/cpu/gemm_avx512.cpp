@@ -203,10 +203,29 @@ void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t l
     store_tile(buf, 2 * W, 1, c, ldc, MR, nr, e);
     return;
   }
+  const typename X::M m0 = NV == 1 ? mlast : mall;
+  // The two write-backs of a plain product, without the per-row tests of the general one
+  // (a small-K product spends a third of its time here): C = AB, and C += AB (the later kc
+  // passes of a long K).
+  if (e.alpha == T(1) && !e.bias && e.act == Activation::None &&
+      (e.beta == T(0) || e.beta == T(1))) {
+    const bool acc_c = e.beta == T(1);
+#define DLCORE_PLAIN(i)                                                                   \
+  if constexpr ((i) < MR) {                                                               \
+    T* ci = c + (i) * ldc;                                                                \
+    X::store(ci, m0, acc_c ? X::add(c##i##_0, X::load(m0, ci)) : c##i##_0);                \
+    if constexpr (NV == 2)                                                                \
+      X::store(ci + W, mlast, acc_c ? X::add(c##i##_1, X::load(mlast, ci + W)) : c##i##_1); \
+  }
+    DLCORE_PLAIN(0) DLCORE_PLAIN(1) DLCORE_PLAIN(2) DLCORE_PLAIN(3) DLCORE_PLAIN(4)
+    DLCORE_PLAIN(5) DLCORE_PLAIN(6) DLCORE_PLAIN(7) DLCORE_PLAIN(8) DLCORE_PLAIN(9)
+    DLCORE_PLAIN(10) DLCORE_PLAIN(11)
+#undef DLCORE_PLAIN
+    return;
+  }
   const R alpha = X::set1(e.alpha), beta = X::set1(e.beta);
   const bool scale = e.alpha != T(1), read_c = e.beta != T(0), relu = e.act == Activation::Relu;
   const bool col_bias = e.bias && !e.bias_per_row;
-  const typename X::M m0 = NV == 1 ? mlast : mall;
   const R bias0 = col_bias ? X::load(m0, e.bias) : X::zero();
   const R bias1 = col_bias && NV == 2 ? X::load(mlast, e.bias + W) : X::zero();
   // C row i = act(alpha*acc + beta*C + bias); beta == 0: C is never read.

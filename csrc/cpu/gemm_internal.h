@@ -52,14 +52,15 @@ void ukr_f64_generic(int64_t kc, const double* a, int64_t rsa, int64_t csa, cons
 // AVX2+FMA register tiles. float: 6 rows x 16 columns = 12 ymm accumulators;
 // double: 6 x 8 = 12 ymm accumulators. Two B vectors and one A broadcast complete the 15
 // of 16 ymm registers; each k step issues 12 FMAs against 8 loads, so the two FMA pipes,
-// not the load ports, are the limit.
+// not the load ports, are the limit. Like the AVX-512 kernels they run exact edge tiles
+// (any mr <= 6 rows, masked columns), so they too may read a row-major B in place.
 constexpr int kAvx2MRf = 6, kAvx2NRf = 16;
 constexpr int kAvx2MRd = 6, kAvx2NRd = 8;
 // A is read at a[i*rsa + k*csa]: (1, MR) for a packed panel, (lda, 1) for a row-major A
 // used in place (small products, where packing A would cost as much as the product).
-// B row k starts at b + k*ldb: ldb = NR for a packed panel. (Only the AVX-512 kernels also
-// accept a row-major B read in place, ldb = its row stride: their masked loads never touch
-// columns past nr. The AVX2 and generic kernels always get packed panels.)
+// B row k starts at b + k*ldb: ldb = NR for a packed panel; the AVX2 and AVX-512 kernels
+// also accept a row-major B read in place, ldb = its row stride (their masked loads never
+// touch columns past nr). The generic kernels always get packed, zero-padded panels.
 void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
                   int64_t ldb, float* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<float>& e);
@@ -72,6 +73,8 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
 // in-register transposes. nr <= 16 columns are valid; the rest are zero-filled.
 void pack_b_rowunit_f32_avx2(int64_t kc, int nr, const float* b, int64_t b_col_stride,
                              float* dst);
+// The 6-row A panel of a row-major A (row stride rs), packed by in-register transposes.
+void pack_a_rowmajor_f32_avx2(int64_t kc, int mr, const float* a, int64_t rs, float* dst);
 
 // AVX-512 register tiles (gemm_avx512.cpp): 12 rows x 2 zmm (float 12x32, double 12x16) =
 // 24 of the 32 zmm registers as accumulators. The kernel is instantiated for every row

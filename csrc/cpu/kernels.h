@@ -44,6 +44,12 @@ void normal(DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset, d
 
 // ---- gemm.cpp --------------------------------------------------------------------------
 void gemm(const GemmParams& p);
+// The register tile and cache blocks the GEMM uses for `dtype` on the current path (tests
+// aim their shapes at the block edges with it; the benchmarks print it).
+struct GemmBlocking {
+  int MR, NR, MC, KC, NC;
+};
+GemmBlocking gemm_blocking(DType dtype);
 
 // ---- peak.cpp --------------------------------------------------------------------------
 // Measured FMA throughput of this machine in GFLOP/s using `threads` threads (float32).
@@ -63,6 +69,12 @@ const char* gemm_simd_path();
 bool has_avx512();
 int num_threads();
 void set_num_threads(int n);
+// Data cache sizes in bytes, read once at run time (Linux sysfs; glibc's sysconf as a second
+// source; within a sane range, else typical values): L1d and L2 per core, L3 shared.
+struct CacheSizes {
+  int64_t l1d, l2, l3;
+};
+const CacheSizes& cache_sizes();
 
 // ---- optim.cpp -------------------------------------------------------------------------
 // Fused optimizer steps: one pass over n contiguous elements reading param/grad/state and
