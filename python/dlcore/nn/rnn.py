@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 import numpy as np
 
@@ -40,6 +41,13 @@ from ..tensor import Tensor, _wrap
 from . import functional as F, init
 from .functional import _attach
 from .module import Module, Parameter
+
+if TYPE_CHECKING:
+    from .._dtype import device, dtype
+    from .utils.rnn import PackedSequence
+
+    _Input = Union[Tensor, PackedSequence]
+    _State = Union[Tensor, Tuple[Tensor, Tensor]]
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -202,9 +210,19 @@ class RNNBase(Module):
     forward over padded, unbatched or packed input."""
 
     _cell = _RNN_TANH
+    mode: str
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    bias: bool
+    batch_first: bool
+    dropout: float
+    bidirectional: bool
+    proj_size: int
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         name = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
         for what, v in (("input_size", input_size), ("hidden_size", hidden_size),
@@ -249,12 +267,12 @@ class RNNBase(Module):
                     self._flat_weights_names.append(base + sfx)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size)
         for w in self.parameters():
             init.uniform_(w, -stdv, stdv)
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> None:
         """Accepted for torch compatibility: the kernels read each parameter in place, so
         there is no flat weight buffer to rebuild."""
 
@@ -263,7 +281,7 @@ class RNNBase(Module):
         return [getattr(self, n) for n in self._flat_weights_names]
 
     @property
-    def all_weights(self):
+    def all_weights(self) -> list[list[Parameter]]:
         per = 4 if self.bias else 2
         w = self._flat_weights
         return [w[i:i + per] for i in range(0, len(w), per)]
@@ -278,7 +296,7 @@ class RNNBase(Module):
                         getattr(self, "bias_hh" + sfx) if self.bias else None))
         return out
 
-    def forward(self, input, hx=None):
+    def forward(self, input: _Input, hx: Optional[_State] = None) -> tuple[_Input, _State]:
         from .utils.rnn import PackedSequence
         name = type(self).__name__
         is_lstm = self._cell == _LSTM
@@ -371,7 +389,7 @@ class RNNBase(Module):
                 output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
@@ -393,8 +411,9 @@ class RNN(RNNBase):
     Returns (output, h_n): output (T, N, D*H) (batch_first: (N, T, D*H)), h_n
     (num_layers*D, N, H)."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or "
                              "'relu')")
@@ -411,8 +430,9 @@ class LSTM(RNNBase):
 
     _cell = _LSTM
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device=device, dtype=dtype)
 
@@ -423,8 +443,9 @@ class GRU(RNNBase):
 
     _cell = _GRU
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
 
@@ -436,8 +457,12 @@ class RNNCellBase(Module):
     The step runs through the same fused kernel as the layers (a sequence of length 1)."""
 
     _cell = _RNN_TANH
+    input_size: int
+    hidden_size: int
+    bias: bool
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         if hidden_size <= 0:
@@ -459,7 +484,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size)
         for w in self.parameters():
             init.uniform_(w, -stdv, stdv)
@@ -496,7 +521,7 @@ class RNNCellBase(Module):
             cn = cn.squeeze(0) if cn is not None else None
         return y, cn
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
@@ -508,8 +533,8 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh); forward(input, hx=None) -> h'."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r} (expected 'tanh' "
                              "or 'relu')")
@@ -517,7 +542,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
         self._cell = _RNN_TANH if nonlinearity == "tanh" else _RNN_RELU
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         return self._step(input, hx, None)[0]
 
 
@@ -526,10 +551,12 @@ class LSTMCell(RNNCellBase):
 
     _cell = _LSTM
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor,
+                hx: Optional[tuple[Tensor, Tensor]] = None) -> tuple[Tensor, Tensor]:
         if hx is None:
             h, c = None, None
         elif isinstance(hx, (tuple, list)) and len(hx) == 2:
@@ -544,8 +571,9 @@ class GRUCell(RNNCellBase):
 
     _cell = _GRU
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: device | str | int | None = None, dtype: dtype | str | type | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
         return self._step(input, hx, None)[0]
