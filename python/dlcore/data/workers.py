@@ -87,11 +87,16 @@ class MultiProcessIter:
         self._batches = batches                 # list of index lists, in yield order
         self._timeout = timeout
         ctx = _context()
+        # The main process never waits at exit for a queue's feeder thread to flush (the
+        # default): a Ctrl-C between two statements can leave a queue unclosed, and exit would
+        # then join a feeder that waits for data forever. Tasks not yet sent are dropped anyway.
         self._result_q = ctx.Queue()
+        self._result_q.cancel_join_thread()
         self._task_qs = []
         self._workers = []
         for w in range(num_workers):
             tq = ctx.Queue()
+            tq.cancel_join_thread()
             p = ctx.Process(target=_worker_loop, daemon=True,
                             args=(dataset, collate_fn, tq, self._result_q, w, num_workers,
                                   base_seed + w, worker_init_fn))
@@ -117,14 +122,14 @@ class MultiProcessIter:
         if self._next >= len(self._batches):
             self.close()
             raise StopIteration
-        try:
+        try:                # an exception anywhere here (Ctrl-C included) stops the workers
             batch = self._receive(self._next)
+            self._next += 1
+            if self._sent < len(self._batches):
+                self._send()
         except BaseException:
             self.close()
             raise
-        self._next += 1
-        if self._sent < len(self._batches):
-            self._send()
         return batch
 
     def _receive(self, k):
