@@ -438,3 +438,21 @@ def test_cpu_path_env_forces_the_avx2_gemm(monkeypatch, forced):
     assert dlcore.build_info()["gemm_path"] == "avx2-fma"
     monkeypatch.setenv("DLCORE_CPU_PATH", "generic")
     assert dlcore.build_info()["gemm_path"] == "generic"
+
+
+def test_randint_spellings_as_torch():
+    dlcore.manual_seed(3)
+    a = dlcore.randint(10, (3, 4))                     # torch's randint(high, size)
+    assert a.shape == (3, 4) and a.dtype == dlcore.int64
+    v = a.numpy()
+    assert v.min() >= 0 and v.max() < 10
+    b = dlcore.randint(5, 8, (1000,)).numpy()           # randint(low, high, size)
+    assert b.min() == 5 and b.max() == 7
+    assert dlcore.randint(4, size=(2,)).shape == (2,)
+    with pytest.raises(TypeError, match="randint"):
+        dlcore.randint(10, (3,), (2,))
+
+
+def test_backward_node_repr_names_the_op():
+    x = dlcore.ones(2, requires_grad=True)
+    assert repr((x * 2)._node) == "<mulBackward>"

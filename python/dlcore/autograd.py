@@ -150,6 +150,9 @@ class Node:
         if _anomaly[0]:
             self.trace = _user_stack()
 
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
 
 def _user_stack():
     """The current Python stack without its innermost frames inside dlcore itself, so the last
@@ -161,9 +164,6 @@ def _user_stack():
     while len(stack) > 1 and os.path.abspath(stack[-1].filename).startswith(pkg):
         stack.pop()
     return stack
-
-    def __repr__(self):
-        return f"<{self.name}Backward>"
 
 
 def needs_grad(*xs: Any) -> bool:

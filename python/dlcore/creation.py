@@ -124,9 +124,14 @@ def normal(shape: Sequence[int], mean: float = 0.0, std: float = 1.0, dtype: dty
     return _random_fill(_C.normal_, tuple(shape), dtype, device, mean, std, False)
 
 
-def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (),
+def randint(low: int, high: Optional[int] | Sequence[int] = None, size: Sequence[int] = (),
             dtype: dtype | str | type | None = None, device: device | str | int | None = None) -> Tensor:
-    """int64 integers drawn uniformly from [low, high) (from [0, low) when high is None)."""
+    """int64 integers drawn uniformly from [low, high) (from [0, low) when high is None).
+    As torch, ``randint(high, size)`` also works: randint(10, (3,))."""
+    if isinstance(high, (tuple, list)):
+        if tuple(size):
+            raise TypeError(f"randint: got a size both as high={high!r} and as size={size!r}")
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     u = uniform(tuple(size), 0.0, 1.0, dtype=float64, device=device)
