@@ -95,3 +95,22 @@ def test_gemm_block_edges_accumulate(path, dtype, threads, monkeypatch, rng):
             ref = np.maximum(ref, 0)
         tol = 1e-4 if dtype == "float32" else 1e-10
         np.testing.assert_allclose(to_numpy(out), ref, rtol=tol, atol=tol * np.sqrt(k))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "native")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_narrow_c(path, dtype, threads, monkeypatch, rng):
+    # N <= 12 with a row-major A: the dot-product kernels (vectors along k; the k tail masked,
+    # column groups of the tile, row tiles split between threads) and the C^T path; B
+    # row-major (B^T packed by the driver) and as a B^T view (read in place).
+    force_path(monkeypatch, path)
+    for m, k, n in [(8, 16, 1), (10, 23, 3), (31, 71, 10), (37, 16, 12), (64, 130, 7),
+                    (200, 9, 5), (9, 257, 11)]:
+        a = make_array(rng, (m, k), dtype)
+        b = make_array(rng, (k, n), dtype)
+        bt = dlcore.tensor(np.ascontiguousarray(b.T)).T
+        check_matmul(dlcore.tensor(a) @ dlcore.tensor(b), a, b, dtype)
+        check_matmul(dlcore.tensor(a) @ bt, a, b, dtype)
+        # A row-major B with a row stride larger than N (a column slice of a wider matrix).
+        wide = make_array(rng, (k, n + 5), dtype)
+        check_matmul(dlcore.tensor(a) @ dlcore.tensor(wide)[:, 2:2 + n], a, wide[:, 2:2 + n], dtype)

@@ -32,7 +32,7 @@
 // =generic force the lower paths (tests compare them here). The masked loads also let the
 // driver read a row-major B in place (direct_b) and compute a narrow C (N <= MR) as
 // C^T = B^T A^T; see gemm_one. A narrow C (N <= 12) with a row-major A goes to the
-// AVX-512 dot-product kernel instead (vectors along k). The AVX2 kernels' cache blocks
+// dot-product kernels instead (vectors along k; AVX-512 and AVX2). The AVX2 kernels' cache blocks
 // come from the cache sizes read at run time (cache_blocked).
 #include <algorithm>
 #include <cstdint>
@@ -435,14 +435,22 @@ inline int team_size(double flops) {
   return (int)std::max<double>(1, std::min<double>(nt, flops / kFlopsPerThread));
 }
 
-// B^T for the dot kernels by AVX-512 gathers (float, row-major B whose gather indices fit
-// 32 bits; the driver only takes the dot path on the AVX-512 kernels); false: copy scalar.
-inline bool pack_bt_fast(int64_t K, int N, const float* b, int64_t rs, int64_t cs, float* bt) {
-  if (cs != 1 || rs >= (int64_t(1) << 26)) return false;
+// B^T for the dot kernels: by AVX-512 gathers (row-major B whose gather indices fit 32
+// bits) or AVX2 8x8 transposes, float only; false: the caller copies scalar.
+inline bool pack_bt_fast(bool avx512, int64_t K, int N, const float* b, int64_t rs, int64_t cs,
+                         float* bt) {
+  if (cs != 1) return false;
+  if (!avx512) {
+    pack_bt_f32_avx2(K, N, b, rs, bt);
+    return true;
+  }
+  if (rs >= (int64_t(1) << 26)) return false;
   pack_bt_f32_avx512(K, N, b, rs, bt);
   return true;
 }
-inline bool pack_bt_fast(int64_t, int, const double*, int64_t, int64_t, double*) { return false; }
+inline bool pack_bt_fast(bool, int64_t, int, const double*, int64_t, int64_t, double*) {
+  return false;
+}
 
 template <typename T>
 void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
@@ -453,13 +461,13 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
     return;
   }
   // A narrow C (N = 10 classes) with a row-major A: dot products along k (see dot_rows in
-  // gemm_avx512.cpp), no transposes; B^T (N x K, tiny) is packed unless B is a B^T view.
+  // gemm_avx512.cpp and gemm_avx2.cpp), no transposes; B^T (N x K, tiny) is packed unless B is a B^T view.
   if (kr.dot && m.N <= 12 && m.acs == 1 && m.M >= 8 && m.K >= 16) {
     const T* bt = m.B;
     int64_t ldbt = m.bcs;
     if (m.brs != 1) {
       T* p = static_cast<T*>(tl_tmp_ct.get(sizeof(T) * m.N * m.K));
-      if (!pack_bt_fast(m.K, (int)m.N, m.B, m.brs, m.bcs, p))
+      if (!pack_bt_fast(kr.MR > 8, m.K, (int)m.N, m.B, m.brs, m.bcs, p))
         for (int64_t j = 0; j < m.N; ++j)
           for (int64_t k = 0; k < m.K; ++k) p[j * m.K + k] = m.B[k * m.brs + j * m.bcs];
       bt = p;
@@ -636,7 +644,7 @@ const Kernel<float>& kernel_f32(Path path) {
   // (a busy machine) costs milliseconds.
   static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, nullptr, 4.0e6});
+      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 4.0e6});
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -652,7 +660,7 @@ const Kernel<double>& kernel_f64(Path path) {
                                      nullptr, nullptr, true, dot_f64_avx512};
   if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
-      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr, 4.0e6});
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 4.0e6});
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,

@@ -68,6 +68,15 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
                   int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<double>& e);
 
+// Narrow C (N <= 12) by dot products along k, as dot_f32_avx512 below (3-row x 4-column
+// tiles of ymm accumulators); bt = B^T (N x K, row-major). pack_bt_f32_avx2 makes bt from a
+// row-major B (row stride rs) by 8x8 transposes.
+void dot_f32_avx2(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,
+                  int64_t ldbt, float* c, int64_t ldc, const TileEpilogue<float>& e);
+void dot_f64_avx2(int64_t M, int N, int64_t K, const double* a, int64_t lda, const double* bt,
+                  int64_t ldbt, double* c, int64_t ldc, const TileEpilogue<double>& e);
+void pack_bt_f32_avx2(int64_t K, int N, const float* b, int64_t rs, float* bt);
+
 // Packs B[k0:k0+kc, j0:j0+NR] for a B with unit row stride (B is a transposed view, e.g. the
 // weight of Linear read as W^T) into one float32 micro-panel of width 16, using 8x8
 // in-register transposes. nr <= 16 columns are valid; the rest are zero-filled.
