@@ -80,6 +80,14 @@ struct Kernel {
   Dot<T> dot;                       // narrow-C kernel, vectors along k (nullptr: none)
   // A product that packs nothing may use the team from this many flops (see kParallelFlops).
   double team_in_place_flops = 2.5e5;
+  // A row-major B is read in place (direct_b kernels) when M <= direct_b_max_m (few row
+  // panels reuse it; B up to 4 MB) or when it has at most direct_b_bytes. The AVX2 tile
+  // reads one 64-byte B row per 12 FMAs (AVX-512: two per 24) and suffers most when the
+  // rows of a B read in place collide in L1 (row strides a multiple of 1-4 KB): packed,
+  // 96x256x512 ran 2.0x, 64x784x256 1.12x, 128x64x128 1.3x faster on one thread (Zen4);
+  // so it reads only a B of at most 16 KB in place (64^3: no difference).
+  int direct_b_max_m = 96;
+  double direct_b_bytes = 32768;
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -536,12 +544,13 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
       m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= a_lim || m.N <= 4 * kr.NR);
   // A row-major B is read in place (kernels with masked edges only) when few row panels
   // reuse each B strip, so packing it would cost about what the product costs, or when B
-  // is so small that it stays in L1 anyway.
+  // is so small that it stays in L1 anyway (Kernel::direct_b_max_m / direct_b_bytes).
   // (A big B with M small is still packed: its rows, a large power of two apart, collide
   // in L1/L2 and the re-reads by the next row panels went to L3: 0.8x of packing it.)
   const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
-                        ((m.M <= 96 && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
+                        ((m.M <= kr.direct_b_max_m && b_bytes <= 4.0 * (1 << 20)) ||
+                         b_bytes <= kr.direct_b_bytes);
   const double flops = 2.0 * m.M * m.N * m.K;
   if (flops < kParallelFlops && !(direct_a && kr.direct_b && direct_b && flops >= kr.team_in_place_flops))
     nt = 1;
@@ -644,7 +653,7 @@ const Kernel<float>& kernel_f32(Path path) {
   // (a busy machine) costs milliseconds.
   static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 4.0e6});
+      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 4.0e6, 0, 16384});
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -660,7 +669,8 @@ const Kernel<double>& kernel_f64(Path path) {
                                      nullptr, nullptr, true, dot_f64_avx512};
   if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
-      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 4.0e6});
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 4.0e6,
+      0, 16384});
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,
