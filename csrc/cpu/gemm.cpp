@@ -88,6 +88,9 @@ struct Kernel {
   // so it reads only a B of at most 16 KB in place (64^3: no difference).
   int direct_b_max_m = 96;
   double direct_b_bytes = 32768;
+  // Kernels of a whole MR x NR tile (A packed / read in place), called without ukr's
+  // dispatch (see UkrFull); nullptr: ukr for every tile.
+  UkrFull<T> full_packed = nullptr, full_direct = nullptr;
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -259,6 +262,7 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
                   int64_t a_stride, T* Bp, int tid, int nt) {
   const int MR = kr.MR, NR = kr.NR;
   const bool exact = kr.direct_b;
+  const Ukr<T> full_packed = kr.full_packed, full_direct = kr.full_direct;
   const int64_t NCb = even_block(m.N, kr.NC, NR);
   const int64_t KCb = even_block(m.K, kr.KC, 1);
   const int64_t MCb = even_block(m.M, kr.MC, MR);
@@ -292,15 +296,24 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         const int64_t i = ic + ir * MR, j = jc + jr * NR;
         const int mr = (int)std::min<int64_t>(MR, m.M - i);
         const int nr = (int)std::min<int64_t>(NR, m.N - j);
-        TileEpilogue<T> e = ep;
-        e.bias = bias ? (m.bias_per_row ? bias + i : bias + j) : nullptr;
+        // The tile's own epilogue only when it has a bias to offset (a copy per tile).
+        TileEpilogue<T> eb;
+        const TileEpilogue<T>* e = &ep;
+        if (bias) {
+          eb = ep;
+          eb.bias = m.bias_per_row ? bias + i : bias + j;
+          e = &eb;
+        }
         T* c = m.C + i * m.ldc + j;
         const T* b = direct_b ? m.B + pc * m.brs + j : Bp + jr * NR * kc;
         const int64_t ldb = direct_b ? m.brs : NR;
+        const bool whole = mr == MR && nr == NR;
         if (ir < full)
-          kr.ukr(kc, m.A + i * m.ars + pc, m.ars, 1, b, ldb, c, m.ldc, mr, nr, e);
+          (whole && full_direct ? full_direct : kr.ukr)(kc, m.A + i * m.ars + pc, m.ars, 1, b,
+                                                        ldb, c, m.ldc, mr, nr, *e);
         else
-          kr.ukr(kc, Ap + ir * MR * kc, 1, MR, b, ldb, c, m.ldc, mr, nr, e);
+          (whole && full_packed ? full_packed : kr.ukr)(kc, Ap + ir * MR * kc, 1, MR, b, ldb, c,
+                                                        m.ldc, mr, nr, *e);
       };
 
       if (m.M <= MCb && npan >= 2 * nt) {
@@ -637,23 +650,32 @@ Kernel<T> cache_blocked(Kernel<T> k) {
   return k;
 }
 
+template <typename T>
+Kernel<T> with_full(Kernel<T> k, UkrFull<T> (*full)(bool packed)) {
+  k.full_packed = full(true);
+  k.full_direct = full(false);
+  return k;
+}
+
 const Kernel<float>& kernel_f32(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 (not 256 as for AVX2): the C tile is loaded and stored once per kc pass, and
   // its 12 rows, a power of two apart for 1024^2 or 2048^2 matrices, share one L1 set;
   // halving the passes measured +8% at 1024^3 and 2048^3. The 64 KB B micro-panel then
   // streams from L2 (the 24-FMA steps leave the load ports idle half the time).
-  static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
-                                    pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
-                                    true, dot_f32_avx512};
+  static const Kernel<float> avx512 = with_full(
+      Kernel<float>{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
+                    pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512, true,
+                    dot_f32_avx512},
+      ukr_f32_avx512_full);
   if (path == Path::Avx512) return avx512;
   // The AVX2 products that pack nothing keep to one thread below kParallelFlops: 64^3 took
   // 7.7 us on two threads against 7.2 on one (the 6-row tiles leave each thread too little
   // work for the team's start and join), and a second thread that is not scheduled at once
   // (a busy machine) costs milliseconds.
-  static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
+  static const Kernel<float> avx2 = with_full(cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 4.0e6, 0, 16384});
+      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 4.0e6, 0, 16384}), ukr_f32_avx2_full);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -665,12 +687,14 @@ const Kernel<double>& kernel_f64(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 as for float (C tile passes halved; the 64 KB B micro-panel streams from L2),
   // MC = 96 keeps the A block at 384 KB of L2: 1024^3 0.90x -> 0.98x NumPy on one thread.
-  static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512,
-                                     nullptr, nullptr, true, dot_f64_avx512};
+  static const Kernel<double> avx512 = with_full(
+      Kernel<double>{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512, nullptr, nullptr,
+                     true, dot_f64_avx512},
+      ukr_f64_avx512_full);
   if (path == Path::Avx512) return avx512;
-  static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
+  static const Kernel<double> avx2 = with_full(cache_blocked(Kernel<double>{
       kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 4.0e6,
-      0, 16384});
+      0, 16384}), ukr_f64_avx2_full);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,

@@ -370,6 +370,12 @@ void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt,
   }
 }
 
+template <typename T, bool PACKED>
+void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+              int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
+  ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+}
+
 }  // namespace
 
 void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
@@ -382,6 +388,13 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
                   int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<double>& e) {
   dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+UkrFull<float> ukr_f32_avx2_full(bool packed) {
+  return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
+}
+UkrFull<double> ukr_f64_avx2_full(bool packed) {
+  return packed ? &ukr_full<double, true> : &ukr_full<double, false>;
 }
 
 // B with unit row stride: column j of B is contiguous along k (B[k, j] = b[k + j*cs]).

@@ -277,6 +277,12 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   table.f[packed][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
 }
 
+template <typename T, bool PACKED>
+void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+              int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
+  ukr<T, kPanel, 2, PACKED>(kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+}
+
 // ---- narrow C (N <= 12 columns): dot products along k ----------------------------------
 // C = A B with B = K x N, N tiny (a classifier head, N = 10). Vectors along j would leave
 // 6 of 16 lanes idle; vectors along i need A^T (a transpose as costly as a quarter of the
@@ -368,6 +374,13 @@ void ukr_f64_avx512(int64_t kc, const double* a, int64_t rsa, int64_t csa, const
                     int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                     const TileEpilogue<double>& e) {
   dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+UkrFull<float> ukr_f32_avx512_full(bool packed) {
+  return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
+}
+UkrFull<double> ukr_f64_avx512_full(bool packed) {
+  return packed ? &ukr_full<double, true> : &ukr_full<double, false>;
 }
 
 void dot_f32_avx512(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,

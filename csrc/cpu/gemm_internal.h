@@ -77,6 +77,20 @@ void dot_f64_avx2(int64_t M, int N, int64_t K, const double* a, int64_t lda, con
                   int64_t ldbt, double* c, int64_t ldc, const TileEpilogue<double>& e);
 void pack_bt_f32_avx2(int64_t K, int N, const float* b, int64_t rs, float* bt);
 
+// The kernel of one whole register tile (MR rows, NR columns, no masks), A packed
+// (rsa = 1, csa = MR) or read in place (csa = 1); same arguments as ukr_* (mr is ignored).
+// The driver calls it directly for the whole tiles of a block: the dispatch by row count
+// and width in ukr_* (a table lookup and an indirect jump behind a stack-realigning call)
+// cost ~14% of a K = 10 product, whose tiles are 10 k steps long.
+template <typename T>
+using UkrFull = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
+                         int64_t ldb, T* c, int64_t ldc, int mr, int nr,
+                         const TileEpilogue<T>& e);
+UkrFull<float> ukr_f32_avx2_full(bool packed);
+UkrFull<double> ukr_f64_avx2_full(bool packed);
+UkrFull<float> ukr_f32_avx512_full(bool packed);
+UkrFull<double> ukr_f64_avx512_full(bool packed);
+
 // Packs B[k0:k0+kc, j0:j0+NR] for a B with unit row stride (B is a transposed view, e.g. the
 // weight of Linear read as W^T) into one float32 micro-panel of width 16, using 8x8
 // in-register transposes. nr <= 16 columns are valid; the rest are zero-filled.
