@@ -35,6 +35,7 @@
 // dot-product kernels instead (vectors along k; AVX-512 and AVX2). The AVX2 kernels' cache blocks
 // come from the cache sizes read at run time (cache_blocked).
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cmath>
 #include <cstdlib>
@@ -259,7 +260,8 @@ inline void team_barrier(int nt) {
 // (thread tid's own at Ap + tid * a_stride when it packs its own rows, else all share Ap).
 template <typename T>
 void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool direct_b, T* Ap,
-                  int64_t a_stride, T* Bp, int tid, int nt) {
+                  int64_t a_stride, T* Bp, int tid, int nt, std::atomic<int64_t>* claim) {
+  int64_t pass = 0, claimed = -1;   // the tall-A branch's row-chunk claims (see there)
   const int MR = kr.MR, NR = kr.NR;
   const bool exact = kr.direct_b;
   const Ukr<T> full_packed = kr.full_packed, full_direct = kr.full_direct;
@@ -372,13 +374,15 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         continue;
       }
 
-      // General case, several threads, tall A (>= 32 row panels per thread): thread tid
-      // owns the row panels [r0, r1) and walks them in MC blocks, packing its own A. The
-      // only shared data is the B block: one barrier after the team packed it, one before
-      // it is repacked. (Splitting each block's tiles between threads costs two barriers
-      // per block, and every thread reads A panels the other one packed, from the other
-      // core's cache: 1024^3 and 2048^3 +2-3% this way. With fewer rows the split by rows
-      // is uneven, one panel in a dozen; 256^3 ran 10% slower than with the tile split.)
+      // General case, several threads, tall A (>= 32 row panels per thread): the threads
+      // claim chunks of rows (at most an MC block; ~4 per thread) from a shared counter and
+      // pack their own A for each. The only shared data is the B block: one barrier after
+      // the team packed it, one before it is repacked. (Splitting each block's tiles between
+      // threads costs two barriers per block, and every thread reads A panels the other one
+      // packed, from the other core's cache: 1024^3 and 2048^3 +2-3% this way. Claiming, not
+      // fixed halves: on a machine shared with other work a thread that loses its core for
+      // a time slice leaves its rows to the other, instead of holding up the barrier with
+      // half of the pass; a chunk re-reads the B block from L3, 2/mc bytes per flop.)
       if (nt > 1 && ceil_div(m.M, MR) >= 32 * nt) {
         if (!direct_b) {
           pack_b(kr, npan * tid / nt, npan * (tid + 1) / nt, nc, kc,
@@ -386,10 +390,18 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
           team_barrier(nt);
         }
         const int64_t P = ceil_div(m.M, MR);
-        const int64_t r0 = P * tid / nt * MR, r1 = std::min(m.M, P * (tid + 1) / nt * MR);
+        const int64_t per = std::min(ceil_div(MCb, MR), ceil_div(P, 4 * nt));  // panels
+        const int64_t chunks = ceil_div(P, per);
         T* Ap_own = Ap + tid * a_stride;
-        for (int64_t ic = r0; ic < r1; ic += MCb) {
-          const int64_t mc = std::min(MCb, r1 - ic);
+        // Claim numbers grow over the passes: [pass*chunks, (pass+1)*chunks) are this
+        // pass's; a thread that draws a later one keeps it for its pass.
+        for (;;) {
+          if (claimed < 0) claimed = claim->fetch_add(1, std::memory_order_relaxed);
+          const int64_t c = claimed - pass * chunks;
+          if (c >= chunks) break;
+          claimed = -1;
+          const int64_t ic = c * per * MR;
+          const int64_t mc = std::min(per * MR, m.M - ic);
           const int64_t mpan = ceil_div(mc, MR);
           const int64_t full = direct_a ? (exact ? mpan : mc / MR) : 0;
           for (int64_t p = full; p < mpan; ++p) {
@@ -400,7 +412,8 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
           for (int64_t jr = 0; jr < npan; ++jr)
             for (int64_t ir = 0; ir < mpan; ++ir) tile(ic, full, ir, jr, ep, Ap_own);
         }
-        if (!direct_b) team_barrier(nt);   // nobody repacks B while another reads it
+        ++pass;
+        team_barrier(nt);   // nobody repacks B while another reads it; claims of the pass done
         continue;
       }
 
@@ -570,17 +583,18 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
+  std::atomic<int64_t> claim{0};
   if (nt <= 1) {
-    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim);
     return;
   }
 #pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
     gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, omp_get_thread_num(),
-                 omp_get_num_threads());
+                 omp_get_num_threads(), &claim);
 #else
-    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim);
 #endif
   }
 }
