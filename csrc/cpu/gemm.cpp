@@ -683,13 +683,14 @@ const Kernel<float>& kernel_f32(Path path) {
                     dot_f32_avx512},
       ukr_f32_avx512_full);
   if (path == Path::Avx512) return avx512;
-  // The AVX2 products that pack nothing keep to one thread below kParallelFlops: 64^3 took
+  // The AVX2 products that pack nothing use the team from 0.6 MFLOP: 64^3 (0.52) took
   // 7.7 us on two threads against 7.2 on one (the 6-row tiles leave each thread too little
-  // work for the team's start and join), and a second thread that is not scheduled at once
-  // (a busy machine) costs milliseconds.
+  // work for the team's start and join; OpenBLAS keeps it on one thread too), 256x10x128
+  // (0.66, the MLP's last-layer input gradient at batch 256; OpenBLAS uses two) ran at
+  // 62 GFLOP/s on two against 52 on one (best of 9, Zen4, busy machine).
   static const Kernel<float> avx2 = with_full(cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 4.0e6, 0, 16384}), ukr_f32_avx2_full);
+      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 6.0e5, 0, 16384}), ukr_f32_avx2_full);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -707,7 +708,7 @@ const Kernel<double>& kernel_f64(Path path) {
       ukr_f64_avx512_full);
   if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = with_full(cache_blocked(Kernel<double>{
-      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 4.0e6,
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 6.0e5,
       0, 16384}), ukr_f64_avx2_full);
   if (path == Path::Avx2) return avx2;
 #endif
