@@ -42,7 +42,9 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <thread>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -255,12 +257,27 @@ inline void team_barrier(int nt) {
   }
 }
 
+// Spin until `flag` reaches `value` (acquire); yield the core after a while, so that on a
+// busy machine the thread being waited for can get it.
+inline void wait_at_least(const std::atomic<int64_t>& flag, int64_t value) {
+  for (int spins = 0; flag.load(std::memory_order_acquire) < value; ++spins) {
+    if (spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 // The body every thread of the team runs (tid in [0, nt)); with nt == 1 it is the serial
 // algorithm. Bp is the shared B buffer; Ap holds nt A buffers a_stride elements apart
 // (thread tid's own at Ap + tid * a_stride when it packs its own rows, else all share Ap).
 template <typename T>
 void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool direct_b, T* Ap,
-                  int64_t a_stride, T* Bp, int tid, int nt, std::atomic<int64_t>* claim) {
+                  int64_t a_stride, T* Bp, int tid, int nt, std::atomic<int64_t>* claim,
+                  std::atomic<int64_t>* ready) {
   int64_t pass = 0, claimed = -1;   // the tall-A branch's row-chunk claims (see there)
   const int MR = kr.MR, NR = kr.NR;
   const bool exact = kr.direct_b;
@@ -383,11 +400,15 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
       // fixed halves: on a machine shared with other work a thread that loses its core for
       // a time slice leaves its rows to the other, instead of holding up the barrier with
       // half of the pass; a chunk re-reads the B block from L3, 2/mc bytes per flop.)
+      // No barrier after the packing of B: each thread publishes its share of the panels
+      // (ready[tid] = pass + 1) and starts on them; a chunk crosses into another thread's
+      // panels only after that thread published them (the late one's packing, or its start
+      // of the team, overlaps the other's FMAs).
       if (nt > 1 && ceil_div(m.M, MR) >= 32 * nt) {
         if (!direct_b) {
           pack_b(kr, npan * tid / nt, npan * (tid + 1) / nt, nc, kc,
                  m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
-          team_barrier(nt);
+          ready[8 * tid].store(pass + 1, std::memory_order_release);
         }
         const int64_t P = ceil_div(m.M, MR);
         const int64_t per = std::min(ceil_div(MCb, MR), ceil_div(P, 4 * nt));  // panels
@@ -409,8 +430,13 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
             pack_a(kr, mr, kc, m.A + (ic + p * MR) * m.ars + pc * m.acs, m.ars, m.acs,
                    Ap_own + p * MR * kc);
           }
-          for (int64_t jr = 0; jr < npan; ++jr)
-            for (int64_t ir = 0; ir < mpan; ++ir) tile(ic, full, ir, jr, ep, Ap_own);
+          // The B panels of thread tid, tid + 1, ... (its own first, each share once ready).
+          for (int q = 0; q < nt; ++q) {
+            const int owner = (tid + q) % nt;
+            if (!direct_b && owner != tid) wait_at_least(ready[8 * owner], pass + 1);
+            for (int64_t jr = npan * owner / nt; jr < npan * (owner + 1) / nt; ++jr)
+              for (int64_t ir = 0; ir < mpan; ++ir) tile(ic, full, ir, jr, ep, Ap_own);
+          }
         }
         ++pass;
         team_barrier(nt);   // nobody repacks B while another reads it; claims of the pass done
@@ -585,16 +611,19 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
   nt = (int)std::min<int64_t>(nt, tiles);
   std::atomic<int64_t> claim{0};
   if (nt <= 1) {
-    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim, nullptr);
     return;
   }
+  // Per-thread "B panels packed" marks of the tall-A branch (one cache line each).
+  std::unique_ptr<std::atomic<int64_t>[]> ready(new std::atomic<int64_t>[8 * nt]);
+  for (int i = 0; i < 8 * nt; ++i) ready[i].store(0, std::memory_order_relaxed);
 #pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
     gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, omp_get_thread_num(),
-                 omp_get_num_threads(), &claim);
+                 omp_get_num_threads(), &claim, ready.get());
 #else
-    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim, nullptr);
 #endif
   }
 }
