@@ -94,6 +94,7 @@ struct Kernel {
   // Kernels of a whole MR x NR tile (A packed / read in place), called without ukr's
   // dispatch (see UkrFull); nullptr: ukr for every tile.
   UkrFull<T> full_packed = nullptr, full_direct = nullptr;
+  UkrColumn<T> column_packed = nullptr, column_direct = nullptr;   // runs of whole tiles
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -334,6 +335,44 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
           (whole && full_packed ? full_packed : kr.ukr)(kc, Ap + ir * MR * kc, 1, MR, b, ldb, c,
                                                         m.ldc, mr, nr, *e);
       };
+      // Tiles [ir0, ir1) of column jr: runs of whole tiles (all MR rows, all NR columns, A
+      // read in place / packed) go to the column kernel in one call each, the rest to tile().
+      // A bias per row changes from tile to tile: then every tile is called on its own.
+      auto column = [&](int64_t ic, int64_t full, int64_t ir0, int64_t ir1, int64_t jr,
+                        const TileEpilogue<T>& ep, const T* Ap) {
+        const int64_t j = jc + jr * NR;
+        if (!kr.column_direct || m.N - j < NR || (bias && m.bias_per_row)) {
+          for (int64_t ir = ir0; ir < ir1; ++ir) tile(ic, full, ir, jr, ep, Ap);
+          return;
+        }
+        TileEpilogue<T> eb;
+        const TileEpilogue<T>* e = &ep;
+        if (bias) {
+          eb = ep;
+          eb.bias = bias + j;
+          e = &eb;
+        }
+        const T* b = direct_b ? m.B + pc * m.brs + j : Bp + jr * NR * kc;
+        const int64_t ldb = direct_b ? m.brs : NR;
+        const int64_t whole_rows = (m.M - ic) / MR;   // tiles ir < whole_rows have MR rows
+        int64_t ir = ir0;
+        const int64_t d1 = std::min({ir1, full, whole_rows});
+        if (ir < d1) {
+          const int64_t i = ic + ir * MR;
+          kr.column_direct(d1 - ir, MR * m.ars, kc, m.A + i * m.ars + pc, m.ars, 1, b, ldb,
+                           m.C + i * m.ldc + j, m.ldc, *e);
+          ir = d1;
+        }
+        for (; ir < std::min(ir1, full); ++ir) tile(ic, full, ir, jr, ep, Ap);
+        const int64_t p1 = std::min(ir1, whole_rows);
+        if (ir < p1) {
+          const int64_t i = ic + ir * MR;
+          kr.column_packed(p1 - ir, MR * kc, kc, Ap + ir * MR * kc, 1, MR, b, ldb,
+                           m.C + i * m.ldc + j, m.ldc, *e);
+          ir = p1;
+        }
+        for (; ir < ir1; ++ir) tile(ic, full, ir, jr, ep, Ap);
+      };
 
       if (m.M <= MCb && npan >= 2 * nt) {
         // One A block and enough B panels for every thread: each thread owns a contiguous
@@ -376,14 +415,17 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
             e.pf_stride = stride;
             e.pf_lines = (int)ceil_div(off + bytes, 64);
           }
+          if (!e.pf_lines) {
+            for (int64_t jr = g; jr < g1; ++jr) column(0, full, 0, mpan, jr, e, Ap);
+            continue;
+          }
+          // With the side stream each tile prefetches its own slice of rows: tile by tile.
           int64_t t = 0;
           for (int64_t jr = g; jr < g1; ++jr)
             for (int64_t ir = 0; ir < mpan; ++ir, ++t) {
-              if (e.pf_lines) {
-                const int64_t r0 = nk * t / tiles_g, r1 = nk * (t + 1) / tiles_g;
-                e.pf = reinterpret_cast<const char*>(m.B + (k0 + r0) * m.brs + jc + n0 * NR);
-                e.pf_rows = (int)(r1 - r0);
-              }
+              const int64_t r0 = nk * t / tiles_g, r1 = nk * (t + 1) / tiles_g;
+              e.pf = reinterpret_cast<const char*>(m.B + (k0 + r0) * m.brs + jc + n0 * NR);
+              e.pf_rows = (int)(r1 - r0);
               tile(0, full, ir, jr, e, Ap);
             }
         }
@@ -435,7 +477,7 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
             const int owner = (tid + q) % nt;
             if (!direct_b && owner != tid) wait_at_least(ready[8 * owner], pass + 1);
             for (int64_t jr = npan * owner / nt; jr < npan * (owner + 1) / nt; ++jr)
-              for (int64_t ir = 0; ir < mpan; ++ir) tile(ic, full, ir, jr, ep, Ap_own);
+              column(ic, full, 0, mpan, jr, ep, Ap_own);
           }
         }
         ++pass;
@@ -461,9 +503,10 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         const int64_t tiles = mpan * npan;
         const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
         int64_t jr = t0 / mpan, ir = t0 - jr * mpan;   // one division per block, not per tile
-        for (int64_t t = t0; t < t1; ++t) {
-          tile(ic, full, ir, jr, ep, Ap);
-          if (++ir == mpan) { ir = 0; ++jr; }
+        for (int64_t t = t0; t < t1; jr++, ir = 0) {
+          const int64_t ir1 = std::min(mpan, ir + (t1 - t));
+          column(ic, full, ir, ir1, jr, ep, Ap);
+          t += ir1 - ir;
         }
         // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
         if (shared) team_barrier(nt);
@@ -694,9 +737,12 @@ Kernel<T> cache_blocked(Kernel<T> k) {
 }
 
 template <typename T>
-Kernel<T> with_full(Kernel<T> k, UkrFull<T> (*full)(bool packed)) {
+Kernel<T> with_full(Kernel<T> k, UkrFull<T> (*full)(bool packed),
+                    UkrColumn<T> (*column)(bool packed)) {
   k.full_packed = full(true);
   k.full_direct = full(false);
+  k.column_packed = column(true);
+  k.column_direct = column(false);
   return k;
 }
 
@@ -710,7 +756,8 @@ const Kernel<float>& kernel_f32(Path path) {
       Kernel<float>{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
                     pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512, true,
                     dot_f32_avx512},
-      ukr_f32_avx512_full);
+      ukr_f32_avx512_full,
+      ukr_f32_avx512_column);
   if (path == Path::Avx512) return avx512;
   // The AVX2 products that pack nothing use the team from 0.6 MFLOP: 64^3 (0.52) took
   // 7.7 us on two threads against 7.2 on one (the 6-row tiles leave each thread too little
@@ -719,7 +766,8 @@ const Kernel<float>& kernel_f32(Path path) {
   // 62 GFLOP/s on two against 52 on one (best of 9, Zen4, busy machine).
   static const Kernel<float> avx2 = with_full(cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 6.0e5, 0, 16384}), ukr_f32_avx2_full);
+      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 6.0e5, 0, 16384}), ukr_f32_avx2_full,
+      ukr_f32_avx2_column);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -734,11 +782,13 @@ const Kernel<double>& kernel_f64(Path path) {
   static const Kernel<double> avx512 = with_full(
       Kernel<double>{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512, nullptr, nullptr,
                      true, dot_f64_avx512},
-      ukr_f64_avx512_full);
+      ukr_f64_avx512_full,
+      ukr_f64_avx512_column);
   if (path == Path::Avx512) return avx512;
   static const Kernel<double> avx2 = with_full(cache_blocked(Kernel<double>{
       kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 6.0e5,
-      0, 16384}), ukr_f64_avx2_full);
+      0, 16384}), ukr_f64_avx2_full,
+      ukr_f64_avx2_column);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,

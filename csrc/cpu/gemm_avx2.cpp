@@ -90,7 +90,7 @@ static_assert(kAvx2MRf == kAvx2MRd, "one packed A layout for both dtypes");
 // nr. A zero-padded packed panel with a ragged width takes the same path (one masked load
 // per k step; a panel that ragged is rare: the last one of a block).
 template <typename T, int MR, int NV, bool PACKED, bool MASKED>
-void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+__attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
          int64_t ldc, int nr, const TileEpilogue<T>& e) {
   using X = V<T>;
   using R = typename X::R;
@@ -370,6 +370,15 @@ void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt,
   }
 }
 
+// Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and
+// writes rows t*MR... of C. One call per column instead of per tile (see UkrColumn).
+template <typename T, bool PACKED>
+void ukr_column(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa, int64_t csa,
+                const T* b, int64_t ldb, T* c, int64_t ldc, const TileEpilogue<T>& e) {
+  for (int64_t t = 0; t < tiles; ++t, a += a_step, c += kPanel * ldc)
+    ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, 2 * V<T>::W, e);
+}
+
 template <typename T, bool PACKED>
 void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
               int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
@@ -390,6 +399,12 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
   dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
 }
 
+UkrColumn<float> ukr_f32_avx2_column(bool packed) {
+  return packed ? &ukr_column<float, true> : &ukr_column<float, false>;
+}
+UkrColumn<double> ukr_f64_avx2_column(bool packed) {
+  return packed ? &ukr_column<double, true> : &ukr_column<double, false>;
+}
 UkrFull<float> ukr_f32_avx2_full(bool packed) {
   return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
 }

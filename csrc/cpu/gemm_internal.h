@@ -86,6 +86,17 @@ template <typename T>
 using UkrFull = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
                          int64_t ldb, T* c, int64_t ldc, int mr, int nr,
                          const TileEpilogue<T>& e);
+// `tiles` whole tiles down one column of C with one B panel: tile t reads A at
+// a + t*a_step and writes C at c + t*MR*ldc. A short k loop (K = 10: ~70 cycles of FMAs
+// per tile) paid about as much again for the per-tile call from the driver.
+template <typename T>
+using UkrColumn = void (*)(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa,
+                           int64_t csa, const T* b, int64_t ldb, T* c, int64_t ldc,
+                           const TileEpilogue<T>& e);
+UkrColumn<float> ukr_f32_avx2_column(bool packed);
+UkrColumn<double> ukr_f64_avx2_column(bool packed);
+UkrColumn<float> ukr_f32_avx512_column(bool packed);
+UkrColumn<double> ukr_f64_avx512_column(bool packed);
 UkrFull<float> ukr_f32_avx2_full(bool packed);
 UkrFull<double> ukr_f64_avx2_full(bool packed);
 UkrFull<float> ukr_f32_avx512_full(bool packed);
