@@ -95,3 +95,47 @@ def test_gemm_block_edges_accumulate(path, dtype, threads, monkeypatch, rng):
             ref = np.maximum(ref, 0)
         tol = 1e-4 if dtype == "float32" else 1e-10
         np.testing.assert_allclose(to_numpy(out), ref, rtol=tol, atol=tol * np.sqrt(k))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "native")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_narrow_c(path, dtype, threads, monkeypatch, rng):
+    # N <= 12 with a row-major A: the dot-product kernels (vectors along k; the k tail masked,
+    # column groups of the tile, row tiles split between threads) and the C^T path; B
+    # row-major (B^T packed by the driver) and as a B^T view (read in place).
+    force_path(monkeypatch, path)
+    for m, k, n in [(8, 16, 1), (10, 23, 3), (31, 71, 10), (37, 16, 12), (64, 130, 7),
+                    (200, 9, 5), (9, 257, 11)]:
+        a = make_array(rng, (m, k), dtype)
+        b = make_array(rng, (k, n), dtype)
+        bt = dlcore.tensor(np.ascontiguousarray(b.T)).T
+        check_matmul(dlcore.tensor(a) @ dlcore.tensor(b), a, b, dtype)
+        check_matmul(dlcore.tensor(a) @ bt, a, b, dtype)
+        # A row-major B with a row stride larger than N (a column slice of a wider matrix).
+        wide = make_array(rng, (k, n + 5), dtype)
+        check_matmul(dlcore.tensor(a) @ dlcore.tensor(wide)[:, 2:2 + n], a, wide[:, 2:2 + n], dtype)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "native")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_tall_a_several_passes(path, dtype, threads, monkeypatch, rng):
+    # A tall A (>= 32 row panels per thread: the threads claim row chunks from a shared
+    # counter, pass after pass) over three kc passes, ragged M and N, row-major A (read in
+    # place or packed) and an A^T view; a bias and beta on the first pass only.
+    force_path(monkeypatch, path)
+    blk = _C.gemm_blocking(dtype == "float64")
+    MR, NR, KC = blk["MR"], blk["NR"], blk["KC"]
+    m, k, n = 64 * MR + 5, 2 * KC + 3, 2 * NR + 3
+    a = make_array(rng, (m, k), dtype)
+    b = make_array(rng, (k, n), dtype)
+    check_matmul(dlcore.tensor(a) @ dlcore.tensor(b), a, b, dtype)
+    at = dlcore.tensor(np.ascontiguousarray(a.T)).T
+    check_matmul(at @ dlcore.tensor(b), a, b, dtype)
+    c0 = make_array(rng, (m, n), dtype)
+    bias = make_array(rng, (n,), dtype)
+    out = dlcore.tensor(c0.copy())
+    _C.gemm(dlcore.tensor(a)._impl, dlcore.tensor(b)._impl, dlcore.tensor(bias)._impl, 1, 1.0,
+            0.5, out._impl, False, False)
+    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + 0.5 * c0 + bias, 0)
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(to_numpy(out), ref, rtol=tol, atol=tol * np.sqrt(k))

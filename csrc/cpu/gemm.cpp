@@ -32,16 +32,19 @@
 // =generic force the lower paths (tests compare them here). The masked loads also let the
 // driver read a row-major B in place (direct_b) and compute a narrow C (N <= MR) as
 // C^T = B^T A^T; see gemm_one. A narrow C (N <= 12) with a row-major A goes to the
-// AVX-512 dot-product kernel instead (vectors along k). The AVX2 kernels' cache blocks
+// dot-product kernels instead (vectors along k; AVX-512 and AVX2). The AVX2 kernels' cache blocks
 // come from the cache sizes read at run time (cache_blocked).
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <thread>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -80,6 +83,18 @@ struct Kernel {
   Dot<T> dot;                       // narrow-C kernel, vectors along k (nullptr: none)
   // A product that packs nothing may use the team from this many flops (see kParallelFlops).
   double team_in_place_flops = 2.5e5;
+  // A row-major B is read in place (direct_b kernels) when M <= direct_b_max_m (few row
+  // panels reuse it; B up to 4 MB) or when it has at most direct_b_bytes. The AVX2 tile
+  // reads one 64-byte B row per 12 FMAs (AVX-512: two per 24) and suffers most when the
+  // rows of a B read in place collide in L1 (row strides a multiple of 1-4 KB): packed,
+  // 96x256x512 ran 2.0x, 64x784x256 1.12x, 128x64x128 1.3x faster on one thread (Zen4);
+  // so it reads only a B of at most 16 KB in place (64^3: no difference).
+  int direct_b_max_m = 96;
+  double direct_b_bytes = 32768;
+  // Kernels of a whole MR x NR tile (A packed / read in place), called without ukr's
+  // dispatch (see UkrFull); nullptr: ukr for every tile.
+  UkrFull<T> full_packed = nullptr, full_direct = nullptr;
+  UkrColumn<T> column_packed = nullptr, column_direct = nullptr;   // runs of whole tiles
 };
 
 // ---- packing -----------------------------------------------------------------------------
@@ -243,14 +258,31 @@ inline void team_barrier(int nt) {
   }
 }
 
+// Spin until `flag` reaches `value` (acquire); yield the core after a while, so that on a
+// busy machine the thread being waited for can get it.
+inline void wait_at_least(const std::atomic<int64_t>& flag, int64_t value) {
+  for (int spins = 0; flag.load(std::memory_order_acquire) < value; ++spins) {
+    if (spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 // The body every thread of the team runs (tid in [0, nt)); with nt == 1 it is the serial
 // algorithm. Bp is the shared B buffer; Ap holds nt A buffers a_stride elements apart
 // (thread tid's own at Ap + tid * a_stride when it packs its own rows, else all share Ap).
 template <typename T>
 void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool direct_b, T* Ap,
-                  int64_t a_stride, T* Bp, int tid, int nt) {
+                  int64_t a_stride, T* Bp, int tid, int nt, std::atomic<int64_t>* claim,
+                  std::atomic<int64_t>* ready) {
+  int64_t pass = 0, claimed = -1;   // the tall-A branch's row-chunk claims (see there)
   const int MR = kr.MR, NR = kr.NR;
   const bool exact = kr.direct_b;
+  const Ukr<T> full_packed = kr.full_packed, full_direct = kr.full_direct;
   const int64_t NCb = even_block(m.N, kr.NC, NR);
   const int64_t KCb = even_block(m.K, kr.KC, 1);
   const int64_t MCb = even_block(m.M, kr.MC, MR);
@@ -284,15 +316,62 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         const int64_t i = ic + ir * MR, j = jc + jr * NR;
         const int mr = (int)std::min<int64_t>(MR, m.M - i);
         const int nr = (int)std::min<int64_t>(NR, m.N - j);
-        TileEpilogue<T> e = ep;
-        e.bias = bias ? (m.bias_per_row ? bias + i : bias + j) : nullptr;
+        // The tile's own epilogue only when it has a bias to offset (a copy per tile).
+        TileEpilogue<T> eb;
+        const TileEpilogue<T>* e = &ep;
+        if (bias) {
+          eb = ep;
+          eb.bias = m.bias_per_row ? bias + i : bias + j;
+          e = &eb;
+        }
         T* c = m.C + i * m.ldc + j;
         const T* b = direct_b ? m.B + pc * m.brs + j : Bp + jr * NR * kc;
         const int64_t ldb = direct_b ? m.brs : NR;
+        const bool whole = mr == MR && nr == NR;
         if (ir < full)
-          kr.ukr(kc, m.A + i * m.ars + pc, m.ars, 1, b, ldb, c, m.ldc, mr, nr, e);
+          (whole && full_direct ? full_direct : kr.ukr)(kc, m.A + i * m.ars + pc, m.ars, 1, b,
+                                                        ldb, c, m.ldc, mr, nr, *e);
         else
-          kr.ukr(kc, Ap + ir * MR * kc, 1, MR, b, ldb, c, m.ldc, mr, nr, e);
+          (whole && full_packed ? full_packed : kr.ukr)(kc, Ap + ir * MR * kc, 1, MR, b, ldb, c,
+                                                        m.ldc, mr, nr, *e);
+      };
+      // Tiles [ir0, ir1) of column jr: runs of whole tiles (all MR rows, all NR columns, A
+      // read in place / packed) go to the column kernel in one call each, the rest to tile().
+      // A bias per row changes from tile to tile: then every tile is called on its own.
+      auto column = [&](int64_t ic, int64_t full, int64_t ir0, int64_t ir1, int64_t jr,
+                        const TileEpilogue<T>& ep, const T* Ap) {
+        const int64_t j = jc + jr * NR;
+        if (!kr.column_direct || m.N - j < NR || (bias && m.bias_per_row)) {
+          for (int64_t ir = ir0; ir < ir1; ++ir) tile(ic, full, ir, jr, ep, Ap);
+          return;
+        }
+        TileEpilogue<T> eb;
+        const TileEpilogue<T>* e = &ep;
+        if (bias) {
+          eb = ep;
+          eb.bias = bias + j;
+          e = &eb;
+        }
+        const T* b = direct_b ? m.B + pc * m.brs + j : Bp + jr * NR * kc;
+        const int64_t ldb = direct_b ? m.brs : NR;
+        const int64_t whole_rows = (m.M - ic) / MR;   // tiles ir < whole_rows have MR rows
+        int64_t ir = ir0;
+        const int64_t d1 = std::min({ir1, full, whole_rows});
+        if (ir < d1) {
+          const int64_t i = ic + ir * MR;
+          kr.column_direct(d1 - ir, MR * m.ars, kc, m.A + i * m.ars + pc, m.ars, 1, b, ldb,
+                           m.C + i * m.ldc + j, m.ldc, *e);
+          ir = d1;
+        }
+        for (; ir < std::min(ir1, full); ++ir) tile(ic, full, ir, jr, ep, Ap);
+        const int64_t p1 = std::min(ir1, whole_rows);
+        if (ir < p1) {
+          const int64_t i = ic + ir * MR;
+          kr.column_packed(p1 - ir, MR * kc, kc, Ap + ir * MR * kc, 1, MR, b, ldb,
+                           m.C + i * m.ldc + j, m.ldc, *e);
+          ir = p1;
+        }
+        for (; ir < ir1; ++ir) tile(ic, full, ir, jr, ep, Ap);
       };
 
       if (m.M <= MCb && npan >= 2 * nt) {
@@ -336,14 +415,17 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
             e.pf_stride = stride;
             e.pf_lines = (int)ceil_div(off + bytes, 64);
           }
+          if (!e.pf_lines) {
+            for (int64_t jr = g; jr < g1; ++jr) column(0, full, 0, mpan, jr, e, Ap);
+            continue;
+          }
+          // With the side stream each tile prefetches its own slice of rows: tile by tile.
           int64_t t = 0;
           for (int64_t jr = g; jr < g1; ++jr)
             for (int64_t ir = 0; ir < mpan; ++ir, ++t) {
-              if (e.pf_lines) {
-                const int64_t r0 = nk * t / tiles_g, r1 = nk * (t + 1) / tiles_g;
-                e.pf = reinterpret_cast<const char*>(m.B + (k0 + r0) * m.brs + jc + n0 * NR);
-                e.pf_rows = (int)(r1 - r0);
-              }
+              const int64_t r0 = nk * t / tiles_g, r1 = nk * (t + 1) / tiles_g;
+              e.pf = reinterpret_cast<const char*>(m.B + (k0 + r0) * m.brs + jc + n0 * NR);
+              e.pf_rows = (int)(r1 - r0);
               tile(0, full, ir, jr, e, Ap);
             }
         }
@@ -351,24 +433,38 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         continue;
       }
 
-      // General case, several threads, tall A (>= 32 row panels per thread): thread tid
-      // owns the row panels [r0, r1) and walks them in MC blocks, packing its own A. The
-      // only shared data is the B block: one barrier after the team packed it, one before
-      // it is repacked. (Splitting each block's tiles between threads costs two barriers
-      // per block, and every thread reads A panels the other one packed, from the other
-      // core's cache: 1024^3 and 2048^3 +2-3% this way. With fewer rows the split by rows
-      // is uneven, one panel in a dozen; 256^3 ran 10% slower than with the tile split.)
+      // General case, several threads, tall A (>= 32 row panels per thread): the threads
+      // claim chunks of rows (at most an MC block; ~4 per thread) from a shared counter and
+      // pack their own A for each. The only shared data is the B block: one barrier after
+      // the team packed it, one before it is repacked. (Splitting each block's tiles between
+      // threads costs two barriers per block, and every thread reads A panels the other one
+      // packed, from the other core's cache: 1024^3 and 2048^3 +2-3% this way. Claiming, not
+      // fixed halves: on a machine shared with other work a thread that loses its core for
+      // a time slice leaves its rows to the other, instead of holding up the barrier with
+      // half of the pass; a chunk re-reads the B block from L3, 2/mc bytes per flop.)
+      // No barrier after the packing of B: each thread publishes its share of the panels
+      // (ready[tid] = pass + 1) and starts on them; a chunk crosses into another thread's
+      // panels only after that thread published them (the late one's packing, or its start
+      // of the team, overlaps the other's FMAs).
       if (nt > 1 && ceil_div(m.M, MR) >= 32 * nt) {
         if (!direct_b) {
           pack_b(kr, npan * tid / nt, npan * (tid + 1) / nt, nc, kc,
                  m.B + pc * m.brs + jc * m.bcs, m.brs, m.bcs, Bp);
-          team_barrier(nt);
+          ready[8 * tid].store(pass + 1, std::memory_order_release);
         }
         const int64_t P = ceil_div(m.M, MR);
-        const int64_t r0 = P * tid / nt * MR, r1 = std::min(m.M, P * (tid + 1) / nt * MR);
+        const int64_t per = std::min(ceil_div(MCb, MR), ceil_div(P, 4 * nt));  // panels
+        const int64_t chunks = ceil_div(P, per);
         T* Ap_own = Ap + tid * a_stride;
-        for (int64_t ic = r0; ic < r1; ic += MCb) {
-          const int64_t mc = std::min(MCb, r1 - ic);
+        // Claim numbers grow over the passes: [pass*chunks, (pass+1)*chunks) are this
+        // pass's; a thread that draws a later one keeps it for its pass.
+        for (;;) {
+          if (claimed < 0) claimed = claim->fetch_add(1, std::memory_order_relaxed);
+          const int64_t c = claimed - pass * chunks;
+          if (c >= chunks) break;
+          claimed = -1;
+          const int64_t ic = c * per * MR;
+          const int64_t mc = std::min(per * MR, m.M - ic);
           const int64_t mpan = ceil_div(mc, MR);
           const int64_t full = direct_a ? (exact ? mpan : mc / MR) : 0;
           for (int64_t p = full; p < mpan; ++p) {
@@ -376,10 +472,16 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
             pack_a(kr, mr, kc, m.A + (ic + p * MR) * m.ars + pc * m.acs, m.ars, m.acs,
                    Ap_own + p * MR * kc);
           }
-          for (int64_t jr = 0; jr < npan; ++jr)
-            for (int64_t ir = 0; ir < mpan; ++ir) tile(ic, full, ir, jr, ep, Ap_own);
+          // The B panels of thread tid, tid + 1, ... (its own first, each share once ready).
+          for (int q = 0; q < nt; ++q) {
+            const int owner = (tid + q) % nt;
+            if (!direct_b && owner != tid) wait_at_least(ready[8 * owner], pass + 1);
+            for (int64_t jr = npan * owner / nt; jr < npan * (owner + 1) / nt; ++jr)
+              column(ic, full, 0, mpan, jr, ep, Ap_own);
+          }
         }
-        if (!direct_b) team_barrier(nt);   // nobody repacks B while another reads it
+        ++pass;
+        team_barrier(nt);   // nobody repacks B while another reads it; claims of the pass done
         continue;
       }
 
@@ -401,9 +503,10 @@ void gemm_blocked(const Mat<T>& m, const Kernel<T>& kr, bool direct_a, bool dire
         const int64_t tiles = mpan * npan;
         const int64_t t0 = tiles * tid / nt, t1 = tiles * (tid + 1) / nt;
         int64_t jr = t0 / mpan, ir = t0 - jr * mpan;   // one division per block, not per tile
-        for (int64_t t = t0; t < t1; ++t) {
-          tile(ic, full, ir, jr, ep, Ap);
-          if (++ir == mpan) { ir = 0; ++jr; }
+        for (int64_t t = t0; t < t1; jr++, ir = 0) {
+          const int64_t ir1 = std::min(mpan, ir + (t1 - t));
+          column(ic, full, ir, ir1, jr, ep, Ap);
+          t += ir1 - ir;
         }
         // Nobody may repack A (next ic) or B (next pc/jc) while another thread reads them.
         if (shared) team_barrier(nt);
@@ -435,14 +538,22 @@ inline int team_size(double flops) {
   return (int)std::max<double>(1, std::min<double>(nt, flops / kFlopsPerThread));
 }
 
-// B^T for the dot kernels by AVX-512 gathers (float, row-major B whose gather indices fit
-// 32 bits; the driver only takes the dot path on the AVX-512 kernels); false: copy scalar.
-inline bool pack_bt_fast(int64_t K, int N, const float* b, int64_t rs, int64_t cs, float* bt) {
-  if (cs != 1 || rs >= (int64_t(1) << 26)) return false;
+// B^T for the dot kernels: by AVX-512 gathers (row-major B whose gather indices fit 32
+// bits) or AVX2 8x8 transposes, float only; false: the caller copies scalar.
+inline bool pack_bt_fast(bool avx512, int64_t K, int N, const float* b, int64_t rs, int64_t cs,
+                         float* bt) {
+  if (cs != 1) return false;
+  if (!avx512) {
+    pack_bt_f32_avx2(K, N, b, rs, bt);
+    return true;
+  }
+  if (rs >= (int64_t(1) << 26)) return false;
   pack_bt_f32_avx512(K, N, b, rs, bt);
   return true;
 }
-inline bool pack_bt_fast(int64_t, int, const double*, int64_t, int64_t, double*) { return false; }
+inline bool pack_bt_fast(bool, int64_t, int, const double*, int64_t, int64_t, double*) {
+  return false;
+}
 
 template <typename T>
 void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
@@ -453,13 +564,13 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
     return;
   }
   // A narrow C (N = 10 classes) with a row-major A: dot products along k (see dot_rows in
-  // gemm_avx512.cpp), no transposes; B^T (N x K, tiny) is packed unless B is a B^T view.
+  // gemm_avx512.cpp and gemm_avx2.cpp), no transposes; B^T (N x K, tiny) is packed unless B is a B^T view.
   if (kr.dot && m.N <= 12 && m.acs == 1 && m.M >= 8 && m.K >= 16) {
     const T* bt = m.B;
     int64_t ldbt = m.bcs;
     if (m.brs != 1) {
       T* p = static_cast<T*>(tl_tmp_ct.get(sizeof(T) * m.N * m.K));
-      if (!pack_bt_fast(m.K, (int)m.N, m.B, m.brs, m.bcs, p))
+      if (!pack_bt_fast(kr.MR > 8, m.K, (int)m.N, m.B, m.brs, m.bcs, p))
         for (int64_t j = 0; j < m.N; ++j)
           for (int64_t k = 0; k < m.K; ++k) p[j * m.K + k] = m.B[k * m.brs + j * m.bcs];
       bt = p;
@@ -528,29 +639,34 @@ void gemm_one(const Mat<T>& m, const Kernel<T>& kr, int nt) {
       m.acs == 1 && ((double)m.M * m.K * sizeof(T) <= a_lim || m.N <= 4 * kr.NR);
   // A row-major B is read in place (kernels with masked edges only) when few row panels
   // reuse each B strip, so packing it would cost about what the product costs, or when B
-  // is so small that it stays in L1 anyway.
+  // is so small that it stays in L1 anyway (Kernel::direct_b_max_m / direct_b_bytes).
   // (A big B with M small is still packed: its rows, a large power of two apart, collide
   // in L1/L2 and the re-reads by the next row panels went to L3: 0.8x of packing it.)
   const double b_bytes = (double)m.K * m.N * sizeof(T);
   const bool direct_b = kr.direct_b && m.bcs == 1 &&
-                        ((m.M <= 96 && b_bytes <= 4.0 * (1 << 20)) || b_bytes <= 32768);
+                        ((m.M <= kr.direct_b_max_m && b_bytes <= 4.0 * (1 << 20)) ||
+                         b_bytes <= kr.direct_b_bytes);
   const double flops = 2.0 * m.M * m.N * m.K;
   if (flops < kParallelFlops && !(direct_a && kr.direct_b && direct_b && flops >= kr.team_in_place_flops))
     nt = 1;
   // Never more threads than micro-tiles in the biggest block.
   const int64_t tiles = ceil_div(mcmax, kr.MR) * ceil_div(ncmax, kr.NR);
   nt = (int)std::min<int64_t>(nt, tiles);
+  std::atomic<int64_t> claim{0};
   if (nt <= 1) {
-    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim, nullptr);
     return;
   }
+  // Per-thread "B panels packed" marks of the tall-A branch (one cache line each).
+  std::unique_ptr<std::atomic<int64_t>[]> ready(new std::atomic<int64_t>[8 * nt]);
+  for (int i = 0; i < 8 * nt; ++i) ready[i].store(0, std::memory_order_relaxed);
 #pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
     gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, omp_get_thread_num(),
-                 omp_get_num_threads());
+                 omp_get_num_threads(), &claim, ready.get());
 #else
-    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1);
+    gemm_blocked(m, kr, direct_a, direct_b, Ap, a_stride, Bp, 0, 1, &claim, nullptr);
 #endif
   }
 }
@@ -620,23 +736,38 @@ Kernel<T> cache_blocked(Kernel<T> k) {
   return k;
 }
 
+template <typename T>
+Kernel<T> with_full(Kernel<T> k, UkrFull<T> (*full)(bool packed),
+                    UkrColumn<T> (*column)(bool packed)) {
+  k.full_packed = full(true);
+  k.full_direct = full(false);
+  k.column_packed = column(true);
+  k.column_direct = column(false);
+  return k;
+}
+
 const Kernel<float>& kernel_f32(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 (not 256 as for AVX2): the C tile is loaded and stored once per kc pass, and
   // its 12 rows, a power of two apart for 1024^2 or 2048^2 matrices, share one L1 set;
   // halving the passes measured +8% at 1024^3 and 2048^3. The 64 KB B micro-panel then
   // streams from L2 (the 24-FMA steps leave the load ports idle half the time).
-  static const Kernel<float> avx512{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
-                                    pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512,
-                                    true, dot_f32_avx512};
+  static const Kernel<float> avx512 = with_full(
+      Kernel<float>{kAvx512MR, kAvx512NRf, 144, 512, 4096, ukr_f32_avx512,
+                    pack_b_rowunit_f32_avx512, pack_a_rowmajor_f32_avx512, true,
+                    dot_f32_avx512},
+      ukr_f32_avx512_full,
+      ukr_f32_avx512_column);
   if (path == Path::Avx512) return avx512;
-  // The AVX2 products that pack nothing keep to one thread below kParallelFlops: 64^3 took
+  // The AVX2 products that pack nothing use the team from 0.6 MFLOP: 64^3 (0.52) took
   // 7.7 us on two threads against 7.2 on one (the 6-row tiles leave each thread too little
-  // work for the team's start and join), and a second thread that is not scheduled at once
-  // (a busy machine) costs milliseconds.
-  static const Kernel<float> avx2 = cache_blocked(Kernel<float>{
+  // work for the team's start and join; OpenBLAS keeps it on one thread too), 256x10x128
+  // (0.66, the MLP's last-layer input gradient at batch 256; OpenBLAS uses two) ran at
+  // 62 GFLOP/s on two against 52 on one (best of 9, Zen4, busy machine).
+  static const Kernel<float> avx2 = with_full(cache_blocked(Kernel<float>{
       kAvx2MRf, kAvx2NRf, 0, 0, 0, ukr_f32_avx2, pack_b_rowunit_f32_avx2,
-      pack_a_rowmajor_f32_avx2, true, nullptr, 4.0e6});
+      pack_a_rowmajor_f32_avx2, true, dot_f32_avx2, 6.0e5, 0, 16384}), ukr_f32_avx2_full,
+      ukr_f32_avx2_column);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<float> generic{kGenericMR, kGenericNRf, 144, 256, 4080, ukr_f32_generic,
@@ -648,11 +779,16 @@ const Kernel<double>& kernel_f64(Path path) {
 #if defined(__x86_64__) || defined(__i386__)
   // KC = 512 as for float (C tile passes halved; the 64 KB B micro-panel streams from L2),
   // MC = 96 keeps the A block at 384 KB of L2: 1024^3 0.90x -> 0.98x NumPy on one thread.
-  static const Kernel<double> avx512{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512,
-                                     nullptr, nullptr, true, dot_f64_avx512};
+  static const Kernel<double> avx512 = with_full(
+      Kernel<double>{kAvx512MR, kAvx512NRd, 96, 512, 2048, ukr_f64_avx512, nullptr, nullptr,
+                     true, dot_f64_avx512},
+      ukr_f64_avx512_full,
+      ukr_f64_avx512_column);
   if (path == Path::Avx512) return avx512;
-  static const Kernel<double> avx2 = cache_blocked(Kernel<double>{
-      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, nullptr, 4.0e6});
+  static const Kernel<double> avx2 = with_full(cache_blocked(Kernel<double>{
+      kAvx2MRd, kAvx2NRd, 0, 0, 0, ukr_f64_avx2, nullptr, nullptr, true, dot_f64_avx2, 6.0e5,
+      0, 16384}), ukr_f64_avx2_full,
+      ukr_f64_avx2_column);
   if (path == Path::Avx2) return avx2;
 #endif
   static const Kernel<double> generic{kGenericMR, kGenericNRd, 144, 256, 2040, ukr_f64_generic,

@@ -25,6 +25,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "gemm_internal.h"
@@ -89,7 +90,7 @@ static_assert(kAvx2MRf == kAvx2MRd, "one packed A layout for both dtypes");
 // nr. A zero-padded packed panel with a ragged width takes the same path (one masked load
 // per k step; a panel that ragged is rare: the last one of a block).
 template <typename T, int MR, int NV, bool PACKED, bool MASKED>
-void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+__attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
          int64_t ldc, int nr, const TileEpilogue<T>& e) {
   using X = V<T>;
   using R = typename X::R;
@@ -263,6 +264,127 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   table.f[packed][masked][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
 }
 
+// ---- narrow C (N <= 12 columns): dot products along k ----------------------------------
+// C = A B with N tiny (a classifier head, N = 10). A 16-wide tile would leave 6 of its 16
+// columns idle and re-read C for every kc pass; here C[i,j] = <A row i, B^T row j> with
+// vectors along k, both operands unit stride (the driver packs B^T, N x K, unless B is
+// already a B^T view). A tile of 3 rows x NJ <= 4 columns keeps 12 ymm accumulators and the
+// 3 A vectors of a k step in registers (15 of 16); each B vector is loaded once per step and
+// feeds 3 FMAs: 3 + NJ loads per 3*NJ FMAs. The k tail (K % W) is read through vmaskmov
+// masks (zeros past K in both operands). Each accumulator is summed across lanes once.
+template <typename T> struct Dot;
+template <> struct Dot<float> {
+  // Lane sums of x0..x3 into d[0..3].
+  static void reduce4(__m256 x0, __m256 x1, __m256 x2, __m256 x3, float* d) {
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(x0, x1), _mm256_hadd_ps(x2, x3));
+    _mm_storeu_ps(d, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
+};
+template <> struct Dot<double> {
+  static void reduce4(__m256d x0, __m256d x1, __m256d x2, __m256d x3, double* d) {
+    const __m256d h01 = _mm256_hadd_pd(x0, x1), h23 = _mm256_hadd_pd(x2, x3);
+    // h01 = [x0 lo, x1 lo, x0 hi, x1 hi] pair sums; the two 128-bit halves add up.
+    const __m256d lo = _mm256_permute2f128_pd(h01, h23, 0x20);
+    const __m256d hi = _mm256_permute2f128_pd(h01, h23, 0x31);
+    _mm256_storeu_pd(d, _mm256_add_pd(lo, hi));
+  }
+};
+
+constexpr int kDotMR = 3, kDotNJ = 4;
+
+template <typename T, int MR, int NJ>
+void dot_tile(int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt, T* out) {
+  using X = V<T>;
+  using R = typename X::R;
+  constexpr int W = X::W;
+  R acc[MR][NJ];
+#pragma GCC unroll 3
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) acc[r][j] = X::zero();
+  // One vector of k: MR A loads, NJ B loads, MR*NJ FMAs (a macro, not a lambda: a lambda
+  // capturing acc by reference may keep it in memory).
+#define DLCORE_DOT_STEP(LOAD)                                      \
+  {                                                                \
+    R av[MR];                                                      \
+    _Pragma("GCC unroll 3") for (int r = 0; r < MR; ++r)           \
+      av[r] = LOAD(a + r * lda + k);                               \
+    _Pragma("GCC unroll 4") for (int j = 0; j < NJ; ++j) {         \
+      const R bv = LOAD(bt + j * ldbt + k);                        \
+      _Pragma("GCC unroll 3") for (int r = 0; r < MR; ++r)         \
+        X::acc(acc[r][j], av[r], bv);                              \
+    }                                                              \
+  }
+  int64_t k = 0;
+#define DLCORE_LOAD(p) X::load(p)
+  for (; k + W <= K; k += W) DLCORE_DOT_STEP(DLCORE_LOAD)
+#undef DLCORE_LOAD
+  if (k < K) {
+    const typename X::M m = X::mask((int)(K - k));
+#define DLCORE_LOAD(p) X::load(p, m)
+    DLCORE_DOT_STEP(DLCORE_LOAD)
+#undef DLCORE_LOAD
+  }
+#undef DLCORE_DOT_STEP
+  // out[j*4 + r]: column j's row sums side by side (rows >= MR are zero).
+#pragma GCC unroll 4
+  for (int j = 0; j < NJ; ++j)
+    Dot<T>::reduce4(acc[0][j], MR > 1 ? acc[MR > 1 ? 1 : 0][j] : X::zero(),
+                    MR > 2 ? acc[MR > 2 ? 2 : 0][j] : X::zero(), X::zero(), out + 4 * j);
+}
+
+template <typename T>
+using DotFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*);
+template <typename T, int MR, int... J>
+constexpr void fill_dot(DotFn<T>* row, std::integer_sequence<int, J...>) {
+  ((row[J] = &dot_tile<T, MR, J + 1>), ...);
+}
+template <typename T>
+struct DotTable {
+  DotFn<T> f[kDotMR][kDotNJ];
+  DotTable() {
+    fill_dot<T, 1>(f[0], std::make_integer_sequence<int, kDotNJ>{});
+    fill_dot<T, 2>(f[1], std::make_integer_sequence<int, kDotNJ>{});
+    fill_dot<T, 3>(f[2], std::make_integer_sequence<int, kDotNJ>{});
+  }
+};
+
+template <typename T>
+void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+              T* c, int64_t ldc, const TileEpilogue<T>& e) {
+  static const DotTable<T> table;
+  // Columns in equal groups of at most 4 (N = 10: 4 + 3 + 3); the A rows of a tile stay in
+  // L1 across the groups.
+  const int groups = (N + kDotNJ - 1) / kDotNJ;
+  T out[4 * kDotNJ];
+  for (int64_t i = 0; i < M; i += kDotMR) {
+    const int mr = (int)std::min<int64_t>(kDotMR, M - i);
+    for (int g = 0; g < groups; ++g) {
+      const int j0 = N * g / groups, nj = N * (g + 1) / groups - j0;
+      table.f[mr - 1][nj - 1](K, a + i * lda, lda, bt + j0 * ldbt, ldbt, out);
+      // out[4*j + r] is element (r, j): row stride 1, column stride 4.
+      TileEpilogue<T> te = e;
+      if (e.bias) te.bias = e.bias_per_row ? e.bias + i : e.bias + j0;
+      store_tile(out, 1, 4, c + i * ldc + j0, ldc, mr, nj, te);
+    }
+  }
+}
+
+// Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and
+// writes rows t*MR... of C. One call per column instead of per tile (see UkrColumn).
+template <typename T, bool PACKED>
+void ukr_column(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa, int64_t csa,
+                const T* b, int64_t ldb, T* c, int64_t ldc, const TileEpilogue<T>& e) {
+  for (int64_t t = 0; t < tiles; ++t, a += a_step, c += kPanel * ldc)
+    ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, 2 * V<T>::W, e);
+}
+
+template <typename T, bool PACKED>
+void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+              int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
+  ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+}
+
 }  // namespace
 
 void ukr_f32_avx2(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
@@ -275,6 +397,19 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
                   int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<double>& e) {
   dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+UkrColumn<float> ukr_f32_avx2_column(bool packed) {
+  return packed ? &ukr_column<float, true> : &ukr_column<float, false>;
+}
+UkrColumn<double> ukr_f64_avx2_column(bool packed) {
+  return packed ? &ukr_column<double, true> : &ukr_column<double, false>;
+}
+UkrFull<float> ukr_f32_avx2_full(bool packed) {
+  return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
+}
+UkrFull<double> ukr_f64_avx2_full(bool packed) {
+  return packed ? &ukr_full<double, true> : &ukr_full<double, false>;
 }
 
 // B with unit row stride: column j of B is contiguous along k (B[k, j] = b[k + j*cs]).
@@ -315,6 +450,35 @@ void pack_a_rowmajor_f32_avx2(int64_t kc, int mr, const float* a, int64_t rs, fl
     int i = 0;
     for (; i < mr; ++i) d[i] = a[i * rs + k];
     for (; i < MR; ++i) d[i] = 0.f;
+  }
+}
+
+void dot_f32_avx2(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,
+                  int64_t ldbt, float* c, int64_t ldc, const TileEpilogue<float>& e) {
+  dot_rows<float>(M, N, K, a, lda, bt, ldbt, c, ldc, e);
+}
+void dot_f64_avx2(int64_t M, int N, int64_t K, const double* a, int64_t lda, const double* bt,
+                  int64_t ldbt, double* c, int64_t ldc, const TileEpilogue<double>& e) {
+  dot_rows<double>(M, N, K, a, lda, bt, ldbt, c, ldc, e);
+}
+
+// bt[j*K + k] = b[k*rs + j] for a row-major B (K x N, N <= 12), for the dot kernels: 8 rows
+// x 8 columns per 8x8 in-register transpose (the columns past N masked off on load), the
+// k tail scalar. (256 x 10 by scalar copies: 2560 strided loads.)
+void pack_bt_f32_avx2(int64_t K, int N, const float* b, int64_t rs, float* bt) {
+  for (int j0 = 0; j0 < N; j0 += 8) {
+    const int nj = std::min(8, N - j0);
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(nj), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+      const float* s = b + k * rs + j0;
+      __m256 r[8];
+      for (int q = 0; q < 8; ++q) r[q] = _mm256_maskload_ps(s + q * rs, m);
+      transpose8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+      for (int j = 0; j < nj; ++j) _mm256_storeu_ps(bt + (j0 + j) * K + k, r[j]);
+    }
+    for (; k < K; ++k)
+      for (int j = 0; j < nj; ++j) bt[(j0 + j) * K + k] = b[k * rs + j0 + j];
   }
 }
 

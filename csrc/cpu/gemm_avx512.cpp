@@ -109,7 +109,7 @@ constexpr int kPanel = kAvx512MR;   // row stride of a packed A panel
 // constant displacement). Otherwise rows lie rsa apart: four base pointers, one per group
 // of three rows, reach them as p, p + rsa, p + 2*rsa (scaled-index addressing).
 template <typename T, int MR, int NV, bool PACKED>
-void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+__attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
          int64_t ldc, int nr, const TileEpilogue<T>& e) {
   using X = Z<T>;
   using R = typename X::R;
@@ -277,6 +277,21 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   table.f[packed][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
 }
 
+// Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and
+// writes rows t*MR... of C. One call per column instead of per tile (see UkrColumn).
+template <typename T, bool PACKED>
+void ukr_column(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa, int64_t csa,
+                const T* b, int64_t ldb, T* c, int64_t ldc, const TileEpilogue<T>& e) {
+  for (int64_t t = 0; t < tiles; ++t, a += a_step, c += kPanel * ldc)
+    ukr<T, kPanel, 2, PACKED>(kc, a, rsa, csa, b, ldb, c, ldc, 2 * Z<T>::W, e);
+}
+
+template <typename T, bool PACKED>
+void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+              int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
+  ukr<T, kPanel, 2, PACKED>(kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+}
+
 // ---- narrow C (N <= 12 columns): dot products along k ----------------------------------
 // C = A B with B = K x N, N tiny (a classifier head, N = 10). Vectors along j would leave
 // 6 of 16 lanes idle; vectors along i need A^T (a transpose as costly as a quarter of the
@@ -368,6 +383,19 @@ void ukr_f64_avx512(int64_t kc, const double* a, int64_t rsa, int64_t csa, const
                     int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                     const TileEpilogue<double>& e) {
   dispatch<double>(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+}
+
+UkrColumn<float> ukr_f32_avx512_column(bool packed) {
+  return packed ? &ukr_column<float, true> : &ukr_column<float, false>;
+}
+UkrColumn<double> ukr_f64_avx512_column(bool packed) {
+  return packed ? &ukr_column<double, true> : &ukr_column<double, false>;
+}
+UkrFull<float> ukr_f32_avx512_full(bool packed) {
+  return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
+}
+UkrFull<double> ukr_f64_avx512_full(bool packed) {
+  return packed ? &ukr_full<double, true> : &ukr_full<double, false>;
 }
 
 void dot_f32_avx512(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,

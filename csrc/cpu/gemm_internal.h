@@ -68,6 +68,40 @@ void ukr_f64_avx2(int64_t kc, const double* a, int64_t rsa, int64_t csa, const d
                   int64_t ldb, double* c, int64_t ldc, int mr, int nr,
                   const TileEpilogue<double>& e);
 
+// Narrow C (N <= 12) by dot products along k, as dot_f32_avx512 below (3-row x 4-column
+// tiles of ymm accumulators); bt = B^T (N x K, row-major). pack_bt_f32_avx2 makes bt from a
+// row-major B (row stride rs) by 8x8 transposes.
+void dot_f32_avx2(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,
+                  int64_t ldbt, float* c, int64_t ldc, const TileEpilogue<float>& e);
+void dot_f64_avx2(int64_t M, int N, int64_t K, const double* a, int64_t lda, const double* bt,
+                  int64_t ldbt, double* c, int64_t ldc, const TileEpilogue<double>& e);
+void pack_bt_f32_avx2(int64_t K, int N, const float* b, int64_t rs, float* bt);
+
+// The kernel of one whole register tile (MR rows, NR columns, no masks), A packed
+// (rsa = 1, csa = MR) or read in place (csa = 1); same arguments as ukr_* (mr is ignored).
+// The driver calls it directly for the whole tiles of a block: the dispatch by row count
+// and width in ukr_* (a table lookup and an indirect jump behind a stack-realigning call)
+// cost ~14% of a K = 10 product, whose tiles are 10 k steps long.
+template <typename T>
+using UkrFull = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
+                         int64_t ldb, T* c, int64_t ldc, int mr, int nr,
+                         const TileEpilogue<T>& e);
+// `tiles` whole tiles down one column of C with one B panel: tile t reads A at
+// a + t*a_step and writes C at c + t*MR*ldc. A short k loop (K = 10: ~70 cycles of FMAs
+// per tile) paid about as much again for the per-tile call from the driver.
+template <typename T>
+using UkrColumn = void (*)(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa,
+                           int64_t csa, const T* b, int64_t ldb, T* c, int64_t ldc,
+                           const TileEpilogue<T>& e);
+UkrColumn<float> ukr_f32_avx2_column(bool packed);
+UkrColumn<double> ukr_f64_avx2_column(bool packed);
+UkrColumn<float> ukr_f32_avx512_column(bool packed);
+UkrColumn<double> ukr_f64_avx512_column(bool packed);
+UkrFull<float> ukr_f32_avx2_full(bool packed);
+UkrFull<double> ukr_f64_avx2_full(bool packed);
+UkrFull<float> ukr_f32_avx512_full(bool packed);
+UkrFull<double> ukr_f64_avx512_full(bool packed);
+
 // Packs B[k0:k0+kc, j0:j0+NR] for a B with unit row stride (B is a transposed view, e.g. the
 // weight of Linear read as W^T) into one float32 micro-panel of width 16, using 8x8
 // in-register transposes. nr <= 16 columns are valid; the rest are zero-filled.
