@@ -131,9 +131,14 @@ def run(threads=None, quick=False, gpu=False):
     ref_name = f"torch {torch.__version__}" if torch is not None else "torch (not installed)"
     print(f"{'optimizer':<14} {'dlcore ms':>9} {'torch ms':>9} {'speedup':>8} {'dlcore GB/s':>10} "
           f"{'torch GB/s':>9} {'% ceil':>8}  [{ref_name}, fastest implementation]")
+    times = {}
     for label, cls_name, kwargs, streams in cases:
         t_dl, t_ref, ratio, impl = _compare(torch, cls_name, kwargs, n)
+        times[label] = t_dl
         _row(label, t_dl, t_ref, ratio, impl, streams * 4 * n, ceiling)
+    if "Adam" in times and "Adam amsgrad" in times:
+        print(f"Adam amsgrad step / Adam step: {times['Adam amsgrad'] / times['Adam']:.2f}x "
+              f"(it moves 9 streams instead of 7: {9 / 7:.2f}x the bytes)")
     if gpu:
         if not dlcore.cuda.is_available():
             print("--gpu: no CUDA device available to dlcore; skipped")
