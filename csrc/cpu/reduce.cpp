@@ -55,54 +55,6 @@ T block_sum(const T* p, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// block_sum of K full blocks p, p + stride, ..., p + (K-1) * stride, computed side by side:
-// the same 8 lanes per block and the same final combination (so the same bits), but K blocks'
-// accumulators advance together. One block alone is a chain of dependent adds (8 values per
-// add latency at best); K chains in flight keep the adder busy and the K read streams going.
-// Lane j of block_sum's 8 accumulators as GCC vector-extension registers of 16 bytes (what
-// SSE2 holds: 4 floats or 2 doubles), kParts of them per block. Wider generic vectors are not
-// kept in registers on an SSE2 target, and a plain K x 8 loop nest gets tangled in shuffles.
-template <typename T>
-struct Lanes8 {
-  typedef T V __attribute__((vector_size(16)));
-  static constexpr int kPerV = 16 / sizeof(T), kParts = 8 / kPerV;
-  V part[kParts];
-  void zero() {
-    for (int q = 0; q < kParts; ++q) part[q] = V{};
-  }
-  void add(const T* p) {
-    for (int q = 0; q < kParts; ++q) {
-      V x;
-      std::memcpy(&x, p + q * kPerV, sizeof(V));
-      part[q] += x;
-    }
-  }
-  T lane(int j) const { return part[j / kPerV][j % kPerV]; }
-  T combine() const {   // block_sum's order
-    return ((lane(0) + lane(1)) + (lane(2) + lane(3))) + ((lane(4) + lane(5)) + (lane(6) + lane(7)));
-  }
-};
-// block_sum of 4 full blocks p, p + stride, p + 2 stride, p + 3 stride computed side by side:
-// the same lanes and the same final combination per block (so the same bits), but 4 blocks'
-// accumulators advance together. One block alone is a chain of dependent adds (8 values per
-// add latency at best); four chains in flight keep the adders busy and 4 read streams going.
-template <typename T>
-void block_sums_side_by_side(const T* p, int64_t stride, T* out) {
-  Lanes8<T> a0, a1, a2, a3;
-  a0.zero(); a1.zero(); a2.zero(); a3.zero();
-  const T *p0 = p, *p1 = p + stride, *p2 = p + 2 * stride, *p3 = p + 3 * stride;
-  for (int64_t i = 0; i < kSumBlock; i += 8) {
-    a0.add(p0 + i);
-    a1.add(p1 + i);
-    a2.add(p2 + i);
-    a3.add(p3 + i);
-  }
-  out[0] = a0.combine();
-  out[1] = a1.combine();
-  out[2] = a2.combine();
-  out[3] = a3.combine();
-}
-
 template <typename T>
 struct Cascade {
   T level[64];
@@ -122,59 +74,26 @@ struct Cascade {
   }
 };
 
-// Sums of the super-blocks [s0, s0 + k) of a row, k <= kSumStreams, read side by side, a
-// block of each in turn. Why: summed alone, a block is one chain of dependent adds (8 values
-// per add latency: ~10 B/cycle, about one core's share of DRAM bandwidth, so no slack) read
-// from one sequential stream, and one stream keeps few misses in flight (a Zen 4 core read
-// ~20-25 GB/s from one stream and ~35 GB/s from four, in a stand-alone test on a shared
-// machine). Each super-block keeps its own cascade, so the sums (and the bits) are those of
-// summing the super-blocks one after another (tests/test_reduce.py checks the exact tree).
-constexpr int kSumStreams = 4;   // block_sums_side_by_side's K
-template <typename T>
-void super_sums(const T* row, int64_t s0, int k, T* out) {
-  Cascade<T> c[kSumStreams];
-  const T* base = row + s0 * kSuperBlock;
-  if (k == kSumStreams) {
-    for (int64_t b = 0; b < kSuperBlock; b += kSumBlock) {
-      T sums[kSumStreams];
-      block_sums_side_by_side(base + b, kSuperBlock, sums);
-      for (int j = 0; j < k; ++j) c[j].push(sums[j]);
-    }
-  } else {
-    for (int64_t b = 0; b < kSuperBlock; b += kSumBlock)
-      for (int j = 0; j < k; ++j) c[j].push(block_sum(base + j * kSuperBlock + b, kSumBlock));
-  }
-  for (int j = 0; j < k; ++j) out[j] = c[j].total();
-}
-// Sums of the super-blocks [b, e), kSumStreams at a time, into part[b:e].
-template <typename T>
-void super_sums_range(const T* row, int64_t b, int64_t e, T* part) {
-  for (int64_t s = b; s < e; s += kSumStreams) {
-    const int k = (int)std::min<int64_t>(kSumStreams, e - s);
-    super_sums(row, s, k, part + s);
-  }
-}
-
 // Sum of one contiguous row. Whole super-blocks are summed independently (in parallel when
 // the row is long and there are few rows) and pushed at their level, then the tail block by
 // block: the same tree, hence the same bits, on any number of threads.
 template <typename T>
 T row_sum(const T* row, int64_t n, bool may_split) {
+  auto super_sum = [&](int64_t s) {
+    Cascade<T> c;
+    for (int64_t b = 0; b < kSuperBlock; b += kSumBlock) c.push(block_sum(row + s * kSuperBlock + b, kSumBlock));
+    return c.total();
+  };
   const int64_t nsup = n / kSuperBlock;
   Cascade<T> c;
-  if (nsup > 0) {
-    T local[64];
-    std::vector<T> heap;
-    T* part = local;
-    if (nsup > 64) {
-      heap.resize(nsup);
-      part = heap.data();
-    }
-    if (may_split && nsup >= 2)
-      parallel_for(nsup, 1, [&](int64_t b, int64_t e) { super_sums_range(row, b, e, part); });
-    else
-      super_sums_range(row, 0, nsup, part);
+  if (may_split && nsup >= 2) {
+    std::vector<T> part(nsup);
+    parallel_for(nsup, 1, [&](int64_t b, int64_t e) {
+      for (int64_t s = b; s < e; ++s) part[s] = super_sum(s);
+    });
     for (int64_t s = 0; s < nsup; ++s) c.push(part[s], kSuperLevel);
+  } else {
+    for (int64_t s = 0; s < nsup; ++s) c.push(super_sum(s), kSuperLevel);
   }
   for (int64_t b = nsup * kSuperBlock; b < n; b += kSumBlock)
     c.push(block_sum(row + b, std::min(kSumBlock, n - b)));
