@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "../core/cpu_allocator.h"
 #include "gemm_internal.h"
 #include "kernels.h"
 
@@ -54,6 +56,23 @@ double seconds_now() {
 }
 
 volatile float g_sink;                             // keeps the loops' results alive
+
+// The bandwidth arrays come from the tensors' allocator, so they sit on the same (2 MiB,
+// transparent huge) pages as the tensors whose kernels are measured against them. With plain
+// new[] (4 KiB pages where THP is "madvise", the common default) every stream walks onto a new
+// page each 4 KB, so the ceiling paid TLB misses the measured kernels do not, and read lower
+// than the optimizer step it is meant to bound (Adam at 58 GB/s against a triad of 32-42).
+struct HostFloats {
+  explicit HostFloats(int64_t n) : bytes(size_t(n) * sizeof(float)),
+                                   p((float*)cpualloc::alloc(bytes)) {
+    if (!p) throw std::bad_alloc();
+  }
+  ~HostFloats() { cpualloc::free(p, bytes); }
+  HostFloats(const HostFloats&) = delete;
+  HostFloats& operator=(const HostFloats&) = delete;
+  size_t bytes;
+  float* p;
+};
 
 }  // namespace
 
@@ -115,14 +134,13 @@ double measure_peak_gflops(int threads) {
 double measure_triad_gbps(int threads) {
   constexpr int64_t kTriadElems = int64_t(24) << 20;
   threads = std::max(1, threads);
-  std::unique_ptr<float[]> a(new float[kTriadElems]), b(new float[kTriadElems]),
-      c(new float[kTriadElems]);
-  float* pa = a.get();
-  const float* pb = b.get();
-  const float* pc = c.get();
+  HostFloats a(kTriadElems), b(kTriadElems), c(kTriadElems);
+  float* pa = a.p;
+  const float* pb = b.p;
+  const float* pc = c.p;
   {
-    float* wb = b.get();
-    float* wc = c.get();
+    float* wb = b.p;
+    float* wc = c.p;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < kTriadElems; ++i) {
       pa[i] = 0.0f;
@@ -192,14 +210,14 @@ struct UpdateStreams {
 UpdateStreamGbps measure_update_stream_gbps(int threads) {
   threads = std::max(1, threads);
   const int64_t n = kStreamElems;
-  std::unique_ptr<float[]> p(new float[n]), g(new float[n]), m(new float[n]), v(new float[n]);
-  const UpdateStreams s{p.get(), g.get(), m.get(), v.get()};
+  HostFloats p(n), g(n), m(n), v(n);
+  const UpdateStreams s{p.p, g.p, m.p, v.p};
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    p[i] = 1.0f;
-    g[i] = 0.01f;
-    m[i] = 0.0f;
-    v[i] = 0.0f;
+    p.p[i] = 1.0f;
+    g.p[i] = 0.01f;
+    m.p[i] = 0.0f;
+    v.p[i] = 0.0f;
   }
   const int64_t chunks = (n + kStreamChunk - 1) / kStreamChunk;
   auto pass = [&](int how) {
@@ -230,7 +248,7 @@ UpdateStreamGbps measure_update_stream_gbps(int threads) {
       const double gbps = pass(how);
       if (round > 0) best[how] = std::max(best[how], gbps);
     }
-  g_sink = p[n / 2] + m[n / 3] + v[n / 4];
+  g_sink = p.p[n / 2] + m.p[n / 3] + v.p[n / 4];
   return UpdateStreamGbps{best[0], best[1], best[2]};
 }
 
