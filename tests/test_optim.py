@@ -94,15 +94,20 @@ def test_matches_torch(case, dtype):
                 np.testing.assert_allclose(np.asarray(v), tv.numpy(), **tol)
 
 
+@pytest.mark.parametrize("fast_path", ["native", "avx2-fma"])
 @pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_avx2_loop_matches_baseline_loop_bitwise(case, monkeypatch):
-    """float32 steps run an AVX2 loop where the CPU has it (csrc/cpu/optim_avx2.cpp), compiled
-    without FMA contraction: it must give exactly the baseline (SSE2) loop's bits, on sizes that
-    leave vector tails and span several threading chunks."""
+def test_avx2_loop_matches_baseline_loop_bitwise(case, fast_path, monkeypatch):
+    """float32 steps run an AVX2 loop where the CPU has it (csrc/cpu/optim_avx2.cpp) and an
+    AVX-512 one where the GEMM runs AVX-512 (optim_avx512.cpp; DLCORE_CPU_PATH=avx2-fma holds
+    it to AVX2), compiled without FMA contraction: each must give exactly the baseline (SSE2)
+    loop's bits, on sizes that leave vector tails (8 and 16 lanes) and span several threading
+    chunks."""
     if dlcore.build_info()["cpu_path"] != "avx2-fma":
         pytest.skip("this CPU has no AVX2+FMA: only the baseline optimizer loop exists here")
     name, kwargs = case
     inits, grads = _problem(5, 6, [(1,), (29,), (3, 37), (140_009,)])
+    if fast_path != "native":
+        monkeypatch.setenv("DLCORE_CPU_PATH", fast_path)
     fast, _ = _run_dlcore(name, kwargs, inits, grads)
     monkeypatch.setenv("DLCORE_CPU_PATH", "generic")
     base, _ = _run_dlcore(name, kwargs, inits, grads)

@@ -341,3 +341,67 @@ def test_sum_does_not_depend_on_thread_count(rng):
         np.testing.assert_array_equal(x, y)
     exact = to_numpy(tall).astype(np.float64).sum(axis=0)
     assert np.all(np.abs(two[3] - exact) <= 1e-5 * np.abs(to_numpy(tall)).sum(axis=0))
+
+
+def _cascade_sum_reference(x):
+    """The tree reduce.cpp documents, in NumPy with x's dtype at every step: blocks of 256
+    values summed into 8 lanes (lane j takes values j, j+8, ...), each block's lanes combined as
+    ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)); block sums merged like a binary counter, whole
+    super-blocks of 128 blocks first, each on its own."""
+    t = x.dtype.type
+
+    class Cascade:
+        def __init__(self):
+            self.level = {}
+
+        def push(self, s, k=0):
+            while k in self.level:
+                s = t(self.level.pop(k) + s)
+                k += 1
+            self.level[k] = s
+
+        def total(self):
+            out = t(0)
+            for k in sorted(self.level):
+                out = t(out + self.level[k])
+            return out
+
+    def block_sum(b):
+        lanes = np.zeros(8, x.dtype)
+        full = len(b) // 8 * 8
+        for r in range(0, full, 8):
+            lanes = lanes + b[r:r + 8]
+        lanes[:len(b) - full] = lanes[:len(b) - full] + b[full:]
+        l = lanes
+        return t(t(t(l[0] + l[1]) + t(l[2] + l[3])) + t(t(l[4] + l[5]) + t(l[6] + l[7])))
+
+    block, sup = 256, 256 * 128
+    top = Cascade()
+    nsup = len(x) // sup
+    for s in range(nsup):
+        c = Cascade()
+        for b in range(s * sup, (s + 1) * sup, block):
+            c.push(block_sum(x[b:b + block]))
+        top.push(c.total(), 7)
+    for b in range(nsup * sup, len(x), block):
+        top.push(block_sum(x[b:b + block]))
+    return top.total()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sum_follows_the_documented_cascade_exactly(dtype, rng):
+    # reduce.cpp's tree, bit for bit, whatever the thread split of the super-blocks: a kernel
+    # that reorders the reads (more streams, other thread splits) must keep these bits.
+    # Super-block counts 0, 3, 4, 5, 9 (odd splits over 2 threads) and partial tails.
+    before = dlcore.get_num_threads()
+    try:
+        for n in (256 * 128 - 1, 256 * 128 * 3 + 255, 256 * 128 * 4, 256 * 128 * 5 + 1000, 256 * 128 * 9 + 7):
+            x = rng.standard_normal(n).astype(dtype)
+            want = _cascade_sum_reference(x)
+            for threads in (1, 2):
+                dlcore.set_num_threads(threads)
+                got = dlcore.tensor(x).sum().item()
+                assert got == float(want), (n, threads, got, float(want))
+            assert abs(float(want) - np.sum(x.astype(np.float64))) <= 1e-5 * np.sum(np.abs(x))
+    finally:
+        dlcore.set_num_threads(before)

@@ -56,6 +56,12 @@ GemmBlocking gemm_blocking(DType dtype);
 double measure_peak_gflops(int threads);
 // Measured memory bandwidth in GB/s: STREAM triad on float32, `threads` threads.
 double measure_triad_gbps(int threads);
+// Measured bandwidth in GB/s of Adam's memory pattern (4 float32 streams read, 3 written back
+// in place, 28 B/element) with trivial arithmetic, for three ways of splitting the range over
+// `threads` threads: one static share each, dynamic 64K-element chunks (as cpu/optim.cpp), and
+// those chunks with a software prefetch of every stream. The best is an optimizer's ceiling.
+struct UpdateStreamGbps { double static_split, chunks, chunks_prefetch; };
+UpdateStreamGbps measure_update_stream_gbps(int threads);
 
 // ---- cpu.cpp ---------------------------------------------------------------------------
 // Which SIMD path the runtime dispatcher chose: "avx2-fma" or "generic".

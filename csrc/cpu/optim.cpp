@@ -14,12 +14,15 @@
 // cuda/optim.cu, so both devices follow torch.optim's single-tensor algorithms with the same
 // roundings. This file supplies the CPU's way to run them: chunks of the range handed out to
 // the OpenMP team, each a plain loop over the element update that GCC vectorizes: SSE2 in the
-// baseline build, AVX2 for float32 on CPUs that have it (optim_avx2.cpp: Adam's two divisions
-// and square root per element make the 4-lane loop compute-bound at 2 threads).
+// baseline build; for float32, AVX2 (optim_avx2.cpp: Adam's two divisions and square root per
+// element make the 4-lane loop compute-bound at 2 threads) or AVX-512 where the GEMM runs it
+// (optim_avx512.cpp), the same loop (optim_loop.h) for each.
 #include "../core/optim_math.h"
 #include "kernels.h"
 #include "optim_internal.h"
 #include "parallel.h"
+
+#include <cstring>
 
 namespace dlcore::cpu {
 namespace {
@@ -52,6 +55,10 @@ struct CpuRun {
   template <typename Update>
   void operator()(int64_t n, const Update& update) const {
     if constexpr (optim_avx2::kHasAvx2<Update>) {
+      if (std::strcmp(gemm_simd_path(), "avx512") == 0) {   // honours DLCORE_CPU_PATH=avx2
+        for_range(n, [&](int64_t b, int64_t e) { optim_avx512::run_range(update, b, e); });
+        return;
+      }
       if (use_avx2_kernels()) {
         for_range(n, [&](int64_t b, int64_t e) { optim_avx2::run_range(update, b, e); });
         return;
