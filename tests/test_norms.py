@@ -157,7 +157,7 @@ def test_vector_norm(ord, rng):
     assert_close(dlcore.norm(T(x), dim=(1, 2)), torch.norm(tt(x), dim=(1, 2)).numpy(), "float64")
 
 
-@pytest.mark.parametrize("ord", ["fro", 1, -1, math.inf, -math.inf])
+@pytest.mark.parametrize("ord", ["fro", 1, -1, math.inf, -math.inf, 2, -2, "nuc"])
 def test_matrix_norm(ord, rng):
     x = rng.standard_normal((2, 3, 4))
     for dim in ((-2, -1), (0, 2), (2, 1)):
@@ -166,7 +166,35 @@ def test_matrix_norm(ord, rng):
             want = torch.linalg.matrix_norm(tt(x), ord, dim, keepdim)
             assert_close(got, want.numpy(), "float64")
     with pytest.raises(ValueError, match="matrix_norm"):
-        dlcore.linalg.matrix_norm(T(x), 2)
+        dlcore.linalg.matrix_norm(T(x), 3)
+
+
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (3, 7), (2, 4, 4), (3, 1, 6)])
+def test_singular_value_norms_and_grads_vs_torch(ord, shape, rng):
+    x = rng.standard_normal(shape)
+    a = T(x, dtype="float64").requires_grad_()
+    ta = tt(x).requires_grad_()
+    got, want = dlcore.linalg.matrix_norm(a, ord), torch.linalg.matrix_norm(ta, ord)
+    assert_close(got.detach(), want.detach().numpy(), "float64")
+    got.sum().backward()
+    want.sum().backward()
+    assert_close(a.grad, ta.grad.numpy(), "float64")
+    a32 = T(x, dtype="float32")
+    assert dlcore.linalg.matrix_norm(a32, ord).dtype == dlcore.float32
+    assert_close(dlcore.linalg.matrix_norm(a32, ord), want.detach().numpy(), "float32")
+
+
+def test_singular_value_norms_empty_and_spellings(rng):
+    e = T(np.zeros((0, 3)))
+    assert float(dlcore.linalg.matrix_norm(e, 2)) == 0.0 == float(dlcore.linalg.matrix_norm(e, "nuc"))
+    with pytest.raises(ValueError, match="matrix_norm"):
+        dlcore.linalg.matrix_norm(e, -2)
+    x = rng.standard_normal((4, 3))
+    assert_close(dlcore.norm(T(x), "nuc"), torch.norm(tt(x), "nuc").numpy(), "float64")
+    assert_close(dlcore.linalg.norm(T(x), 2), torch.linalg.norm(tt(x), 2).numpy(), "float64")
+    with pytest.raises(ValueError, match="nuc"):
+        dlcore.norm(T(rng.standard_normal((2, 3, 4))), "nuc")
 
 
 def test_numerics(rng):
@@ -216,6 +244,8 @@ def test_numerics_gradchecks(rng):
     assert gradcheck(lambda a: dlcore.linalg.vector_norm(a, 3, (0, 1)), (x,))
     assert gradcheck(lambda a: dlcore.linalg.matrix_norm(a, "fro"), (x,))
     assert gradcheck(lambda a: dlcore.linalg.matrix_norm(a, 1), (x,))
+    for ord in (2, -2, "nuc"):   # random singular values are distinct: the gradient exists
+        assert gradcheck(lambda a: dlcore.linalg.matrix_norm(a, ord), (x,))
     assert gradcheck(lambda a, b: dlcore.lerp(a, b, 0.25), (x, y))
     assert gradcheck(lambda a: dlcore.nan_to_num(a), (x,))
 

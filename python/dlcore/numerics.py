@@ -2,8 +2,9 @@
 isclose, equal), NaN/inf tests and repair (isnan, isinf, isfinite, nan_to_num), lerp, and the
 in-place fills and clamps (uniform_, normal_, clamp_).
 
-All are compositions of the elementwise and reduction kernels, so they run on either device and
-carry their gradients.
+All but the singular-value matrix norms (ord 2, -2, 'nuc': LAPACK's SVD through NumPy) are
+compositions of the elementwise and reduction kernels; all run on either device and carry their
+gradients.
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = Non
 def matrix_norm(A: Tensor, ord: str | float = "fro", dim: Sequence[int] = (-2, -1),
                 keepdim: bool = False) -> Tensor:
     """Matrix norms over the two dims `dim`: 'fro', 1 / -1 (max / min column abs sum),
-    inf / -inf (max / min row abs sum). ord 2, -2 and 'nuc' need singular values (not here)."""
+    inf / -inf (max / min row abs sum), 2 / -2 (largest / smallest singular value) and 'nuc'
+    (sum of the singular values)."""
     A = _float(A, "matrix_norm")
     if A.ndim < 2:
         raise ValueError(f"matrix_norm: expected a tensor with >= 2 dims, got shape {tuple(A.shape)}")
@@ -78,15 +80,59 @@ def matrix_norm(A: Tensor, ord: str | float = "fro", dim: Sequence[int] = (-2, -
         if not keepdim:
             out = out.squeeze((r, c))
         return out
-    raise ValueError(f"matrix_norm: ord {ord!r} is not supported (use 'fro', 1, -1, inf or -inf)")
+    if ord in (2, -2, "nuc"):
+        return _singular_value_norm(A, ord, r, c, keepdim)
+    raise ValueError(f"matrix_norm: ord {ord!r} is not supported (use 'fro', 'nuc', 1, -1, 2, -2, "
+                     "inf or -inf)")
+
+
+def _singular_value_norm(A, ord, r, c, keepdim):
+    """ord 2 / -2 / 'nuc' from the singular values of each matrix. They come from LAPACK's SVD
+    through NumPy (the one run-time dependency), on the host: a norm of this kind is evaluated
+    once per matrix, far from any hot loop, and an SVD kernel of our own would add nothing.
+    Gradients: d s_max = u_1 v_1^T, d s_min = u_k v_k^T, d sum(s) = U V^T (distinct singular
+    values; the same as torch.linalg.matrix_norm)."""
+    nd = A.ndim
+    perm = [d for d in range(nd) if d not in (r, c)] + [r, c]
+    a = np.ascontiguousarray(np.transpose(A.detach().cpu().numpy(), perm))
+    m, n = a.shape[-2], a.shape[-1]
+    if min(m, n) == 0:
+        if ord == -2:
+            raise ValueError(f"matrix_norm: ord -2 of an empty matrix (shape {tuple(A.shape)})")
+        val = np.zeros(a.shape[:-2], a.dtype)
+        G = np.zeros_like(a)
+    else:
+        u, sv, vh = np.linalg.svd(a, full_matrices=False)
+        if ord == "nuc":
+            val, G = sv.sum(-1), u @ vh
+        else:
+            k = 0 if ord == 2 else min(m, n) - 1   # (singular values come sorted, largest first)
+            val, G = sv[..., k], u[..., :, k:k + 1] @ vh[..., k:k + 1, :]
+    out = tensor(np.asarray(val, dtype=a.dtype), dtype=A.dtype, device=A.device)
+    if keepdim:
+        for d in sorted((r, c)):
+            out = out.unsqueeze(d)
+    inv = list(np.argsort(perm))
+
+    def backward(g):
+        gg = g if not keepdim else g.squeeze((r, c))
+        Gt = tensor(np.ascontiguousarray(G), dtype=A.dtype, device=A.device)
+        return (_ops.mul(Gt, gg.unsqueeze(-1).unsqueeze(-1)).permute(*inv),)
+    return _ops.record(out, "matrix_norm", (A,), backward)
 
 
 def norm(input: Tensor, p: str | float | None = "fro", dim: int | Sequence[int] | None = None,
          keepdim: bool = False, dtype: dtype | str | type | None = None) -> Tensor:
-    """torch.norm: 'fro' / a number p as the vector norm over dim; 'nuc' is not supported."""
+    """torch.norm: 'fro' / a number p as the vector norm over dim; 'nuc' over two dims (all of a
+    2-D input when dim is None)."""
     if isinstance(p, str):
+        if p == "nuc":
+            d2 = (-2, -1) if dim is None and input.ndim == 2 else dim
+            if d2 is None or isinstance(d2, numbers.Integral) or len(d2) != 2:
+                raise ValueError(f"norm: p='nuc' needs two dims (or a 2-D input), got dim={dim!r}")
+            return matrix_norm(input, "nuc", tuple(d2), keepdim)
         if p != "fro":
-            raise ValueError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+            raise ValueError(f"norm: p={p!r} is not supported (use 'fro', 'nuc' or a number)")
         if dim is not None and not isinstance(dim, numbers.Integral) and len(dim) == 2:
             return matrix_norm(input, "fro", tuple(dim), keepdim)
         p = 2
