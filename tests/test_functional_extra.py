@@ -177,6 +177,19 @@ def test_dropout2d():
 
 # ---- einsum ---------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("offset", [0, 1, -1, 2, -3, 6])
+@pytest.mark.parametrize("dims", [(0, 1), (1, 2), (2, 0), (-1, -2)])
+def test_diagonal_matches_torch(offset, dims):
+    rng = np.random.default_rng(offset + 10)
+    x = rng.standard_normal((3, 4, 5))
+    both(lambda a: dlcore.diagonal(a, offset, *dims), lambda a: torch.diagonal(a, offset, *dims), x)
+    xt = T(x).requires_grad_()
+    assert gradcheck(lambda a: dlcore.diagonal(a, offset, *dims) * 2.0, (xt,))
+    assert_close(T(x)[0].diagonal(), torch.tensor(x)[0].diagonal().numpy(), "float64")
+    with pytest.raises(ValueError, match="diagonal"):
+        dlcore.diagonal(T(x), 0, 1, 1)
+
+
 EINSUMS = [
     ("bij,bjk->bik", [(3, 4, 5), (3, 5, 2)]),
     ("ij,jk", [(4, 5), (5, 3)]),
@@ -192,6 +205,12 @@ EINSUMS = [
     ("i,i->", [(5,), (5,)]),
     ("ij,kl->ijkl", [(2, 1), (3, 2)]),
     ("bi,bj->b", [(0, 3), (0, 2)]),
+    ("ii->", [(4, 4)]),                              # trace
+    ("ii", [(3, 3)]),
+    ("ii->i", [(5, 5)]),                             # diagonal
+    ("bjj->bj", [(2, 3, 3)]),
+    ("iij,jk->ik", [(3, 3, 4), (4, 2)]),             # diagonal, then a contraction
+    ("ijij->ij", [(2, 3, 2, 3)]),
 ]
 
 
@@ -213,6 +232,6 @@ def test_einsum_errors():
     with pytest.raises(ValueError, match="einsum"):
         dlcore.einsum("ij,jk->ik", dlcore.zeros(2, 3), dlcore.zeros(4, 5))
     with pytest.raises(ValueError, match="einsum"):
-        dlcore.einsum("ii->i", dlcore.zeros(3, 3))
+        dlcore.einsum("ii->i", dlcore.zeros(3, 4))     # a diagonal needs equal sizes
     with pytest.raises(ValueError, match="einsum"):
         dlcore.einsum("ij->iz", dlcore.zeros(3, 3))

@@ -25,7 +25,7 @@ from .ops import (add, sub, mul, div, true_divide, floor_divide, pow, neg, negat
                   bmm, dot, result_type)
 from .autograd import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly,
                        set_detect_anomaly, is_anomaly_enabled)
-from .views import cat, concatenate, stack, index_select, narrow, reshape, flatten, permute, transpose, squeeze, unsqueeze, as_strided, broadcast_to
+from .views import cat, concatenate, stack, index_select, narrow, reshape, flatten, permute, transpose, squeeze, unsqueeze, as_strided, broadcast_to, diagonal
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state
 from . import cpu, cuda, backends, random, autograd, metrics, train
 from . import nn

@@ -6,7 +6,8 @@ index (in both, not kept), or belongs to one side only. The operands are permute
 multiplied with one batched matmul; the product is unflattened and permuted into the output
 order. Letters that appear in one operand only and are not kept are summed first. More than two
 operands contract pairwise from the left, keeping the letters later operands or the output need.
-Ellipsis ("...") stands for broadcast dims. Every step is a differentiable op, so einsum is too.
+Ellipsis ("...") stands for broadcast dims. A letter repeated within one operand takes that
+operand's diagonal first ('ii->' is the trace). Every step is differentiable, so einsum is too.
 """
 from __future__ import annotations
 
@@ -45,8 +46,6 @@ def _parse(equation, operands):
             raise ValueError(f"einsum: invalid subscripts {t!r} in {equation!r}")
         if len(t) != x.ndim:
             raise ValueError(f"einsum: subscripts {t!r} need {len(t)} dims, operand has shape {tuple(x.shape)}")
-        if len(set(t)) != len(t):
-            raise ValueError(f"einsum: repeated subscript in {t!r} (diagonals) is not supported")
         parsed.append(t)
     if explicit:
         out = out.replace("...", ell)
@@ -59,6 +58,20 @@ def _parse(equation, operands):
     if len(set(out)) != len(out) or any(c not in "".join(parsed) for c in out):
         raise ValueError(f"einsum: invalid output subscripts {out!r} in {equation!r}")
     return parsed, out
+
+
+def _diagonals(x, t):
+    """A letter repeated within one operand ('ii', 'bjj') takes the diagonal (a strided view)."""
+    while len(set(t)) != len(t):
+        c = next(ch for ch in t if t.count(ch) > 1)
+        i = t.index(c)
+        j = t.index(c, i + 1)
+        if x.shape[i] != x.shape[j]:
+            raise ValueError(f"einsum: subscript {c!r} is repeated in {t!r} over dims of sizes "
+                             f"{x.shape[i]} and {x.shape[j]} (shape {tuple(x.shape)})")
+        x = _views.diagonal(x, 0, i, j)
+        t = t[:i] + t[i + 1:j] + t[j + 1:] + c
+    return x, t
 
 
 def _sum_out(x, letters, keep):
@@ -113,6 +126,9 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     if not operands or not all(isinstance(x, Tensor) for x in operands):
         raise TypeError("einsum: expected one or more tensors")
     terms, out = _parse(equation, operands)
+    ops_terms = [_diagonals(x, t) for x, t in zip(operands, terms)]
+    operands = tuple(x for x, _ in ops_terms)
+    terms = [t for _, t in ops_terms]
     x, lx = operands[0], terms[0]
     if len(operands) == 1:
         x, lx = _sum_out(x, lx, set(out))

@@ -530,7 +530,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
 
 from .views import (view, reshape, flatten, permute, transpose, t, squeeze, unsqueeze, expand,  # noqa: E402
                     expand_as, broadcast_to, narrow, as_strided, cat, concatenate, stack, getitem,
-                    setitem, contiguous, clone, to, index_select)
+                    setitem, contiguous, clone, to, index_select, diagonal)
 
 
 def _install_methods(T):
@@ -548,7 +548,7 @@ def _install_methods(T):
         transpose=transpose, t=t, squeeze=squeeze, unsqueeze=unsqueeze, expand=expand,
         expand_as=expand_as, broadcast_to=broadcast_to, narrow=narrow, as_strided=as_strided,
         matmul=matmul, mm=mm, bmm=bmm, dot=dot, contiguous=contiguous, clone=clone, to=to,
-        index_select=index_select,
+        index_select=index_select, diagonal=diagonal,
         __add__=add, __radd__=rev(add), __sub__=sub, __rsub__=rev(sub), __mul__=mul, __rmul__=rev(mul),
         __truediv__=div, __rtruediv__=rev(div), __pow__=pow, __rpow__=rev(pow),
         __matmul__=matmul, __rmatmul__=rev(matmul),

@@ -35,6 +35,35 @@ def _view_of(x, size, stride, offset, name, backward):
 
 
 
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """torch.diagonal: the view of the entries x[..., i, ..., i + offset, ...] over dims dim1 and
+    dim2, which are removed; the diagonal becomes the last dim. Differentiable."""
+    nd = x.ndim
+    d1, d2 = _norm_dim(dim1, nd, "diagonal"), _norm_dim(dim2, nd, "diagonal")
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 are the same dim ({dim1}, {dim2}) of shape {tuple(x.shape)}")
+    offset = int(offset)
+    n1, n2 = x.shape[d1], x.shape[d2]
+    n = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    st = x._impl.strides
+
+    def layout(shape, strides, base):
+        start = base + (offset * strides[d2] if offset >= 0 else -offset * strides[d1]) if n else base
+        keep = [k for k in range(nd) if k not in (d1, d2)]
+        return ([shape[k] for k in keep] + [n], [strides[k] for k in keep] + [strides[d1] + strides[d2]],
+                start)
+
+    size, stride, start = layout(list(x.shape), list(st), x._impl.offset)
+
+    def backward(g):
+        z = zeros_like(x)
+        zs, zst, zoff = layout(list(z.shape), _contig_strides(list(z.shape)), z._impl.offset)
+        if g.numel():
+            _C.copy_(_raw_strided(z, zs, zst, zoff)._impl, g._impl)
+        return (z,)
+    return _view_of(x, size, stride, start, "diagonal", backward)
+
+
 def as_strided(x: Tensor, size: Sequence[int], stride: Sequence[int],
                storage_offset: Optional[int] = None) -> Tensor:
     """A view of x's storage with the given sizes, strides and offset (checked against the storage bounds)."""
