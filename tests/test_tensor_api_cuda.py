@@ -77,3 +77,20 @@ def test_layer_norm_agrees(dtype):
         outs.append([np.asarray(t.detach().cpu()) for t in (y, xt.grad, wt.grad, bt.grad)])
     for a, e in zip(outs[1], outs[0]):
         assert_close(a, e, dtype, atol=1e-4 if dtype == "float32" else 1e-10, check_dtype=False)
+
+
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+def test_singular_value_norms_and_diagonal_agree(ord):
+    # matrix_norm's singular values are computed on the host for either device; the CUDA tensor
+    # must come back on its device with the CPU's value and gradient. diagonal is a strided view.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 6))
+    xc, xg = _both(x)
+    xc.requires_grad_(), xg.requires_grad_()
+    nc, ng = dlcore.linalg.matrix_norm(xc, ord), dlcore.linalg.matrix_norm(xg, ord)
+    assert ng.device.type == "cuda"
+    assert_close(ng.detach().cpu(), np.asarray(nc.detach()), "float64")
+    nc.sum().backward(), ng.sum().backward()
+    assert_close(xg.grad.cpu(), np.asarray(xc.grad), "float64")
+    dc, dg = dlcore.einsum("bii->bi", xc[:, :, :4]), dlcore.einsum("bii->bi", xg[:, :, :4])
+    assert_close(dg.detach().cpu(), np.asarray(dc.detach()), "float64")
