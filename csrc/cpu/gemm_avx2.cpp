@@ -333,42 +333,7 @@ void dot_tile(int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt, T* 
                     MR > 2 ? acc[MR > 2 ? 2 : 0][j] : X::zero(), X::zero(), out + 4 * j);
 }
 
-template <typename T>
-using DotFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*);
-template <typename T, int MR, int... J>
-constexpr void fill_dot(DotFn<T>* row, std::integer_sequence<int, J...>) {
-  ((row[J] = &dot_tile<T, MR, J + 1>), ...);
-}
-template <typename T>
-struct DotTable {
-  DotFn<T> f[kDotMR][kDotNJ];
-  DotTable() {
-    fill_dot<T, 1>(f[0], std::make_integer_sequence<int, kDotNJ>{});
-    fill_dot<T, 2>(f[1], std::make_integer_sequence<int, kDotNJ>{});
-    fill_dot<T, 3>(f[2], std::make_integer_sequence<int, kDotNJ>{});
-  }
-};
-
-template <typename T>
-void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt,
-              T* c, int64_t ldc, const TileEpilogue<T>& e) {
-  static const DotTable<T> table;
-  // Columns in equal groups of at most 4 (N = 10: 4 + 3 + 3); the A rows of a tile stay in
-  // L1 across the groups.
-  const int groups = (N + kDotNJ - 1) / kDotNJ;
-  T out[4 * kDotNJ];
-  for (int64_t i = 0; i < M; i += kDotMR) {
-    const int mr = (int)std::min<int64_t>(kDotMR, M - i);
-    for (int g = 0; g < groups; ++g) {
-      const int j0 = N * g / groups, nj = N * (g + 1) / groups - j0;
-      table.f[mr - 1][nj - 1](K, a + i * lda, lda, bt + j0 * ldbt, ldbt, out);
-      // out[4*j + r] is element (r, j): row stride 1, column stride 4.
-      TileEpilogue<T> te = e;
-      if (e.bias) te.bias = e.bias_per_row ? e.bias + i : e.bias + j0;
-      store_tile(out, 1, 4, c + i * ldc + j0, ldc, mr, nj, te);
-    }
-  }
-}
+#include "gemm_dot_rows.h"   // DotTable, dot_rows over this file's dot_tile
 
 // Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and
 // writes rows t*MR... of C. One call per column instead of per tile (see UkrColumn).

@@ -1,0 +1,44 @@
+// gemm_dot_rows.h — the driver of the narrow-C dot-product tiles, shared by gemm_avx2.cpp and
+// gemm_avx512.cpp. Included INSIDE each file's anonymous namespace, after that file's
+// dot_tile<T, MR, NJ> and its kDotMR / kDotNJ: every name here then binds to the including
+// file's kernels and instruction set (one private copy per file, so the linker never merges an
+// AVX-512 instantiation with an AVX2 one). No include guard on purpose.
+
+template <typename T>
+using DotFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*);
+
+// Table of dot_tile<T, MR, NJ> for MR = 1..kDotMR, NJ = 1..kDotNJ, filled once.
+template <typename T>
+struct DotTable {
+  DotFn<T> f[kDotMR][kDotNJ];
+  DotTable() { fill(std::make_integer_sequence<int, kDotMR>{}); }
+  template <int... R>
+  void fill(std::integer_sequence<int, R...>) {
+    (fill_row<R + 1>(std::make_integer_sequence<int, kDotNJ>{}), ...);
+  }
+  template <int MR, int... J>
+  void fill_row(std::integer_sequence<int, J...>) {
+    ((f[MR - 1][J] = &dot_tile<T, MR, J + 1>), ...);
+  }
+};
+
+template <typename T>
+void dot_rows(int64_t M, int N, int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+              T* c, int64_t ldc, const TileEpilogue<T>& e) {
+  static const DotTable<T> table;
+  // Columns in equal groups of at most kDotNJ (N = 10 with 6: 5 + 5, not 6 + 4); the A rows
+  // of a tile stay in L1 across the groups.
+  const int groups = (N + kDotNJ - 1) / kDotNJ;
+  T out[4 * kDotNJ];
+  for (int64_t i = 0; i < M; i += kDotMR) {
+    const int mr = (int)std::min<int64_t>(kDotMR, M - i);
+    for (int g = 0; g < groups; ++g) {
+      const int j0 = N * g / groups, nj = N * (g + 1) / groups - j0;
+      table.f[mr - 1][nj - 1](K, a + i * lda, lda, bt + j0 * ldbt, ldbt, out);
+      // out[4*j + r] is element (r, j): row stride 1, column stride 4.
+      TileEpilogue<T> te = e;
+      if (e.bias) te.bias = e.bias_per_row ? e.bias + i : e.bias + j0;
+      store_tile(out, 1, 4, c + i * ldc + j0, ldc, mr, nj, te);
+    }
+  }
+}
