@@ -56,6 +56,12 @@ inline void check_same_device(const char* op, const Tensor& a, const Tensor& b) 
 }
 
 // Copies src (broadcast to dst's shape) into dst, casting dtype. Same device only.
+// A float32/float64 tensor, else DTypeError naming the op and the argument.
+inline void check_float(const char* op, const Tensor& t, const char* what) {
+  if (!is_floating(t.dtype))
+    fail<DTypeError>(op, "expected a float32 or float64 ", what, ", got ", dtype_name(t.dtype));
+}
+
 void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 // A contiguous tensor with t's values (t itself when already contiguous).
 Tensor contiguous(const Tensor& t);

@@ -15,11 +15,6 @@ const char* act_name(int op) {
   return (op >= 0 && op < 9) ? names[op] : "activation";
 }
 
-void check_float(const char* op, const Tensor& t, const char* what) {
-  if (!is_floating(t.dtype))
-    fail<DTypeError>(op, "expected a float32 or float64 ", what, ", got ", dtype_name(t.dtype));
-}
-
 // b must match a in dtype, shape and device (the gradient and the tensor it belongs to).
 void check_like(const char* op, const Tensor& a, const Tensor& b) {
   check_same_device(op, a, b);

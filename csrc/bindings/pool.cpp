@@ -17,11 +17,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-void check_float(const char* op, const Tensor& t, const char* what) {
-  if (!is_floating(t.dtype))
-    fail<DTypeError>(op, "expected a float32 or float64 ", what, ", got ", dtype_name(t.dtype));
-}
-
 // (N, C, *spatial) or (C, *spatial) with every dim but N non-zero, as torch requires.
 void check_rank(const char* op, const Tensor& x, int spatial) {
   const int64_t nd = x.dim();
