@@ -160,7 +160,11 @@ def test_ctrl_c_during_loading_leaves_no_worker_behind(tmp_path):
         "except KeyboardInterrupt:\n"
         "    print('interrupted', flush=True)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    # preexec_fn: a runner started in the background (`cmd &` without job control) hands its
+    # children SIGINT ignored, and Python then installs no KeyboardInterrupt handler; give the
+    # child the disposition an interactive shell would.
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pids = [int(p) for p in proc.stdout.readline().split()]
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)

@@ -307,7 +307,11 @@ def test_ctrl_c_during_fit_raises_keyboard_interrupt_and_keeps_the_last_checkpoi
         "    print('KeyboardInterrupt', flush=True)\n"
         "    sys.exit(130)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    # preexec_fn: a runner started in the background (`cmd &` without job control) hands its
+    # children SIGINT ignored, and Python then installs no KeyboardInterrupt handler; give the
+    # child the disposition an interactive shell would.
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "epoch 1 done"
         proc.send_signal(signal.SIGINT)               # somewhere inside epoch 2
