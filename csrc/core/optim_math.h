@@ -119,11 +119,16 @@ struct Adam {
     const T pi = p[i] * a.decay;           // decay == 1 unless decoupled weight decay (exact)
     const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, pi);
     T mi = m[i], vi = v[i];
+    // vmax[i] is read before m[i] and v[i] are stored: the arrays are usually 4 KB-congruent
+    // (page-aligned allocations), and a load issued after a store to the same offset within a
+    // page waits on it as if they overlapped. One Zen 4 core, 10M floats, median of 4 runs:
+    // an AMSGrad step took 1.46x a plain Adam step with the load after the stores, 1.30x now.
+    const T vmax_old = kAms ? vmax[i] : T(0);
     adam_moments(mi, vi, g, a.l1, a.beta2, a.one_minus_beta2);
     m[i] = mi;
     v[i] = vi;
     if (kAms) {
-      vi = max_nan(vmax[i], vi);
+      vi = max_nan(vmax_old, vi);
       vmax[i] = vi;
     }
     const T denom = hd::sqrt(vi) / a.bc2_sqrt + a.eps;
