@@ -77,13 +77,14 @@ template <typename T, bool kWD, bool kMom>
 struct Sgd {
   T* p; const T* grad; T* buf; SgdArgs<T> a;
   DLCORE_HD void operator()(int64_t i) const {
-    T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
+    const T pi = p[i], b0 = kMom && !a.first ? buf[i] : T(0);   // every load before a store
+    T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, pi);
     if (kMom) {
-      T bi = a.first ? g : buf[i] * a.mom + a.one_minus_damp * g;
+      T bi = a.first ? g : b0 * a.mom + a.one_minus_damp * g;
       buf[i] = bi;
       g = a.nesterov ? g + a.mom * bi : bi;
     }
-    p[i] = p[i] + a.lr_neg * g;
+    p[i] = pi + a.lr_neg * g;
   }
 };
 
@@ -204,10 +205,11 @@ template <typename T, bool kWD>
 struct Adagrad {
   T* p; const T* grad; T* sum; AdagradArgs<T> a;
   DLCORE_HD void operator()(int64_t i) const {
-    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
-    const T s = sum[i] + g * g;
+    const T pi = p[i], s0 = sum[i];   // every load before a store (see Adam)
+    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, pi);
+    const T s = s0 + g * g;
     sum[i] = s;
-    p[i] = p[i] + a.clr_neg * (g / (hd::sqrt(s) + a.eps));
+    p[i] = pi + a.clr_neg * (g / (hd::sqrt(s) + a.eps));
   }
 };
 
@@ -229,13 +231,16 @@ template <typename T, bool kWD, bool kCentered, bool kMom>
 struct Rmsprop {
   T* p; const T* grad; T* sq; T* gavg; T* buf; RmspropArgs<T> a;
   DLCORE_HD void operator()(int64_t i) const {
-    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
-    T s = sq[i] * a.alpha;
+    // Every load before a store (see Adam).
+    const T pi = p[i], s0 = sq[i];
+    const T ga0 = kCentered ? gavg[i] : T(0), b0 = kMom ? buf[i] : T(0);
+    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, pi);
+    T s = s0 * a.alpha;
     s = s + a.one_minus_alpha * g * g;
     sq[i] = s;
     T avg;
     if (kCentered) {
-      const T ga = lerp(gavg[i], g, a.la);
+      const T ga = lerp(ga0, g, a.la);
       gavg[i] = ga;
       avg = hd::sqrt(s - ga * ga);
     } else {
@@ -243,12 +248,12 @@ struct Rmsprop {
     }
     avg = avg + a.eps;
     if (kMom) {
-      T bi = buf[i] * a.mom;
+      T bi = b0 * a.mom;
       bi = bi + g / avg;
       buf[i] = bi;
-      p[i] = p[i] + a.lr_neg * bi;
+      p[i] = pi + a.lr_neg * bi;
     } else {
-      p[i] = p[i] + a.lr_neg * (g / avg);
+      p[i] = pi + a.lr_neg * (g / avg);
     }
   }
 };
@@ -267,18 +272,18 @@ template <typename T, bool kWD>
 struct Adadelta {
   T* p; const T* grad; T* sq; T* acc; AdadeltaArgs<T> a;
   DLCORE_HD void operator()(int64_t i) const {
-    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
-    T s = sq[i] * a.rho;
+    const T pi = p[i], s0 = sq[i], ai = acc[i];   // every load before a store (see Adam)
+    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, pi);
+    T s = s0 * a.rho;
     s = s + a.one_minus_rho * g * g;
     sq[i] = s;
     const T std_ = hd::sqrt(s + a.eps);
-    const T ai = acc[i];
     T delta = hd::sqrt(ai + a.eps);
     delta = delta / std_;
     delta = delta * g;
     const T ar = ai * a.rho;
     acc[i] = ar + a.one_minus_rho * delta * delta;
-    p[i] = p[i] + a.lr_neg * delta;
+    p[i] = pi + a.lr_neg * delta;
   }
 };
 
@@ -297,12 +302,13 @@ template <typename T, bool kWD>
 struct Adamax {
   T* p; const T* grad; T* m; T* u; AdamaxArgs<T> a;
   DLCORE_HD void operator()(int64_t i) const {
-    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, p[i]);
-    const T mi = lerp(m[i], g, a.l1);
+    const T pi = p[i], m0 = m[i], u0 = u[i];   // every load before a store (see Adam)
+    const T g = effective_grad<T, kWD>(a.sign, grad[i], a.wd, pi);
+    const T mi = lerp(m0, g, a.l1);
     m[i] = mi;
-    const T ui = max_nan(u[i] * a.beta2, hd::fabs(g) + a.eps);
+    const T ui = max_nan(u0 * a.beta2, hd::fabs(g) + a.eps);
     u[i] = ui;
-    p[i] = p[i] + a.clr_neg * (mi / ui);
+    p[i] = pi + a.clr_neg * (mi / ui);
   }
 };
 
