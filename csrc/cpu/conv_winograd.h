@@ -13,7 +13,8 @@ namespace dlcore::cpu::conv_winograd {
 struct Geom {
   int64_t cin = 0, cout = 0, H = 0, W = 0, OH = 0, OW = 0, pt = 0, pl = 0;
   int64_t TH = 0, TW = 0;
-  int64_t row_scratch() const { return 16 * (TW + 1); }   // floats a row transform needs
+  // Floats a transform of up to TH tile rows needs: the input's even / odd row halves.
+  int64_t row_scratch() const { return (4 * TH + 4) * (TW + 1) + 16 * (TW + 1); }
 };
 
 // The transform-domain buffers V, M, Z hold a slice of T tiles as columns: entry (xi, channel,

@@ -7,7 +7,7 @@
 // 2tx + 1, a stride of 2 that keeps the compiler from vectorising along the tiles. So each
 // image row is split once into its even and odd columns (E[q] = row[2q], O[q] = row[2q + 1]);
 // every transform below is then a unit-stride loop over the TW tiles of the row:
-//   input   (B^T d B)   row a of the 4 rows after B^T down the columns:
+//   input   (B^T d B)   with E, O the halves of row a of B^T d (the 4 rows combined):
 //           v0 = E[tx] - E[tx+1], v1 = O[tx] + E[tx+1], v2 = E[tx+1] - O[tx], v3 = O[tx] - O[tx+1]
 //   output  (A^T M A)   y[2tx] = q0 + q1 + q2, y[2tx + 1] = q1 - q2 - q3, then interleaved
 //   grad    (A dY A^T)  from the even / odd columns of the two gradient rows
@@ -38,58 +38,74 @@ inline void split_row(const float* src, int64_t W, int64_t pl, int64_t n, float*
   for (int64_t q = q_hi; q < n; ++q) edge(q);
 }
 
+// The B^T combinations of the 4 input rows of a tile row (row a of B^T d).
+template <int A>
+inline float bt_row(float d0, float d1, float d2, float d3) {
+  if constexpr (A == 0) return d0 - d2;
+  else if constexpr (A == 1) return d1 + d2;
+  else if constexpr (A == 2) return d2 - d1;
+  else return d1 - d3;
+}
+
+// Row a of B^T d B for the TW tiles of one tile row, from the even / odd halves E[i], O[i]
+// of its 4 input rows: B^T down the columns and B along the rows in one pass.
+template <int A>
+inline void input_points(const float* const* E, const float* const* O, int64_t TW,
+                         float* __restrict v0, float* __restrict v1, float* __restrict v2,
+                         float* __restrict v3) {
+  const float* __restrict e0 = E[0];
+  const float* __restrict e1 = E[1];
+  const float* __restrict e2 = E[2];
+  const float* __restrict e3 = E[3];
+  const float* __restrict o0 = O[0];
+  const float* __restrict o1 = O[1];
+  const float* __restrict o2 = O[2];
+  const float* __restrict o3 = O[3];
+#pragma omp simd
+  for (int64_t tx = 0; tx < TW; ++tx) {
+    const float ea = bt_row<A>(e0[tx], e1[tx], e2[tx], e3[tx]);
+    const float eb = bt_row<A>(e0[tx + 1], e1[tx + 1], e2[tx + 1], e3[tx + 1]);
+    const float oa = bt_row<A>(o0[tx], o1[tx], o2[tx], o3[tx]);
+    const float ob = bt_row<A>(o0[tx + 1], o1[tx + 1], o2[tx + 1], o3[tx + 1]);
+    v0[tx] = ea - eb;
+    v1[tx] = oa + eb;
+    v2[tx] = eb - oa;
+    v3[tx] = oa - ob;
+  }
+}
+
+// Channel by channel: the input rows the tile rows read (padded rows 2ty0 .. 2ty1 + 1) are
+// split into even / odd halves once (neighbouring tile rows share two rows), then each tile
+// row's 16 points are formed from them.
 void input_rows(const Geom& g, const float* x, int64_t ty0, int64_t ty1, float* V, int64_t T,
                 int64_t col0, float* rows) {
   const int64_t TW = g.TW, n = TW + 1;   // n = TW + 1 even / odd columns cover 2TW + 2
-  const int64_t xs = xi_stride(g.cin, T);
+  const int64_t xs = xi_stride(g.cin, T), nr = 2 * (ty1 - ty0) + 2;
   for (int64_t c = 0; c < g.cin; ++c) {
     const float* plane = x + c * g.H * g.W;
-    for (int64_t ty = ty0; ty < ty1; ++ty) {
-    const int64_t cc = col0 + (ty - ty0) * TW;
-    float* E[4];
-    float* O[4];
-    for (int a = 0; a < 4; ++a) {
-      E[a] = rows + (2 * a) * n;
-      O[a] = rows + (2 * a + 1) * n;
-      const int64_t h = 2 * ty + a - g.pt;
+    for (int64_t r = 0; r < nr; ++r) {
+      float* E = rows + 2 * r * n;
+      float* O = E + n;
+      const int64_t h = 2 * ty0 + r - g.pt;
       if (h < 0 || h >= g.H) {
-        std::fill(E[a], E[a] + n, 0.f);
-        std::fill(O[a], O[a] + n, 0.f);
+        std::fill(E, E + 2 * n, 0.f);
       } else {
-        split_row(plane + h * g.W, g.W, g.pl, n, E[a], O[a]);
+        split_row(plane + h * g.W, g.W, g.pl, n, E, O);
       }
     }
-    // B^T down the columns, in place: r0 - r2, r1 + r2, r2 - r1, r1 - r3.
-    for (int half = 0; half < 2; ++half) {
-      float* __restrict r0 = half ? O[0] : E[0];
-      float* __restrict r1 = half ? O[1] : E[1];
-      float* __restrict r2 = half ? O[2] : E[2];
-      float* __restrict r3 = half ? O[3] : E[3];
-#pragma omp simd
-      for (int64_t q = 0; q < n; ++q) {
-        const float d0 = r0[q], d1 = r1[q], d2 = r2[q], d3 = r3[q];
-        r0[q] = d0 - d2;
-        r1[q] = d1 + d2;
-        r2[q] = d2 - d1;
-        r3[q] = d1 - d3;
+    for (int64_t ty = ty0; ty < ty1; ++ty) {
+      const int64_t r0 = 2 * (ty - ty0);
+      const float* E[4];
+      const float* O[4];
+      for (int i = 0; i < 4; ++i) {
+        E[i] = rows + 2 * (r0 + i) * n;
+        O[i] = E[i] + n;
       }
-    }
-    // ... then B along the rows.
-    for (int a = 0; a < 4; ++a) {
-      const float* __restrict e = E[a];
-      const float* __restrict o = O[a];
-      float* __restrict v0 = V + (4 * a + 0) * xs + c * T + cc;
-      float* __restrict v1 = V + (4 * a + 1) * xs + c * T + cc;
-      float* __restrict v2 = V + (4 * a + 2) * xs + c * T + cc;
-      float* __restrict v3 = V + (4 * a + 3) * xs + c * T + cc;
-#pragma omp simd
-      for (int64_t tx = 0; tx < TW; ++tx) {
-        v0[tx] = e[tx] - e[tx + 1];
-        v1[tx] = o[tx] + e[tx + 1];
-        v2[tx] = e[tx + 1] - o[tx];
-        v3[tx] = o[tx] - o[tx + 1];
-      }
-    }
+      float* v = V + c * T + col0 + (ty - ty0) * TW;
+      input_points<0>(E, O, TW, v, v + xs, v + 2 * xs, v + 3 * xs);
+      input_points<1>(E, O, TW, v + 4 * xs, v + 5 * xs, v + 6 * xs, v + 7 * xs);
+      input_points<2>(E, O, TW, v + 8 * xs, v + 9 * xs, v + 10 * xs, v + 11 * xs);
+      input_points<3>(E, O, TW, v + 12 * xs, v + 13 * xs, v + 14 * xs, v + 15 * xs);
     }
   }
 }
