@@ -23,7 +23,8 @@
 // when |mean| >> std (data that are not centred, e.g. pixels in 0..255). Two cures are combined:
 // the sums run over x - K with K = the channel's first value (a shift that costs one subtract;
 // after it E[(x-K)^2] - E[x-K]^2 has terms of the size of the spread, not of the mean), and the
-// accumulators are double (a float accumulator over 32K values loses ~4 digits to rounding).
+// accumulators are double (a float accumulator over 32K values loses ~4 digits to rounding; the
+// AVX2 loops add in float only within blocks of 512 values, see batchnorm_avx2.cpp).
 //
 // Parallelism and determinism: channel c's M values are cut into fixed row blocks (R samples
 // each, R chosen from the sizes only). Each (block, channel) task sums its part into its own
