@@ -60,6 +60,9 @@ void bn_row_sums_shift_f32_avx2(const float* x, const double* k, double* pa, dou
                                 int64_t C);
 void bn_row_sums_grad_f32_avx2(const float* g, const float* x, const float* m, double* pa,
                                double* pb, int64_t C);
+void bn_apply_f32_avx2(const float* x, float* y, int64_t n, float a, float b);
+void bn_grad_apply_f32_avx2(const float* g, const float* x, float* out, int64_t n, float a,
+                            float c, float d, float m);
 #define DLCORE_BN_AVX2 1
 #endif
 
@@ -249,6 +252,10 @@ void bn_fwd_train(const T* x, const T* w, const T* bias, T* y, T* save_mean, T* 
       const T* xp = x + p * S;
       T* yp = y + p * S;
       const T a = scale[c], b = shift[c];
+#ifdef DLCORE_BN_AVX2
+      if constexpr (std::is_same_v<T, float>)
+        if (vec) return bn_apply_f32_avx2(xp, yp, S, a, b);
+#endif
 #pragma omp simd
       for (int64_t s = 0; s < S; ++s) yp[s] = xp[s] * a + b;
     },
@@ -337,6 +344,10 @@ void bn_bwd(const T* g, const T* x, const T* w, const T* mean, const T* invstd, 
         const T* xp = x + p * S;
         T* op = gx + p * S;
         const T a = ca[c], b = cb[c], d = cd[c], m = mean[c];
+#ifdef DLCORE_BN_AVX2
+        if constexpr (std::is_same_v<T, float>)
+          if (vec) return bn_grad_apply_f32_avx2(gp, xp, op, S, a, b, d, m);
+#endif
 #pragma omp simd
         for (int64_t s = 0; s < S; ++s) op[s] = a * gp[s] + b * (xp[s] - m) + d;
       },

@@ -4,10 +4,11 @@
 // The reductions accumulate in double across blocks of 512 values (see batchnorm.cpp for why)
 // and in float within a block (below). Without this file the compiler's portable (SSE2) code
 // widens 2 values per instruction, which makes the reduction — not memory — the bottleneck of
-// the forward and backward passes. The output
-// passes (y = x scale + shift, dx = a dy + b (x - mean) + d) stay in batchnorm.cpp: float
-// arithmetic that the compiler vectorises, bound by memory traffic (8-lane versions measured
-// no faster on 32x64x32x32).
+// the forward and backward passes. The output passes (y = x scale + shift,
+// dx = a dy + b (x - mean) + d) are here too, as 8-lane FMA loops: the portable build's SSE2
+// loops need twice the instructions, and once the tensors sit in L3 (two threads) the
+// forward measured ~10% faster this way (2026-12-03, 32x64x32x32: 0.30 -> 0.25-0.27 ms for
+// the whole _C forward; the backward within noise).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -108,6 +109,32 @@ void bn_sums_grad_f32_avx2(const float* g, const float* x, int64_t n, float m, d
   }
   *a += sa;
   *b += sb;
+}
+
+// y = x a + b over n floats (the forward's output pass).
+void bn_apply_f32_avx2(const float* x, float* y, int64_t n, float a, float b) {
+  const __m256 av = _mm256_set1_ps(a), bv = _mm256_set1_ps(b);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), av, bv));
+    _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), av, bv));
+  }
+  for (; i < n; ++i) y[i] = x[i] * a + b;
+}
+
+// out = a g + c (x - m) + d over n floats (the backward's output pass).
+void bn_grad_apply_f32_avx2(const float* g, const float* x, float* out, int64_t n, float a,
+                            float c, float d, float m) {
+  const __m256 av = _mm256_set1_ps(a), cv = _mm256_set1_ps(c), dv = _mm256_set1_ps(d);
+  const __m256 mv = _mm256_set1_ps(m);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int64_t k = i; k < i + 16; k += 8) {
+      const __m256 t = _mm256_fmadd_ps(cv, _mm256_sub_ps(_mm256_loadu_ps(x + k), mv), dv);
+      _mm256_storeu_ps(out + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(g + k), t));
+    }
+  }
+  for (; i < n; ++i) out[i] = a * g[i] + c * (x[i] - m) + d;
 }
 
 }  // namespace dlcore::cpu
