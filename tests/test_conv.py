@@ -451,7 +451,9 @@ DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
 @pytest.mark.parametrize("cfg", DIRECT_CASES)
 def test_conv2d_direct_kernels(cfg, path, monkeypatch):
     # float32 forward (bias, ReLU) and all three gradients against float64 references on each
-    # CPU path (DLCORE_CPU_PATH is read at every call: unset = AVX-512 where present).
+    # CPU path (DLCORE_CPU_PATH is read at every call: unset = AVX-512 where present). Winograd
+    # off: it would take the wide 3x3 stride-1 cases (45 -> 48 channels) from these kernels.
+    monkeypatch.setenv("DLCORE_CONV_WINOGRAD", "0")
     if path:
         monkeypatch.setenv("DLCORE_CPU_PATH", path)
     N, C, H, W, K, (kh, kw), stride, padding, dil = cfg
@@ -502,7 +504,7 @@ def test_conv2d_direct_kernels_threads(threads):
 
 # ---- Winograd F(2x2, 3x3) for wide 3x3 stride-1 layers (conv_winograd.cpp) --------------------
 
-# >= 64 channels in and out; odd / prime / tiny maps (partial 2x2 tiles, one tile, OW = 1),
+# >= 32 channels in and out; odd / prime / tiny maps (partial 2x2 tiles, one tile, OW = 1),
 # paddings 0..3 (the input gradient then pads by 2 - p: negative crops), 'same', asymmetric
 # sizes, batches whose slices split images (30 x 30: 225 tiles) or hold several (3 x 3 maps).
 WINOGRAD_CASES = [  # N, C, H, W, K, padding
@@ -515,6 +517,8 @@ WINOGRAD_CASES = [  # N, C, H, W, K, padding
     (5, 64, 3, 3, 66, 1),
     (1, 64, 30, 30, 64, (1, 0)),
     (2, 64, 13, 1, 64, "same"),
+    (2, 32, 7, 6, 45, 1),
+    (1, 37, 5, 9, 32, 0),
 ]
 
 

@@ -29,7 +29,7 @@
 // at most kColBytes (32 MiB) — at least one image per slice — plus the (K x L) scratch when
 // nb > 1. A large batch never materialises one giant column matrix.
 //
-// After the depthwise and pointwise cases below, 3x3 stride-1 float32 layers of >= 64
+// After the depthwise and pointwise cases below, 3x3 stride-1 float32 layers of >= 32
 // channels in and out run Winograd's F(2x2, 3x3) (conv_winograd.cpp: 2.25x fewer
 // multiplications, all three passes). The next choice for float32 on the AVX2 /
 // AVX-512 paths is conv_direct.cpp, which computes a

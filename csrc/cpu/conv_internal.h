@@ -109,7 +109,7 @@ bool direct_forward(const ConvParams& p, const float* x, const float* w, const f
 bool direct_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx);
 bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
 
-// conv_winograd.cpp: 3x3 stride-1 float32 layers of >= 64 channels in and out by Winograd's
+// conv_winograd.cpp: 3x3 stride-1 float32 layers of >= 32 channels in and out by Winograd's
 // F(2x2, 3x3); false (nothing done) where the layer does not suit it.
 bool winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias,
                       float* y, Activation act);
