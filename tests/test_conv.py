@@ -451,7 +451,9 @@ DIRECT_CASES = [  # N, C, H, W, K, (kh, kw), stride, padding, dilation
 @pytest.mark.parametrize("cfg", DIRECT_CASES)
 def test_conv2d_direct_kernels(cfg, path, monkeypatch):
     # float32 forward (bias, ReLU) and all three gradients against float64 references on each
-    # CPU path (DLCORE_CPU_PATH is read at every call: unset = AVX-512 where present).
+    # CPU path (DLCORE_CPU_PATH is read at every call: unset = AVX-512 where present). Winograd
+    # off: it would take the wide 3x3 stride-1 cases (45 -> 48 channels) from these kernels.
+    monkeypatch.setenv("DLCORE_CONV_WINOGRAD", "0")
     if path:
         monkeypatch.setenv("DLCORE_CPU_PATH", path)
     N, C, H, W, K, (kh, kw), stride, padding, dil = cfg
@@ -498,6 +500,95 @@ def test_conv2d_direct_kernels_threads(threads):
         close(Wt.grad, gw, np.float32, scale=300)
     finally:
         dlcore.set_num_threads(old)
+
+
+# ---- Winograd F(2x2, 3x3) for wide 3x3 stride-1 layers (conv_winograd.cpp) --------------------
+
+# >= 32 channels in and out; odd / prime / tiny maps (partial 2x2 tiles, one tile, OW = 1),
+# paddings 0..3 (the input gradient then pads by 2 - p: negative crops), 'same', asymmetric
+# sizes, batches whose slices split images (30 x 30: 225 tiles) or hold several (3 x 3 maps).
+WINOGRAD_CASES = [  # N, C, H, W, K, padding
+    (2, 64, 8, 8, 64, 1),
+    (3, 67, 7, 9, 65, 1),
+    (1, 64, 5, 6, 71, 0),
+    (2, 64, 6, 5, 64, 2),
+    (1, 65, 4, 4, 64, 3),
+    (2, 64, 1, 1, 64, 1),
+    (5, 64, 3, 3, 66, 1),
+    (1, 64, 30, 30, 64, (1, 0)),
+    (2, 64, 13, 1, 64, "same"),
+    (2, 32, 7, 6, 45, 1),
+    (1, 37, 5, 9, 32, 0),
+]
+
+
+def _winograd_case(cfg, relu):
+    N, C, H, W, K, padding = cfg
+    x, w, b = rand((N, C, H, W)), rand((K, C, 3, 3)) * 0.2, rand((K,))
+    X, Wt, B = (T(a, dlcore.float32, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(X, Wt, B, padding=padding, activation="relu" if relu else None)
+    p2 = (1, 1) if padding == "same" else ((padding, padding) if isinstance(padding, int) else padding)
+    pad = ((p2[0], p2[0]), (p2[1], p2[1]))
+    ref = ref_conv2d(x, w, b, (1, 1), pad, (1, 1))
+    gy = rand(ref.shape)
+    if relu:
+        ref = np.maximum(ref, 0)
+    close(y, ref, np.float32, scale=10)
+    y.backward(T(gy, dlcore.float32))
+    if relu:
+        gy = gy * (ref > 0)
+    gx, gw = ref_conv2d_grads(x, w, gy, (1, 1), pad, (1, 1))
+    close(X.grad, gx, np.float32, scale=30)
+    close(Wt.grad, gw, np.float32, scale=100)
+    close(B.grad, gy.sum(axis=(0, 2, 3)), np.float32, scale=100)
+
+
+@pytest.mark.parametrize("path", [None, "avx2", "generic"])
+@pytest.mark.parametrize("cfg", WINOGRAD_CASES)
+def test_conv2d_winograd(cfg, path, monkeypatch):
+    # Forward (bias, ReLU) and the three gradients of the Winograd path against float64
+    # references on each CPU path (its transforms have a portable and an AVX2 build).
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    _winograd_case(cfg, relu=cfg[0] % 2 == 1)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_conv2d_winograd_threads(threads):
+    # The tile rows split over the threads (inside one image for N = 1; 3 threads over 2
+    # images), per-thread weight-gradient sums added in thread order: the same results as
+    # with Winograd turned off, within float32 rounding, and reproducible run to run.
+    old = dlcore.get_num_threads()
+    dlcore.set_num_threads(threads)
+    try:
+        for cfg in [(1, 64, 20, 18, 64, 1), (2, 64, 12, 12, 72, 1)]:
+            _winograd_case(cfg, relu=False)
+        x, w, gy = rand((2, 64, 12, 12)), rand((64, 64, 3, 3)) * 0.2, rand((2, 64, 12, 12))
+        grads = []
+        for _ in range(2):
+            X, Wt = T(x, dlcore.float32, requires_grad=True), T(w, dlcore.float32, requires_grad=True)
+            F.conv2d(X, Wt, padding=1).backward(T(gy, dlcore.float32))
+            grads.append((npa(X.grad), npa(Wt.grad)))
+        np.testing.assert_array_equal(grads[0][0], grads[1][0])
+        np.testing.assert_array_equal(grads[0][1], grads[1][1])
+    finally:
+        dlcore.set_num_threads(old)
+
+
+def test_conv2d_winograd_matches_other_paths(monkeypatch):
+    # DLCORE_CONV_WINOGRAD=0 (read at every call) runs the same layer on the direct / GEMM
+    # kernels: both agree within float32 rounding of the same sums.
+    x, w, b = (rand(s).astype(np.float32) for s in ((2, 64, 9, 10), (64, 64, 3, 3), (64,)))
+    gy = rand((2, 64, 9, 10)).astype(np.float32)
+    out = {}
+    for flag in ("1", "0"):
+        monkeypatch.setenv("DLCORE_CONV_WINOGRAD", flag)
+        X, Wt, B = (T(a, requires_grad=True) for a in (x, w, b))
+        y = F.conv2d(X, Wt, B, padding=1)
+        y.backward(T(gy))
+        out[flag] = [npa(y), npa(X.grad), npa(Wt.grad)]
+    for a, e in zip(out["1"], out["0"]):
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
 
 
 def test_empty_batch():

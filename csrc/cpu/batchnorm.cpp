@@ -23,7 +23,8 @@
 // when |mean| >> std (data that are not centred, e.g. pixels in 0..255). Two cures are combined:
 // the sums run over x - K with K = the channel's first value (a shift that costs one subtract;
 // after it E[(x-K)^2] - E[x-K]^2 has terms of the size of the spread, not of the mean), and the
-// accumulators are double (a float accumulator over 32K values loses ~4 digits to rounding).
+// accumulators are double (a float accumulator over 32K values loses ~4 digits to rounding; the
+// AVX2 loops add in float only within blocks of 512 values, see batchnorm_avx2.cpp).
 //
 // Parallelism and determinism: channel c's M values are cut into fixed row blocks (R samples
 // each, R chosen from the sizes only). Each (block, channel) task sums its part into its own
@@ -59,6 +60,9 @@ void bn_row_sums_shift_f32_avx2(const float* x, const double* k, double* pa, dou
                                 int64_t C);
 void bn_row_sums_grad_f32_avx2(const float* g, const float* x, const float* m, double* pa,
                                double* pb, int64_t C);
+void bn_apply_f32_avx2(const float* x, float* y, int64_t n, float a, float b);
+void bn_grad_apply_f32_avx2(const float* g, const float* x, float* out, int64_t n, float a,
+                            float c, float d, float m);
 #define DLCORE_BN_AVX2 1
 #endif
 
@@ -248,6 +252,10 @@ void bn_fwd_train(const T* x, const T* w, const T* bias, T* y, T* save_mean, T* 
       const T* xp = x + p * S;
       T* yp = y + p * S;
       const T a = scale[c], b = shift[c];
+#ifdef DLCORE_BN_AVX2
+      if constexpr (std::is_same_v<T, float>)
+        if (vec) return bn_apply_f32_avx2(xp, yp, S, a, b);
+#endif
 #pragma omp simd
       for (int64_t s = 0; s < S; ++s) yp[s] = xp[s] * a + b;
     },
@@ -336,6 +344,10 @@ void bn_bwd(const T* g, const T* x, const T* w, const T* mean, const T* invstd, 
         const T* xp = x + p * S;
         T* op = gx + p * S;
         const T a = ca[c], b = cb[c], d = cd[c], m = mean[c];
+#ifdef DLCORE_BN_AVX2
+        if constexpr (std::is_same_v<T, float>)
+          if (vec) return bn_grad_apply_f32_avx2(gp, xp, op, S, a, b, d, m);
+#endif
 #pragma omp simd
         for (int64_t s = 0; s < S; ++s) op[s] = a * gp[s] + b * (xp[s] - m) + d;
       },

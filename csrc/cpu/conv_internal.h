@@ -109,6 +109,13 @@ bool direct_forward(const ConvParams& p, const float* x, const float* w, const f
 bool direct_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx);
 bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
 
+// conv_winograd.cpp: 3x3 stride-1 float32 layers of >= 32 channels in and out by Winograd's
+// F(2x2, 3x3); false (nothing done) where the layer does not suit it.
+bool winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias,
+                      float* y, Activation act);
+bool winograd_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx);
+bool winograd_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw);
+
 // conv.cpp: db[c] = sum_{n, q} g[n, c, q] for a contiguous g of shape (N, C, S), one thread per
 // channel (the same result for any thread count).
 void channel_sum(DType dt, const void* g, int64_t N, int64_t C, int64_t S, void* db);
