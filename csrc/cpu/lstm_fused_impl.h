@@ -91,18 +91,21 @@ inline typename S::R tanh(typename S::R x) {
 // NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
 // twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
 template <class S, int MR, int NV, bool KMAJOR = false>
-inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile,
+                     const float* init = nullptr, int64_t K2 = 0, const float* a2 = nullptr,
+                     int64_t lda2 = 0) {
   using R = typename S::R;
   constexpr int W = S::W;
   static_assert(MR >= 1 && MR <= 6 && (NV == 1 || NV == 2 || NV == 4), "tile shape");
 #define DLCORE_ACC_DECL(i)                                                          \
   R c##i##_0 = S::zero(), c##i##_1 = S::zero(), c##i##_2 = S::zero(), c##i##_3 = S::zero(); \
   if constexpr ((i) < MR) {                                                         \
-    c##i##_0 = S::load(tile + (i) * 4 * W);                                         \
-    if constexpr (NV >= 2) c##i##_1 = S::load(tile + (i) * 4 * W + W);              \
+    const float* c0p = init ? init : tile + (i) * 4 * W;                            \
+    c##i##_0 = S::load(c0p);                                                        \
+    if constexpr (NV >= 2) c##i##_1 = S::load(c0p + W);                             \
     if constexpr (NV == 4) {                                                        \
-      c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                               \
-      c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                               \
+      c##i##_2 = S::load(c0p + 2 * W);                                              \
+      c##i##_3 = S::load(c0p + 3 * W);                                              \
     }                                                                               \
   }
   DLCORE_ACC_DECL(0) DLCORE_ACC_DECL(1) DLCORE_ACC_DECL(2)
@@ -142,12 +145,23 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
     b += 4 * W;                                                                     \
     __asm__("" : "+r"(p0), "+r"(p1), "+r"(b));                                      \
   }
-  int64_t k = 0;
-  for (; k + 2 <= K; k += 2) {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
-    DLCORE_STEP DLCORE_STEP
+  // Up to two k segments against one contiguous panel: K steps of A = a, then K2 of a2 (the
+  // forward's h_{t-1} and x_t parts), the accumulators staying in registers between them.
+  for (int seg = 0; seg < 2; ++seg) {
+    if (seg == 1) {
+      if (K2 <= 0) break;
+      K = K2;
+      lda = lda2;
+      p0 = a2;
+      p1 = KMAJOR ? a2 : a2 + 3 * lda2;
+    }
+    int64_t k = 0;
+    for (; k + 2 <= K; k += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
+      DLCORE_STEP DLCORE_STEP
+    }
+    for (; k < K; ++k) DLCORE_STEP
   }
-  for (; k < K; ++k) DLCORE_STEP
 #undef DLCORE_STEP
 #undef DLCORE_ROW
 #undef DLCORE_AROW
@@ -169,30 +183,37 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 // I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
 template <class S, int MR, bool KMAJOR>
 inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
-                      float* tile) {
+                      float* tile, const float* init, int64_t K2, const float* a2,
+                      int64_t lda2) {
   constexpr int W = S::W;
+  const float* init2 = init ? init + 2 * W : nullptr;
   if constexpr (S::NV == 4) {
-    if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile);
-    else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
-    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
+    if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
   } else {
-    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
-    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
-    if (nv == 4) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
-    else if (nv == 3) mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
+    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    if (nv == 4)
+      mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
+    else if (nv == 3)
+      mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
   }
 }
 
+// init (4W floats, or null: start from the tile's contents) starts every row of the tile;
+// K2 > 0 continues the k loop over a2 (row stride lda2) after K steps of a.
 template <class S, bool KMAJOR = false>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
-                          float* tile, int nv = 4) {
+                          float* tile, int nv = 4, const float* init = nullptr, int64_t K2 = 0,
+                          const float* a2 = nullptr, int64_t lda2 = 0) {
   switch (mr) {
-    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile); break;
-    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
   }
 }
 
@@ -269,15 +290,14 @@ void step_forward(const ForwardStep& s) {
     const int64_t j0 = u * W;
     const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
     const float* panel = s.wp + u * (H + s.I) * 4 * W;
+    alignas(64) float bias_row[4 * W];
+    for (int g = 0; g < 4; ++g)
+      S::store(bias_row + g * W, s.bias ? S::load(m, s.bias + g * H + j0) : S::zero());
     for (int64_t r = 0; r < s.n;) {
       const int mr = tile_rows(s.n - r, S::MR_F);
-      // The tile starts from the bias; the k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
-      for (int g = 0; g < 4; ++g) {
-        const R b = s.bias ? S::load(m, s.bias + g * H + j0) : S::zero();
-        for (int i = 0; i < mr; ++i) S::store(tile + i * 4 * W + g * W, b);
-      }
-      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile);
-      mac_tile_rows<S>(mr, s.I, s.x + r * s.I, s.I, panel + H * 4 * W, tile);
+      // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
+      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row, s.I,
+                       s.x + r * s.I, s.I);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
