@@ -224,6 +224,27 @@ inline int tile_rows(int64_t remaining, int max_rows) {
   return (int)((remaining + tiles - 1) / tiles);
 }
 
+// The lanes of one block of W units or columns: a block at the edge of H or I is partial,
+// all others are full and take plain loads and stores. AVX2's masked moves (vmaskmovps) cost
+// several plain ones on AMD cores, and the cell epilogues make ~15 per row and block (with
+// masks everywhere the AVX2 backward epilogue took twice the AVX-512 one's share).
+template <class S>
+struct Lanes {
+  typename S::M m;
+  bool full;
+  explicit Lanes(int64_t n)
+      : m(S::mask((int)std::max<int64_t>(0, std::min<int64_t>(S::W, n)))), full(n >= S::W) {}
+};
+template <class S>
+inline typename S::R load(const Lanes<S>& l, const float* p) {
+  return l.full ? S::load(p) : S::load(l.m, p);
+}
+template <class S>
+inline void store(const Lanes<S>& l, float* p, typename S::R v) {
+  if (l.full) S::store(p, v);
+  else S::store(p, l.m, v);
+}
+
 // ---- packing -----------------------------------------------------------------------------
 
 // Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's; k step k holds the
@@ -288,11 +309,11 @@ void step_forward(const ForwardStep& s) {
   alignas(64) float tile[6 * 4 * W];
   for (int64_t u = s.u0; u < s.u1; ++u) {
     const int64_t j0 = u * W;
-    const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
+    const Lanes<S> m(H - j0);
     const float* panel = s.wp + u * (H + s.I) * 4 * W;
     alignas(64) float bias_row[4 * W];
     for (int g = 0; g < 4; ++g)
-      S::store(bias_row + g * W, s.bias ? S::load(m, s.bias + g * H + j0) : S::zero());
+      S::store(bias_row + g * W, s.bias ? load<S>(m, s.bias + g * H + j0) : S::zero());
     for (int64_t r = 0; r < s.n;) {
       const int mr = tile_rows(s.n - r, S::MR_F);
       // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
@@ -303,22 +324,22 @@ void step_forward(const ForwardStep& s) {
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
         const R gg = tanh<S>(S::load(t + 2 * W)), og = sigmoid<S>(S::load(t + 3 * W));
         float* c = s.c + (r + i) * H + j0;
-        const R cp = S::load(m, c);
+        const R cp = load<S>(m, c);
         const R cn = S::fma(fg, cp, S::mul(ig, gg));
         const R tc = tanh<S>(cn);
         const R h = S::mul(og, tc);
-        S::store(c, m, cn);
-        S::store(s.h_out + (r + i) * H + j0, m, h);
-        S::store(s.y + (r + i) * s.ldy + j0, m, h);
+        store<S>(m, c, cn);
+        store<S>(m, s.h_out + (r + i) * H + j0, h);
+        store<S>(m, s.y + (r + i) * s.ldy + j0, h);
         if (s.save) {
           float* gr = s.gates + (r + i) * G + j0;
-          S::store(gr, m, ig);
-          S::store(gr + H, m, fg);
-          S::store(gr + 2 * H, m, gg);
-          S::store(gr + 3 * H, m, og);
-          S::store(s.hprev + (r + i) * H + j0, m, S::load(m, s.h_in + (r + i) * s.ldh + j0));
-          S::store(s.cprev + (r + i) * H + j0, m, cp);
-          S::store(s.tanhc + (r + i) * H + j0, m, tc);
+          store<S>(m, gr, ig);
+          store<S>(m, gr + H, fg);
+          store<S>(m, gr + 2 * H, gg);
+          store<S>(m, gr + 3 * H, og);
+          store<S>(m, s.hprev + (r + i) * H + j0, load<S>(m, s.h_in + (r + i) * s.ldh + j0));
+          store<S>(m, s.cprev + (r + i) * H + j0, cp);
+          store<S>(m, s.tanhc + (r + i) * H + j0, tc);
         }
       }
       r += mr;
@@ -345,9 +366,9 @@ void step_backward(const BackwardStep& s) {
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
-          const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, H - j0)));
-          R v = s.dy ? S::load(m, s.dy + (r + i) * s.ldy + j0) : S::zero();
-          if (!gemm) v = S::add(v, S::load(m, s.dh + (r + i) * H + j0));
+          const Lanes<S> m(H - j0);
+          R v = s.dy ? load<S>(m, s.dy + (r + i) * s.ldy + j0) : S::zero();
+          if (!gemm) v = S::add(v, load<S>(m, s.dh + (r + i) * H + j0));
           S::store(tile + i * 4 * W + j * W, v);
         }
       if (gemm)
@@ -357,14 +378,14 @@ void step_backward(const BackwardStep& s) {
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
           if (j0 >= H) break;
-          const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
+          const Lanes<S> m(H - j0);
           const int64_t a = (r + i) * H + j0;
           const float* gr = s.gates + (r + i) * G + j0;
           const R d = S::load(tile + i * 4 * W + j * W);
-          const R ig = S::load(m, gr), fg = S::load(m, gr + H), gg = S::load(m, gr + 2 * H),
-                  og = S::load(m, gr + 3 * H);
-          const R cp = S::load(m, s.cprev + a), tc = S::load(m, s.tanhc + a);
-          const R dc = S::load(m, s.dc + a);
+          const R ig = load<S>(m, gr), fg = load<S>(m, gr + H), gg = load<S>(m, gr + 2 * H),
+                  og = load<S>(m, gr + 3 * H);
+          const R cp = load<S>(m, s.cprev + a), tc = load<S>(m, s.tanhc + a);
+          const R dc = load<S>(m, s.dc + a);
           const R one = S::set1(1.0f);
           // The formulas of rnn::lstm_backward_elem, lane-wise.
           const R dct = S::fma(S::mul(d, og), S::sub(one, S::mul(tc, tc)), dc);
@@ -373,11 +394,11 @@ void step_backward(const BackwardStep& s) {
           const R dag = S::mul(S::mul(dct, ig), S::sub(one, S::mul(gg, gg)));
           const R dao = S::mul(S::mul(d, tc), S::mul(og, S::sub(one, og)));
           float* dg = s.dg + (r + i) * G + j0;
-          S::store(dg, m, dai);
-          S::store(dg + H, m, daf);
-          S::store(dg + 2 * H, m, dag);
-          S::store(dg + 3 * H, m, dao);
-          S::store(s.dc + a, m, S::mul(dct, fg));
+          store<S>(m, dg, dai);
+          store<S>(m, dg + H, daf);
+          store<S>(m, dg + 2 * H, dag);
+          store<S>(m, dg + 3 * H, dao);
+          store<S>(m, s.dc + a, S::mul(dct, fg));
           if (s.dgp) {   // the same values in unit block j0 / W's weight-gradient panel
             float* p = s.dgp + (j0 / W) * s.dgp_stride + (r + i) * 4 * W;
             S::store(p, dai);   // (whole vectors: the panel has room for lanes past H)
@@ -398,9 +419,9 @@ void step_backward(const BackwardStep& s) {
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
-          const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, I - j0)));
+          const Lanes<S> m(I - j0);
           S::store(tile + i * 4 * W + j * W,
-                   s.dx_beta ? S::load(m, s.dx_next + (r + i) * I + j0) : S::zero());
+                   s.dx_beta ? load<S>(m, s.dx_next + (r + i) * I + j0) : S::zero());
         }
       mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
                        (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
@@ -408,8 +429,8 @@ void step_backward(const BackwardStep& s) {
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
           if (j0 >= I) break;
-          const typename S::M m = S::mask((int)std::min<int64_t>(W, I - j0));
-          S::store(s.dx_next + (r + i) * I + j0, m, S::load(tile + i * 4 * W + j * W));
+          const Lanes<S> m(I - j0);
+          store<S>(m, s.dx_next + (r + i) * I + j0, S::load(tile + i * 4 * W + j * W));
         }
       r += mr;
     }
