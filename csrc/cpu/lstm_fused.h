@@ -24,10 +24,12 @@ namespace dlcore::cpu::lstm_fused {
 // precomputed: x (row stride I) is the step's input, bias (4H, may be null) b_ih + b_hh.
 // h_in (row stride ldh) is h_{t-1}; h_out (row stride H, must not alias h_in) and y (row
 // stride ldy) receive h_t; c (row stride H) is advanced in place. When save is set, gates
-// (row stride 4H) receives the activated gates, cprev / tanhc (row stride H) c_{t-1} and
-// tanh(c_t): what the backward reads.
+// (row stride 4H) receives the activated gates, hprev / cprev / tanhc (row stride H) h_{t-1},
+// c_{t-1} and tanh(c_t): what the backward reads. Only the unit blocks [u0, u1) (blocks of
+// `lanes` hidden units) are computed, so threads can split the units of one step.
 struct ForwardStep {
   int64_t n, H, I;
+  int64_t u0, u1;
   const float* wp;      // packed by pack_forward
   const float* x;
   const float* bias;
@@ -38,6 +40,7 @@ struct ForwardStep {
   float* h_out;
   float* y;
   int64_t ldy;
+  float* hprev;
   float* cprev;
   float* tanhc;
   bool save;
@@ -117,12 +120,14 @@ inline int64_t backward_pack_floats(int64_t H, int64_t cols, int lanes) {
 }
 
 // lanes = 16 (AVX-512) or 8 (AVX2 + FMA); the caller picks after checking the CPU.
-void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
+void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp,
+                         int64_t u0, int64_t u1);
 void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp);
 void step_forward_avx512(const ForwardStep& s);
 void step_backward_avx512(const BackwardStep& s);
 void weight_grad_avx512(const WeightGrad& s);
-void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp);
+void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp,
+                       int64_t u0, int64_t u1);
 void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp);
 void step_forward_avx2(const ForwardStep& s);
 void step_backward_avx2(const BackwardStep& s);

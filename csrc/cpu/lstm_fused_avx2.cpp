@@ -22,6 +22,11 @@ struct Ymm {
   static R load(M m, const float* p) { return _mm256_maskload_ps(p, m); }
   static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
   static void store(float* p, M m, R v) { _mm256_maskstore_ps(p, m, v); }
+  static R gather(M m, const float* p, int64_t stride) {
+    const __m256i idx = _mm256_mullo_epi32(_mm256_set1_epi32((int)stride),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, _mm256_castsi256_ps(m), 4);
+  }
   static R bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static R set1(float x) { return _mm256_set1_ps(x); }
   static R zero() { return _mm256_setzero_ps(); }
@@ -41,17 +46,18 @@ struct Ymm {
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, t, _CMP_LT_OQ));
   }
   static R round(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static R pow2(R n) {
-    return _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  // p * 2^n, 2^n built in the exponent field.
+  static R scale2(R p, R n) {
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
+                                _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
   }
 };
 
 }  // namespace
 
 void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_ih,
-                       float* wp) {
-  impl::pack_forward<8>(H, I, w_hh, w_ih, wp);
+                       float* wp, int64_t u0, int64_t u1) {
+  impl::pack_forward<Ymm>(H, I, w_hh, w_ih, wp, u0, u1);
 }
 void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp) {
   impl::pack_backward<8>(H, cols, w, wp);

@@ -24,6 +24,12 @@ struct Zmm {
   static R load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
   static void store(float* p, M m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+  static R gather(M m, const float* p, int64_t stride) {
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)stride),
+                                           _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                             11, 12, 13, 14, 15));
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, p, 4);
+  }
   static R bcast(const float* p) { return _mm512_set1_ps(*p); }
   static R set1(float x) { return _mm512_set1_ps(x); }
   static R zero() { return _mm512_setzero_ps(); }
@@ -45,17 +51,16 @@ struct Zmm {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, t, _CMP_LT_OQ), b, a);
   }
   static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static R pow2(R n) {
-    return _mm512_castsi512_ps(
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
-  }
+  // One vscalefps instead of building 2^n in the exponent field and multiplying (4 ops): the
+  // cell evaluates five exponentials per value.
+  static R scale2(R p, R n) { return _mm512_scalef_ps(p, n); }
 };
 
 }  // namespace
 
 void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w_ih,
-                         float* wp) {
-  impl::pack_forward<16>(H, I, w_hh, w_ih, wp);
+                         float* wp, int64_t u0, int64_t u1) {
+  impl::pack_forward<Zmm>(H, I, w_hh, w_ih, wp, u0, u1);
 }
 void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp) {
   impl::pack_backward<16>(H, cols, w, wp);

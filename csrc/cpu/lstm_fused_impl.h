@@ -3,10 +3,11 @@
 // lstm_fused_avx2.cpp (8 lanes), which are compiled for their instruction sets.
 //
 // S provides: R (vector), M (lane mask), W (lanes), NV (vectors per tile pass, 2 or 4), MR_F /
-// MR_B (the most rows of a forward / backward tile), mask(n), load / store (masked and full), bcast, set1, zero, acc (c += a*b
+// MR_B (the most rows of a forward / backward tile), mask(n), load / store (masked and full),
+// gather(m, p, stride) (lane l < the mask's count: p[l*stride], else 0), bcast, set1, zero, acc (c += a*b
 // tied to c's register), fma (a*b + c), fnma (c - a*b), rcp (reciprocal estimate), add, sub,
 // mul, min, max, abs, sign_of(x) (x & -0.0f), or_, lt_select(x, t, a, b) (x < t ? a : b),
-// round (to nearest) and pow2(n) (2^n for an integral-valued n in [-126, 127]).
+// round (to nearest) and scale2(p, n) (p * 2^n for an integral-valued n in [-126, 127]).
 //
 // Register tile: MR rows x 4 vectors (in one pass, or two of 2 vectors). The 4
 // vectors are the gates i, f, g, o of one block of W hidden units (forward), or 4 blocks of W
@@ -47,7 +48,7 @@ inline typename S::R exp_clamped(typename S::R x) {
   p = S::fma(p, r, S::set1(1.6666665459e-1f));
   p = S::fma(p, r, S::set1(5.0000001201e-1f));
   p = S::fma(p, S::mul(r, r), S::add(r, S::set1(1.0f)));
-  return S::mul(p, S::pow2(n));
+  return S::scale2(p, n);
 }
 
 // 1/d for d >= 1 (both uses below): the hardware estimate (14 bits with AVX-512, 12 with
@@ -90,18 +91,21 @@ inline typename S::R tanh(typename S::R x) {
 // NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
 // twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
 template <class S, int MR, int NV, bool KMAJOR = false>
-inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile) {
+inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile,
+                     const float* init = nullptr, int64_t K2 = 0, const float* a2 = nullptr,
+                     int64_t lda2 = 0) {
   using R = typename S::R;
   constexpr int W = S::W;
   static_assert(MR >= 1 && MR <= 6 && (NV == 1 || NV == 2 || NV == 4), "tile shape");
 #define DLCORE_ACC_DECL(i)                                                          \
   R c##i##_0 = S::zero(), c##i##_1 = S::zero(), c##i##_2 = S::zero(), c##i##_3 = S::zero(); \
   if constexpr ((i) < MR) {                                                         \
-    c##i##_0 = S::load(tile + (i) * 4 * W);                                         \
-    if constexpr (NV >= 2) c##i##_1 = S::load(tile + (i) * 4 * W + W);              \
+    const float* c0p = init ? init : tile + (i) * 4 * W;                            \
+    c##i##_0 = S::load(c0p);                                                        \
+    if constexpr (NV >= 2) c##i##_1 = S::load(c0p + W);                             \
     if constexpr (NV == 4) {                                                        \
-      c##i##_2 = S::load(tile + (i) * 4 * W + 2 * W);                               \
-      c##i##_3 = S::load(tile + (i) * 4 * W + 3 * W);                               \
+      c##i##_2 = S::load(c0p + 2 * W);                                              \
+      c##i##_3 = S::load(c0p + 3 * W);                                              \
     }                                                                               \
   }
   DLCORE_ACC_DECL(0) DLCORE_ACC_DECL(1) DLCORE_ACC_DECL(2)
@@ -141,12 +145,23 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
     b += 4 * W;                                                                     \
     __asm__("" : "+r"(p0), "+r"(p1), "+r"(b));                                      \
   }
-  int64_t k = 0;
-  for (; k + 2 <= K; k += 2) {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
-    DLCORE_STEP DLCORE_STEP
+  // Up to two k segments against one contiguous panel: K steps of A = a, then K2 of a2 (the
+  // forward's h_{t-1} and x_t parts), the accumulators staying in registers between them.
+  for (int seg = 0; seg < 2; ++seg) {
+    if (seg == 1) {
+      if (K2 <= 0) break;
+      K = K2;
+      lda = lda2;
+      p0 = a2;
+      p1 = KMAJOR ? a2 : a2 + 3 * lda2;
+    }
+    int64_t k = 0;
+    for (; k + 2 <= K; k += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
+      DLCORE_STEP DLCORE_STEP
+    }
+    for (; k < K; ++k) DLCORE_STEP
   }
-  for (; k < K; ++k) DLCORE_STEP
 #undef DLCORE_STEP
 #undef DLCORE_ROW
 #undef DLCORE_AROW
@@ -168,30 +183,37 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 // I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
 template <class S, int MR, bool KMAJOR>
 inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
-                      float* tile) {
+                      float* tile, const float* init, int64_t K2, const float* a2,
+                      int64_t lda2) {
   constexpr int W = S::W;
+  const float* init2 = init ? init + 2 * W : nullptr;
   if constexpr (S::NV == 4) {
-    if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile);
-    else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
-    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
+    if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
   } else {
-    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile);
-    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile);
-    if (nv == 4) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
-    else if (nv == 3) mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W);
+    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    if (nv == 4)
+      mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
+    else if (nv == 3)
+      mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
   }
 }
 
+// init (4W floats, or null: start from the tile's contents) starts every row of the tile;
+// K2 > 0 continues the k loop over a2 (row stride lda2) after K steps of a.
 template <class S, bool KMAJOR = false>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
-                          float* tile, int nv = 4) {
+                          float* tile, int nv = 4, const float* init = nullptr, int64_t K2 = 0,
+                          const float* a2 = nullptr, int64_t lda2 = 0) {
   switch (mr) {
-    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile); break;
-    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile); break;
-    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile); break;
+    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
   }
 }
 
@@ -202,45 +224,57 @@ inline int tile_rows(int64_t remaining, int max_rows) {
   return (int)((remaining + tiles - 1) / tiles);
 }
 
+// The lanes of one block of W units or columns: a block at the edge of H or I is partial,
+// all others are full and take plain loads and stores. AVX2's masked moves (vmaskmovps) cost
+// several plain ones on AMD cores, and the cell epilogues make ~15 per row and block (with
+// masks everywhere the AVX2 backward epilogue took twice the AVX-512 one's share).
+template <class S>
+struct Lanes {
+  typename S::M m;
+  bool full;
+  explicit Lanes(int64_t n)
+      : m(S::mask((int)std::max<int64_t>(0, std::min<int64_t>(S::W, n)))), full(n >= S::W) {}
+};
+template <class S>
+inline typename S::R load(const Lanes<S>& l, const float* p) {
+  return l.full ? S::load(p) : S::load(l.m, p);
+}
+template <class S>
+inline void store(const Lanes<S>& l, float* p, typename S::R v) {
+  if (l.full) S::store(p, v);
+  else S::store(p, l.m, v);
+}
+
 // ---- packing -----------------------------------------------------------------------------
 
 // Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's; k step k holds the
 // weight rows g*H + u*W + l (gate g, lane l) at column k: for the W_hh part
 // wp[u*(H+I)*4W + k*4W + g*W + l] = w_hh[g*H + u*W + l, k], then W_ih's columns follow. Lanes
-// past H are zero. Built in 64-step chunks so the 16 KB being written stays in L1 while the
-// weight rows are read contiguously.
-template <int W>
-void pack_forward_part(int64_t H, int64_t K, const float* w, int64_t panel_steps,
-                       int64_t k_offset, float* wp) {
-  const int64_t blocks = (H + W - 1) / W;
-  // Threads take whole unit blocks (each ~100 KB at H = 256): the packing runs before the
-  // sequence and would otherwise leave the other threads idle.
-  parallel_for(blocks, std::max<int64_t>(1, kParallelGrain / (4 * W * K + 1)),
-               [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u) {
-      float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
-      for (int64_t k0 = 0; k0 < K; k0 += 64) {
-        const int64_t k1 = std::min<int64_t>(K, k0 + 64);
-        for (int g = 0; g < 4; ++g)
-          for (int l = 0; l < W; ++l) {
-            const int64_t unit = u * W + l;
-            float* dst = panel + g * W + l;
-            if (unit < H) {
-              const float* src = w + (g * H + unit) * K;
-              for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = src[k];
-            } else {
-              for (int64_t k = k0; k < k1; ++k) dst[k * 4 * W] = 0.f;
-            }
-          }
-      }
-    }
-  });
+// past H are zero. A k step's W values of one gate are a column of W weight rows K floats
+// apart: one gather each, and the panel is written contiguously. (Packing is ~3% of a
+// forward at H = 256, bound by memory: 1.5 MB read and 1.5 MB written; the element-by-element
+// copy it replaced took the same time.)
+template <class S>
+void pack_forward_part(int64_t K, const float* w, int64_t H, int64_t panel_steps,
+                       int64_t k_offset, float* wp, int64_t u0, int64_t u1) {
+  constexpr int W = S::W;
+  for (int64_t u = u0; u < u1; ++u) {
+    float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
+    const typename S::M m = S::mask((int)std::min<int64_t>(W, H - u * W));
+    const float* rows = w + u * W * K;   // gate g's rows start g*H*K floats further
+    for (int64_t k = 0; k < K; ++k)
+      for (int g = 0; g < 4; ++g)
+        S::store(panel + k * 4 * W + g * W, S::gather(m, rows + g * H * K + k, K));
+  }
 }
 
-template <int W>
-void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp) {
-  pack_forward_part<W>(H, H, w_hh, H + I, 0, wp);
-  pack_forward_part<W>(H, I, w_ih, H + I, H, wp);
+// The panels of unit blocks [u0, u1) only (the caller spreads whole blocks, ~100 KB each at
+// H = 256, over its threads).
+template <class S>
+void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, float* wp,
+                  int64_t u0, int64_t u1) {
+  pack_forward_part<S>(H, w_hh, H, H + I, 0, wp, u0, u1);
+  pack_forward_part<S>(I, w_ih, H, H + I, H, wp, u0, u1);
 }
 
 // Backward panel of column group q (4W columns) of a [4H, cols] weight read untransposed
@@ -271,41 +305,41 @@ template <class S>
 void step_forward(const ForwardStep& s) {
   using R = typename S::R;
   constexpr int W = S::W;
-  const int64_t H = s.H, G = 4 * H, blocks = (H + W - 1) / W;
+  const int64_t H = s.H, G = 4 * H;
   alignas(64) float tile[6 * 4 * W];
-  for (int64_t u = 0; u < blocks; ++u) {
+  for (int64_t u = s.u0; u < s.u1; ++u) {
     const int64_t j0 = u * W;
-    const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
+    const Lanes<S> m(H - j0);
     const float* panel = s.wp + u * (H + s.I) * 4 * W;
+    alignas(64) float bias_row[4 * W];
+    for (int g = 0; g < 4; ++g)
+      S::store(bias_row + g * W, s.bias ? load<S>(m, s.bias + g * H + j0) : S::zero());
     for (int64_t r = 0; r < s.n;) {
       const int mr = tile_rows(s.n - r, S::MR_F);
-      // The tile starts from the bias; the k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
-      for (int g = 0; g < 4; ++g) {
-        const R b = s.bias ? S::load(m, s.bias + g * H + j0) : S::zero();
-        for (int i = 0; i < mr; ++i) S::store(tile + i * 4 * W + g * W, b);
-      }
-      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile);
-      mac_tile_rows<S>(mr, s.I, s.x + r * s.I, s.I, panel + H * 4 * W, tile);
+      // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
+      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row, s.I,
+                       s.x + r * s.I, s.I);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
         const R gg = tanh<S>(S::load(t + 2 * W)), og = sigmoid<S>(S::load(t + 3 * W));
         float* c = s.c + (r + i) * H + j0;
-        const R cp = S::load(m, c);
+        const R cp = load<S>(m, c);
         const R cn = S::fma(fg, cp, S::mul(ig, gg));
         const R tc = tanh<S>(cn);
         const R h = S::mul(og, tc);
-        S::store(c, m, cn);
-        S::store(s.h_out + (r + i) * H + j0, m, h);
-        S::store(s.y + (r + i) * s.ldy + j0, m, h);
+        store<S>(m, c, cn);
+        store<S>(m, s.h_out + (r + i) * H + j0, h);
+        store<S>(m, s.y + (r + i) * s.ldy + j0, h);
         if (s.save) {
           float* gr = s.gates + (r + i) * G + j0;
-          S::store(gr, m, ig);
-          S::store(gr + H, m, fg);
-          S::store(gr + 2 * H, m, gg);
-          S::store(gr + 3 * H, m, og);
-          S::store(s.cprev + (r + i) * H + j0, m, cp);
-          S::store(s.tanhc + (r + i) * H + j0, m, tc);
+          store<S>(m, gr, ig);
+          store<S>(m, gr + H, fg);
+          store<S>(m, gr + 2 * H, gg);
+          store<S>(m, gr + 3 * H, og);
+          store<S>(m, s.hprev + (r + i) * H + j0, load<S>(m, s.h_in + (r + i) * s.ldh + j0));
+          store<S>(m, s.cprev + (r + i) * H + j0, cp);
+          store<S>(m, s.tanhc + (r + i) * H + j0, tc);
         }
       }
       r += mr;
@@ -332,9 +366,9 @@ void step_backward(const BackwardStep& s) {
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
-          const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, H - j0)));
-          R v = s.dy ? S::load(m, s.dy + (r + i) * s.ldy + j0) : S::zero();
-          if (!gemm) v = S::add(v, S::load(m, s.dh + (r + i) * H + j0));
+          const Lanes<S> m(H - j0);
+          R v = s.dy ? load<S>(m, s.dy + (r + i) * s.ldy + j0) : S::zero();
+          if (!gemm) v = S::add(v, load<S>(m, s.dh + (r + i) * H + j0));
           S::store(tile + i * 4 * W + j * W, v);
         }
       if (gemm)
@@ -344,14 +378,14 @@ void step_backward(const BackwardStep& s) {
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
           if (j0 >= H) break;
-          const typename S::M m = S::mask((int)std::min<int64_t>(W, H - j0));
+          const Lanes<S> m(H - j0);
           const int64_t a = (r + i) * H + j0;
           const float* gr = s.gates + (r + i) * G + j0;
           const R d = S::load(tile + i * 4 * W + j * W);
-          const R ig = S::load(m, gr), fg = S::load(m, gr + H), gg = S::load(m, gr + 2 * H),
-                  og = S::load(m, gr + 3 * H);
-          const R cp = S::load(m, s.cprev + a), tc = S::load(m, s.tanhc + a);
-          const R dc = S::load(m, s.dc + a);
+          const R ig = load<S>(m, gr), fg = load<S>(m, gr + H), gg = load<S>(m, gr + 2 * H),
+                  og = load<S>(m, gr + 3 * H);
+          const R cp = load<S>(m, s.cprev + a), tc = load<S>(m, s.tanhc + a);
+          const R dc = load<S>(m, s.dc + a);
           const R one = S::set1(1.0f);
           // The formulas of rnn::lstm_backward_elem, lane-wise.
           const R dct = S::fma(S::mul(d, og), S::sub(one, S::mul(tc, tc)), dc);
@@ -360,11 +394,11 @@ void step_backward(const BackwardStep& s) {
           const R dag = S::mul(S::mul(dct, ig), S::sub(one, S::mul(gg, gg)));
           const R dao = S::mul(S::mul(d, tc), S::mul(og, S::sub(one, og)));
           float* dg = s.dg + (r + i) * G + j0;
-          S::store(dg, m, dai);
-          S::store(dg + H, m, daf);
-          S::store(dg + 2 * H, m, dag);
-          S::store(dg + 3 * H, m, dao);
-          S::store(s.dc + a, m, S::mul(dct, fg));
+          store<S>(m, dg, dai);
+          store<S>(m, dg + H, daf);
+          store<S>(m, dg + 2 * H, dag);
+          store<S>(m, dg + 3 * H, dao);
+          store<S>(m, s.dc + a, S::mul(dct, fg));
           if (s.dgp) {   // the same values in unit block j0 / W's weight-gradient panel
             float* p = s.dgp + (j0 / W) * s.dgp_stride + (r + i) * 4 * W;
             S::store(p, dai);   // (whole vectors: the panel has room for lanes past H)
@@ -385,9 +419,9 @@ void step_backward(const BackwardStep& s) {
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
-          const typename S::M m = S::mask((int)std::max<int64_t>(0, std::min<int64_t>(W, I - j0)));
+          const Lanes<S> m(I - j0);
           S::store(tile + i * 4 * W + j * W,
-                   s.dx_beta ? S::load(m, s.dx_next + (r + i) * I + j0) : S::zero());
+                   s.dx_beta ? load<S>(m, s.dx_next + (r + i) * I + j0) : S::zero());
         }
       mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
                        (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
@@ -395,8 +429,8 @@ void step_backward(const BackwardStep& s) {
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
           if (j0 >= I) break;
-          const typename S::M m = S::mask((int)std::min<int64_t>(W, I - j0));
-          S::store(s.dx_next + (r + i) * I + j0, m, S::load(tile + i * 4 * W + j * W));
+          const Lanes<S> m(I - j0);
+          store<S>(m, s.dx_next + (r + i) * I + j0, S::load(tile + i * 4 * W + j * W));
         }
       r += mr;
     }
