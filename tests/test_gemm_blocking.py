@@ -71,6 +71,22 @@ def test_gemm_block_edges_empty(path, monkeypatch):
         np.testing.assert_array_equal(to_numpy(got), np.zeros((m, n), np.float32))
 
 
+def check_gemm_epilogue(rng, a, b, beta, act, with_bias, dtype):
+    """_C.gemm's C = act(A B + beta C + bias) (act 1 = ReLU) against float64."""
+    (m, k), n = a.shape, b.shape[1]
+    c0 = make_array(rng, (m, n), dtype)
+    bias = make_array(rng, (n,), dtype)
+    out = dlcore.tensor(c0.copy())
+    _C.gemm(dlcore.tensor(a)._impl, dlcore.tensor(b)._impl,
+            dlcore.tensor(bias)._impl if with_bias else None, act, 1.0, beta, out._impl,
+            False, False)
+    ref = a.astype(np.float64) @ b.astype(np.float64) + beta * c0 + (bias if with_bias else 0)
+    if act == 1:
+        ref = np.maximum(ref, 0)
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(to_numpy(out), ref, rtol=tol, atol=tol * np.sqrt(k))
+
+
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "native")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_gemm_block_edges_accumulate(path, dtype, threads, monkeypatch, rng):
@@ -84,17 +100,7 @@ def test_gemm_block_edges_accumulate(path, dtype, threads, monkeypatch, rng):
                                             ((3 * MR, 2 * KC - 1, NR - 1), 0.5, 1, True)]:
         a = make_array(rng, (m, k), dtype)
         b = make_array(rng, (k, n), dtype)
-        c0 = make_array(rng, (m, n), dtype)
-        bias = make_array(rng, (n,), dtype)
-        out = dlcore.tensor(c0.copy())
-        _C.gemm(dlcore.tensor(a)._impl, dlcore.tensor(b)._impl,
-                dlcore.tensor(bias)._impl if with_bias else None, act, 1.0, beta, out._impl,
-                False, False)
-        ref = a.astype(np.float64) @ b.astype(np.float64) + beta * c0 + (bias if with_bias else 0)
-        if act == 1:
-            ref = np.maximum(ref, 0)
-        tol = 1e-4 if dtype == "float32" else 1e-10
-        np.testing.assert_allclose(to_numpy(out), ref, rtol=tol, atol=tol * np.sqrt(k))
+        check_gemm_epilogue(rng, a, b, beta, act, with_bias, dtype)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "native")
@@ -131,11 +137,4 @@ def test_gemm_tall_a_several_passes(path, dtype, threads, monkeypatch, rng):
     check_matmul(dlcore.tensor(a) @ dlcore.tensor(b), a, b, dtype)
     at = dlcore.tensor(np.ascontiguousarray(a.T)).T
     check_matmul(at @ dlcore.tensor(b), a, b, dtype)
-    c0 = make_array(rng, (m, n), dtype)
-    bias = make_array(rng, (n,), dtype)
-    out = dlcore.tensor(c0.copy())
-    _C.gemm(dlcore.tensor(a)._impl, dlcore.tensor(b)._impl, dlcore.tensor(bias)._impl, 1, 1.0,
-            0.5, out._impl, False, False)
-    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + 0.5 * c0 + bias, 0)
-    tol = 1e-4 if dtype == "float32" else 1e-10
-    np.testing.assert_allclose(to_numpy(out), ref, rtol=tol, atol=tol * np.sqrt(k))
+    check_gemm_epilogue(rng, a, b, 0.5, 1, True, dtype)

@@ -66,7 +66,8 @@ inline int image_threads(const ConvParams& p) {
   return (nt > 1 && p.N >= nt && flops >= 4.0e6) ? nt : 1;
 }
 
-// Runs body(thread, begin, end) over `nt` equal ranges of the batch [0, N).
+// Runs body(thread, begin, end) over `nt` equal ranges of [0, N): the batch, or the tile rows
+// of all images (conv_winograd.cpp).
 template <typename F>
 void over_images(int nt, int64_t N, F&& body) {
   if (nt <= 1) { body(0, int64_t(0), N); return; }

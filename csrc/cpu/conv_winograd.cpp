@@ -162,21 +162,6 @@ int pass_threads(double flops, int64_t rows) {
   return (nt > 1 && flops >= 4.0e6) ? (int)std::min<int64_t>(nt, rows) : 1;
 }
 
-// Runs body(t, row_begin, row_end) on nt threads over equal ranges of [0, rows).
-template <typename F>
-void over_rows(int nt, int64_t rows, F&& body) {
-  if (nt <= 1) { body(0, int64_t(0), rows); return; }
-#pragma omp parallel num_threads(nt)
-  {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-    const int t = 0, T = 1;
-#endif
-    body(t, rows * t / T, rows * (t + 1) / T);
-  }
-}
-
 // Splits the global tile rows [s0, s1) (image n's rows are n * TH .. n * TH + TH - 1) at the
 // image boundaries: f(n, ty0, ty1, col0) per image, col0 its first column in the slice.
 template <typename F>
@@ -220,7 +205,7 @@ void run_conv(const Geom& g, int64_t N, const float* x, const float* U, const fl
   const RowTransforms rt = row_transforms();
   Buffers buf(nt, 16 * xi_stride(g.cin, T_alloc), 16 * xi_stride(g.cout, T_alloc),
               g.row_scratch(), 0);
-  over_rows(nt, rows_total, [&](int t, int64_t r0, int64_t r1) {
+  over_images(nt, rows_total, [&](int t, int64_t r0, int64_t r1) {
     float* V = buf.a[t]->as<float>();
     float* M = buf.b[t]->as<float>();
     float* rows = buf.rows[t]->as<float>();
@@ -286,7 +271,7 @@ bool winograd_backward_weight(const ConvParams& p, const float* x, const float* 
   const RowTransforms rt = row_transforms();
   Buffers buf(nt, 16 * xi_stride(p.C, T_alloc), 16 * xi_stride(p.K, T_alloc), g.row_scratch(),
               16 * dus);
-  over_rows(nt, rows_total, [&](int t, int64_t r0, int64_t r1) {
+  over_images(nt, rows_total, [&](int t, int64_t r0, int64_t r1) {
     float* V = buf.a[t]->as<float>();
     float* Z = buf.b[t]->as<float>();
     float* rows = buf.rows[t]->as<float>();
