@@ -272,15 +272,17 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
 // 3 A vectors of a k step in registers (15 of 16); each B vector is loaded once per step and
 // feeds 3 FMAs: 3 + NJ loads per 3*NJ FMAs. The k tail (K % W) is read through vmaskmov
 // masks (zeros past K in both operands). Each accumulator is summed across lanes once.
-template <typename T> struct Dot;
-template <> struct Dot<float> {
+//
+// DotVec<T>: what the shared dot_tile (gemm_dot_rows.h) needs beyond V<T>, the lane sums.
+template <typename T> struct DotVec;
+template <> struct DotVec<float> : V<float> {
   // Lane sums of x0..x3 into d[0..3].
   static void reduce4(__m256 x0, __m256 x1, __m256 x2, __m256 x3, float* d) {
     const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(x0, x1), _mm256_hadd_ps(x2, x3));
     _mm_storeu_ps(d, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
   }
 };
-template <> struct Dot<double> {
+template <> struct DotVec<double> : V<double> {
   static void reduce4(__m256d x0, __m256d x1, __m256d x2, __m256d x3, double* d) {
     const __m256d h01 = _mm256_hadd_pd(x0, x1), h23 = _mm256_hadd_pd(x2, x3);
     // h01 = [x0 lo, x1 lo, x0 hi, x1 hi] pair sums; the two 128-bit halves add up.
@@ -291,49 +293,7 @@ template <> struct Dot<double> {
 };
 
 constexpr int kDotMR = 3, kDotNJ = 4;
-
-template <typename T, int MR, int NJ>
-void dot_tile(int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt, T* out) {
-  using X = V<T>;
-  using R = typename X::R;
-  constexpr int W = X::W;
-  R acc[MR][NJ];
-#pragma GCC unroll 3
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int j = 0; j < NJ; ++j) acc[r][j] = X::zero();
-  // One vector of k: MR A loads, NJ B loads, MR*NJ FMAs (a macro, not a lambda: a lambda
-  // capturing acc by reference may keep it in memory).
-#define DLCORE_DOT_STEP(LOAD)                                      \
-  {                                                                \
-    R av[MR];                                                      \
-    _Pragma("GCC unroll 3") for (int r = 0; r < MR; ++r)           \
-      av[r] = LOAD(a + r * lda + k);                               \
-    _Pragma("GCC unroll 4") for (int j = 0; j < NJ; ++j) {         \
-      const R bv = LOAD(bt + j * ldbt + k);                        \
-      _Pragma("GCC unroll 3") for (int r = 0; r < MR; ++r)         \
-        X::acc(acc[r][j], av[r], bv);                              \
-    }                                                              \
-  }
-  int64_t k = 0;
-#define DLCORE_LOAD(p) X::load(p)
-  for (; k + W <= K; k += W) DLCORE_DOT_STEP(DLCORE_LOAD)
-#undef DLCORE_LOAD
-  if (k < K) {
-    const typename X::M m = X::mask((int)(K - k));
-#define DLCORE_LOAD(p) X::load(p, m)
-    DLCORE_DOT_STEP(DLCORE_LOAD)
-#undef DLCORE_LOAD
-  }
-#undef DLCORE_DOT_STEP
-  // out[j*4 + r]: column j's row sums side by side (rows >= MR are zero).
-#pragma GCC unroll 4
-  for (int j = 0; j < NJ; ++j)
-    Dot<T>::reduce4(acc[0][j], MR > 1 ? acc[MR > 1 ? 1 : 0][j] : X::zero(),
-                    MR > 2 ? acc[MR > 2 ? 2 : 0][j] : X::zero(), X::zero(), out + 4 * j);
-}
-
-#include "gemm_dot_rows.h"   // DotTable, dot_rows over this file's dot_tile
+#include "gemm_dot_rows.h"   // dot_tile, DotTable, dot_rows over this file's DotVec
 
 // Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and
 // writes rows t*MR... of C. One call per column instead of per tile (see UkrColumn).

@@ -300,47 +300,18 @@ void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int6
 // rows x NJ <= 6 columns keeps MR*NJ <= 24 accumulators; per vector of k it loads MR A
 // vectors and NJ B vectors for MR*NJ FMAs (4 x 5: 9 loads per 20 FMAs, under Zen4's one
 // zmm load per FMA). Each accumulator is summed across its lanes once at the end.
-template <typename T, int MR, int NJ>
-void dot_tile(int64_t K, const T* a, int64_t lda, const T* bt, int64_t ldbt, T* out) {
-  using X = Z<T>;
-  using R = typename X::R;
-  constexpr int W = X::W;
-  R acc[MR][NJ];
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 6
-    for (int j = 0; j < NJ; ++j) acc[r][j] = X::zero();
-  // Whole vectors unmasked, then at most one masked tail step that loads zeros into both
-  // operands. (One loop computing a mask per step cost a mask setup and a branch per 24 FMAs,
-  // and GCC then shuffled accumulators through spare registers.) A macro, not a lambda: a
-  // lambda capturing acc by reference kept the tile in memory.
-#define DLCORE_DOT_STEP(m)                                                   \
-  {                                                                          \
-    R av[MR];                                                                \
-    _Pragma("GCC unroll 4") for (int r = 0; r < MR; ++r) av[r] = X::load(m, a + r * lda + k); \
-    _Pragma("GCC unroll 6") for (int j = 0; j < NJ; ++j) {                   \
-      const R bv = X::load(m, bt + j * ldbt + k);                            \
-      _Pragma("GCC unroll 4") for (int r = 0; r < MR; ++r) X::acc(acc[r][j], av[r], bv); \
-    }                                                                        \
-  }
-  const typename X::M all = (typename X::M)~0u;
-  int64_t k = 0;
-  for (; k + W <= K; k += W) DLCORE_DOT_STEP(all)
-  if (k < K) {
-    const typename X::M m = X::mask((int)(K - k));
-    DLCORE_DOT_STEP(m)
-  }
-#undef DLCORE_DOT_STEP
-  // out[j*4 + r]: column j's four row sums side by side (rows >= MR are zero).
-#pragma GCC unroll 6
-  for (int j = 0; j < NJ; ++j)
-    X::reduce4(acc[0][j], MR > 1 ? acc[MR > 1 ? 1 : 0][j] : X::zero(),
-               MR > 2 ? acc[MR > 2 ? 2 : 0][j] : X::zero(),
-               MR > 3 ? acc[MR > 3 ? 3 : 0][j] : X::zero(), out + 4 * j);
-}
+//
+// DotVec<T>: Z<T> with the two loads dot_tile (gemm_dot_rows.h) takes, whole and masked.
+template <typename T>
+struct DotVec : Z<T> {
+  using R = typename Z<T>::R;
+  using M = typename Z<T>::M;
+  static R load(const T* p) { return Z<T>::load((M)~0u, p); }
+  static R load(const T* p, M m) { return Z<T>::load(m, p); }
+};
 
 constexpr int kDotMR = 4, kDotNJ = 6;
-#include "gemm_dot_rows.h"   // DotTable, dot_rows over this file's dot_tile
+#include "gemm_dot_rows.h"   // dot_tile, DotTable, dot_rows over this file's DotVec
 
 
 }  // namespace
