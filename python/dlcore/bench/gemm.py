@@ -75,7 +75,7 @@ def run(threads=None, quick=False, gpu=False):
     hdr = f"{'M x K x N':>18} {'dlcore':>9} {'numpy':>9} {'x numpy':>8}"
     if torch is not None:
         hdr += f" {'torch':>9} {'x torch':>8}"
-    print(hdr + f" {'% peak':>7}   (GFLOP/s, medians)")
+    print(hdr + f" {'% peak':>7} {'np %pk':>7}   (GFLOP/s, medians; % of the FMA peak, half of it for float64)")
     rng = np.random.default_rng(0)
     shapes = CPU_SHAPES[:3] + CPU_SHAPES[5:7] if quick else CPU_SHAPES
     rows = []
@@ -103,8 +103,12 @@ def run(threads=None, quick=False, gpu=False):
             row["torch"] = gf["torch"]
             row["x_torch"] = r_t
         # float64 FMAs do half the flops of float32 ones per instruction
-        print(line + f" {100 * g_dl / (peak if dt == np.float32 else peak / 2):6.1f}%", flush=True)
+        pk = peak if dt == np.float32 else peak / 2
+        print(line + f" {100 * g_dl / pk:6.1f}% {100 * g_np / pk:6.1f}%", flush=True)
         rows.append(row)
+    # The machine's speed drifts by ~10% over minutes: the peak measured again after the table
+    # says how far the % columns could be off (they use the first measurement).
+    print(f"FMA peak measured again after the table: {_C.measure_peak_gflops(threads):.1f} GFLOP/s")
     if gpu:
         run_gpu(torch)
     return rows
