@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 import dlcore
+from .. import _C
 from .gemm import machine_line
 from .timing import interleaved_times, median_ratio
 
@@ -108,7 +109,12 @@ def run(threads=None, quick=False, gpu=False, which="lstm"):
     print(machine_line(threads))
     print(f"recurrent layers, float32, 1 layer, interleaved medians of {rounds} rounds; "
           f"speedup = torch time / dlcore time (floor {FLOOR}x)")
-    head = f"{'cell':5} {'T,N,I->H':>16} {'mode':8} {'dlcore ms':>10} {'torch ms':>10} {'speedup':>8} {'GFLOP/s':>8}"
+    # The FMA peak puts both libraries on one scale: "floor needs" is the share of the peak a
+    # run FLOOR times faster than torch's median would have to sustain (past ~90% it cannot).
+    peak = _C.measure_peak_gflops(threads)
+    print(f"FMA peak (measured, CPU): {peak:.1f} GFLOP/s float32; % columns are shares of it")
+    head = (f"{'cell':5} {'T,N,I->H':>16} {'mode':8} {'dlcore ms':>10} {'torch ms':>10} {'speedup':>8} "
+            f"{'GFLOP/s':>8} {'dl %pk':>7} {'torch %pk':>9} {'floor needs':>11}")
     print(head)
     print("-" * len(head))
     devices = ["cpu"] + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
@@ -123,15 +129,17 @@ def run(threads=None, quick=False, gpu=False, which="lstm"):
                     t = interleaved_times(fns, rounds=rounds, min_time=0.05 if quick else 0.2)
                     d = float(np.median(t["dlcore"]))
                     flops = _flops(kind, T, N, I, H) * (3 if mode == "fwd+bwd" else 1)
+                    pct = (lambda s: f"{100 * flops / s / 1e9 / peak:6.1f}%") if device == "cpu" else (lambda s: "")
                     if "torch" in t:
                         tt = float(np.median(t["torch"]))
                         sp = median_ratio(t["torch"], t["dlcore"])
                         tcol, scol = f"{tt * 1e3:10.2f}", f"{sp:7.2f}x"
+                        tpct = f" {pct(tt):>9} {pct(tt / FLOOR):>11}" if device == "cpu" else ""
                     else:
-                        tcol, scol = f"{'-':>10}", f"{'-':>8}"
+                        tcol, scol, tpct = f"{'-':>10}", f"{'-':>8}", ""
                     shape = f"{T},{N},{I}->{H}" + ("" if device == "cpu" else " cuda")
                     print(f"{kind:5} {shape:>16} {mode:8} {d * 1e3:10.2f} {tcol} {scol} "
-                          f"{flops / d / 1e9:8.1f}")
+                          f"{flops / d / 1e9:8.1f} {pct(d):>7}{tpct}")
 
 
 def main(argv=None):
