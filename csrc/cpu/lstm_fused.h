@@ -15,7 +15,9 @@
 // stores dG_t as per-unit-block panels, the B operand of the weight-gradient tiles
 // (WeightGrad), so dG never needs a packing pass of its own.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace dlcore::cpu::lstm_fused {
 
@@ -99,15 +101,23 @@ struct WeightGrad {
 // same 4 L1 sets, its prefetched lines were evicted before use and the tile ran ~10% slower.
 constexpr int kFeatureTile = 6;
 inline int64_t feature_tiles(int64_t F) { return (F + kFeatureTile - 1) / kFeatureTile; }
+// Row by row: each source row is read once, sequentially, and its full tiles' 6 floats go out
+// as fixed-size 24-byte copies to the tiles' (sequentially written) streams. Tile by tile over
+// blocks of rows instead, with the width known only at run time, the copy ran at ~3 GB/s and
+// took ~2.5% of a char-LM training step (2026-12-03).
 inline void pack_feature_tiles(int64_t R, int64_t F, const float* src, float* dst, int64_t q0,
                                int64_t q1) {
-  for (int64_t k0 = 0; k0 < R; k0 += 64)   // 64 rows at a time: the source block stays in L1/L2
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t f0 = q * kFeatureTile, mr = F - f0 < kFeatureTile ? F - f0 : kFeatureTile;
-      float* d = dst + q * kFeatureTile * R;
-      for (int64_t k = k0; k < (k0 + 64 < R ? k0 + 64 : R); ++k)
-        for (int64_t i = 0; i < mr; ++i) d[k * mr + i] = src[k * F + f0 + i];
+  const int64_t full_end = std::min<int64_t>(q1, F / kFeatureTile);   // tiles [q0, full_end) full
+  for (int64_t k = 0; k < R; ++k) {
+    const float* row = src + k * F;
+    for (int64_t q = q0; q < full_end; ++q)
+      std::memcpy(dst + q * kFeatureTile * R + k * kFeatureTile, row + q * kFeatureTile,
+                  sizeof(float) * kFeatureTile);
+    if (full_end < q1) {   // the narrow last tile
+      const int64_t f0 = full_end * kFeatureTile, mr = F - f0;
+      for (int64_t i = 0; i < mr; ++i) dst[full_end * kFeatureTile * R + k * mr + i] = row[f0 + i];
     }
+  }
 }
 
 // Floats needed by the packed forward / backward weight for lane width `lanes`.
