@@ -50,7 +50,10 @@ struct Zmm {
   static R lt_select(R x, R t, R a, R b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, t, _CMP_LT_OQ), b, a);
   }
-  static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R nearest_times(R x, R c, R& n) {
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, c), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return n;
+  }
   // One vscalefps instead of building 2^n in the exponent field and multiplying (4 ops): the
   // cell evaluates five exponentials per value.
   static R scale2(R p, R n) { return _mm512_scalef_ps(p, n); }

@@ -7,7 +7,8 @@
 // gather(m, p, stride) (lane l < the mask's count: p[l*stride], else 0), bcast, set1, zero, acc (c += a*b
 // tied to c's register), fma (a*b + c), fnma (c - a*b), rcp (reciprocal estimate), add, sub,
 // mul, min, max, abs, sign_of(x) (x & -0.0f), or_, lt_select(x, t, a, b) (x < t ? a : b),
-// round (to nearest) and scale2(p, n) (p * 2^n for an integral-valued n in [-126, 127]).
+// nearest_times(x, c, n) (sets n = x*c rounded to the nearest integer, |x*c| <= 128, and
+// returns a token for scale2) and scale2(p, token) (p * 2^n for that n, n in [-126, 127]).
 //
 // Register tile: MR rows x 4 vectors (in one pass, or two of 2 vectors). The 4
 // vectors are the gates i, f, g, o of one block of W hidden units (forward), or 4 blocks of W
@@ -38,7 +39,8 @@ template <class S>
 inline typename S::R exp_clamped(typename S::R x) {
   using R = typename S::R;
   x = S::min(S::set1(88.3f), S::max(S::set1(-87.3f), x));
-  const R n = S::round(S::mul(x, S::set1(1.44269504088896341f)));
+  R n;
+  const R token = S::nearest_times(x, S::set1(1.44269504088896341f), n);
   R r = S::fma(n, S::set1(-0.693359375f), x);         // ln2 split: n*hi is exact
   r = S::fma(n, S::set1(2.12194440e-4f), r);
   R p = S::set1(1.9875691500e-4f);
@@ -48,7 +50,7 @@ inline typename S::R exp_clamped(typename S::R x) {
   p = S::fma(p, r, S::set1(1.6666665459e-1f));
   p = S::fma(p, r, S::set1(5.0000001201e-1f));
   p = S::fma(p, S::mul(r, r), S::add(r, S::set1(1.0f)));
-  return S::scale2(p, n);
+  return S::scale2(p, token);
 }
 
 // 1/d for d >= 1 (both uses below): the hardware estimate (14 bits with AVX-512, 12 with
