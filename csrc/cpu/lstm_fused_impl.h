@@ -324,7 +324,7 @@ void step_forward(const ForwardStep& s) {
       const int mr = tile_rows(s.n - r, S::MR_F);
       // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
       mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row, s.I,
-                       s.x + r * s.I, s.I);
+                       s.x + r * s.ldx, s.ldx);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
@@ -440,7 +440,7 @@ void step_backward(const BackwardStep& s) {
           const int64_t j0 = q * 4 * W + j * W;
           const Lanes<S> m(I - j0);
           S::store(tile + i * 4 * W + j * W,
-                   s.dx_beta ? load<S>(m, s.dx_next + (r + i) * I + j0) : S::zero());
+                   s.dx_beta ? load<S>(m, s.dx_next + (r + i) * s.ldx + j0) : S::zero());
         }
       mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
                        (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
@@ -449,7 +449,7 @@ void step_backward(const BackwardStep& s) {
           const int64_t j0 = q * 4 * W + j * W;
           if (j0 >= I) break;
           const Lanes<S> m(I - j0);
-          store<S>(m, s.dx_next + (r + i) * I + j0, S::load(tile + i * 4 * W + j * W));
+          store<S>(m, s.dx_next + (r + i) * s.ldx + j0, S::load(tile + i * 4 * W + j * W));
         }
       r += mr;
     }
