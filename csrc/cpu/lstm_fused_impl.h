@@ -86,13 +86,13 @@ inline typename S::R tanh(typename S::R x) {
 }
 
 // ---- the register tile -------------------------------------------------------------------
-// tile[i*4W + j*W + l] += sum_k A(i, k) * b[k*4W + j*W + l] for i < MR, j < NV, l < W.
-// b is a packed panel (4W floats per k step, contiguous); A is read in place: row-major,
+// tile[i*4W + j*W + l] += sum_k A(i, k) * b[k*BS + j*W + l] for i < MR, j < NV, l < W.
+// b is a packed panel (BS floats per k step, contiguous); A is read in place: row-major,
 // A(i, k) = a[i*lda + k], or with KMAJOR A(i, k) = a[k*lda + i] (the weight gradients, whose
 // tile rows are feature columns of h_{t-1} or x: the MR values of one k step are adjacent).
 // NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
 // twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
-template <class S, int MR, int NV, bool KMAJOR = false>
+template <class S, int MR, int NV, bool KMAJOR = false, int BS = 4 * S::W>
 inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile,
                      const float* init = nullptr, int64_t K2 = 0, const float* a2 = nullptr,
                      int64_t lda2 = 0) {
@@ -144,7 +144,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
       ++p0;                                                                         \
       ++p1;                                                                         \
     }                                                                               \
-    b += 4 * W;                                                                     \
+    b += BS;                                                                        \
     __asm__("" : "+r"(p0), "+r"(p1), "+r"(b));                                      \
   }
   // Up to two k segments against one contiguous panel: K steps of A = a, then K2 of a2 (the
@@ -159,7 +159,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
     }
     int64_t k = 0;
     for (; k + 2 <= K; k += 2) {
-      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * BS), _MM_HINT_T0);
       DLCORE_STEP DLCORE_STEP
     }
     for (; k < K; ++k) DLCORE_STEP
@@ -183,12 +183,21 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 
 // The first nv (1..4) of the panel's 4 vectors: a backward column group at the edge of H or
 // I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
-template <class S, int MR, bool KMAJOR>
+// PARTS (the forward panels, see pack_forward_part): the two 2-vector passes of the AVX2 tile
+// read two contiguous halves of the panel, K + K2 steps of 2W floats each.
+template <class S, int MR, bool KMAJOR, bool PARTS = false>
 inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
                       float* tile, const float* init, int64_t K2, const float* a2,
                       int64_t lda2) {
   constexpr int W = S::W;
   const float* init2 = init ? init + 2 * W : nullptr;
+  if constexpr (PARTS && S::NV == 2) {
+    constexpr int BS = 2 * W;
+    const float* b2 = b + (K + std::max<int64_t>(K2, 0)) * BS;
+    mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
+    mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
+    return;
+  }
   if constexpr (S::NV == 4) {
     if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
     else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
@@ -205,17 +214,17 @@ inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const floa
 
 // init (4W floats, or null: start from the tile's contents) starts every row of the tile;
 // K2 > 0 continues the k loop over a2 (row stride lda2) after K steps of a.
-template <class S, bool KMAJOR = false>
+template <class S, bool KMAJOR = false, bool PARTS = false>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
                           float* tile, int nv = 4, const float* init = nullptr, int64_t K2 = 0,
                           const float* a2 = nullptr, int64_t lda2 = 0) {
   switch (mr) {
-    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 1: mac_panel<S, 1, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 2: mac_panel<S, 2, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 3: mac_panel<S, 3, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 4: mac_panel<S, 4, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 5: mac_panel<S, 5, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    default: mac_panel<S, 6, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
   }
 }
 
@@ -253,24 +262,28 @@ inline void prefetch_l2(const float* p) {
 
 // ---- packing -----------------------------------------------------------------------------
 
-// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's; k step k holds the
-// weight rows g*H + u*W + l (gate g, lane l) at column k: for the W_hh part
-// wp[u*(H+I)*4W + k*4W + g*W + l] = w_hh[g*H + u*W + l, k], then W_ih's columns follow. Lanes
-// past H are zero. A k step's W values of one gate are a column of W weight rows K floats
+// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's, in 4 / NV parts of
+// NV gate vectors (one part with 16 lanes; two with 8, one per pass of the AVX2 tile): k step
+// k of part p holds the weight rows g*H + u*W + l (gate g = p*NV + j, lane l) at column k,
+// wp[u*(H+I)*4W + (p*(H+I) + k)*NV*W + j*W + l] = w_hh[g*H + u*W + l, k] for k < H, then
+// W_ih's columns. Lanes past H are zero. (With the 4 gate vectors of a k step side by side, each
+// AVX2 pass used half of every 128-byte line it streamed: the 6 x 2 tile alone ran 9% slower at
+// K = 384 than on a contiguous half, one thread, 2026-12-03.) A k step's W values of one gate are a column of W weight rows K floats
 // apart: one gather each, and the panel is written contiguously. (Packing is ~3% of a
 // forward at H = 256, bound by memory: 1.5 MB read and 1.5 MB written; the element-by-element
 // copy it replaced took the same time.)
 template <class S>
 void pack_forward_part(int64_t K, const float* w, int64_t H, int64_t panel_steps,
                        int64_t k_offset, float* wp, int64_t u0, int64_t u1) {
-  constexpr int W = S::W;
+  constexpr int W = S::W, NV = S::NV;
   for (int64_t u = u0; u < u1; ++u) {
-    float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
+    float* panel = wp + u * panel_steps * 4 * W;
     const typename S::M m = S::mask((int)std::min<int64_t>(W, H - u * W));
     const float* rows = w + u * W * K;   // gate g's rows start g*H*K floats further
     for (int64_t k = 0; k < K; ++k)
-      for (int g = 0; g < 4; ++g)
-        S::store(panel + k * 4 * W + g * W, S::gather(m, rows + g * H * K + k, K));
+      for (int g = 0; g < 4; ++g)   // part g / NV, k step k_offset + k, vector g % NV
+        S::store(panel + (g / NV * panel_steps + k_offset + k) * NV * W + g % NV * W,
+                 S::gather(m, rows + g * H * K + k, K));
   }
 }
 
@@ -323,8 +336,8 @@ void step_forward(const ForwardStep& s) {
     for (int64_t r = 0; r < s.n;) {
       const int mr = tile_rows(s.n - r, S::MR_F);
       // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
-      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row, s.I,
-                       s.x + r * s.ldx, s.ldx);
+      mac_tile_rows<S, false, true>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row,
+                                    s.I, s.x + r * s.ldx, s.ldx);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
