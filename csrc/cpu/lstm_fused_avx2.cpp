@@ -67,7 +67,7 @@ void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_i
   impl::pack_forward<Ymm>(H, I, w_hh, w_ih, wp, u0, u1);
 }
 void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp) {
-  impl::pack_backward<8>(H, cols, w, wp);
+  impl::pack_backward<Ymm>(H, cols, w, wp);
 }
 void step_forward_avx2(const ForwardStep& s) { impl::step_forward<Ymm>(s); }
 void step_backward_avx2(const BackwardStep& s) { impl::step_backward<Ymm>(s); }

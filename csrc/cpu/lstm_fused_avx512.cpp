@@ -66,7 +66,7 @@ void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w
   impl::pack_forward<Zmm>(H, I, w_hh, w_ih, wp, u0, u1);
 }
 void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp) {
-  impl::pack_backward<16>(H, cols, w, wp);
+  impl::pack_backward<Zmm>(H, cols, w, wp);
 }
 void step_forward_avx512(const ForwardStep& s) { impl::step_forward<Zmm>(s); }
 void step_backward_avx512(const BackwardStep& s) { impl::step_backward<Zmm>(s); }
