@@ -274,8 +274,7 @@ void lstm_backward_fused(FusedPath fp, DType dt, int64_t Ts, const int64_t* bs,
       lstm_fused::BackwardStep st{n, std::min(n, n_next), H, I, wp, wpx, dg_next,
                                   dy ? dy + row * dy_stride : nullptr, lddy, dh + b0 * H,
                                   dc + b0 * H, gates + o * G, cprev + o * H, tanhc + o * H,
-                                  dg, dx_next, ldx, dx_beta != 0.0, dgp + o * 4 * lanes,
-                                  dgp_stride};
+                                  dg, dx_next, ldx, dx_beta != 0.0, dgp, dgp_stride, o};
       step(st);
       dg_next = dg;
       dx_next = dx ? dx + row * I : nullptr;

@@ -73,15 +73,18 @@ struct BackwardStep {
   int64_t ldx;
   bool dx_beta;
   // When not null, dg is also written as weight-gradient panels (see WeightGrad): dgp points
-  // at this call's first row in panel 0, panel u is dgp_stride floats further.
+  // at panel 0, panel u is dgp_stride floats further, this call's first row is row dgp_row.
   float* dgp;
   int64_t dgp_stride;
+  int64_t dgp_row;
 };
 
 // The weight gradients of the whole sequence from the backward's dG panels: panel u (unit
-// block u, u < ceil(H / lanes)) holds, for every row r < R, the 4 x lanes gate gradients
-// (gates i, f, g, o of units u*lanes ..) at dgp[u*dgp_stride + r*4*lanes ..]; lanes past H
-// are never read. Writes dw_hh = dG^T hprev ([4H, H]), dw_ih = dG^T x ([4H, I]) and db (the column
+// block u, u < ceil(H / lanes), dgp_stride = R*4*lanes floats) holds, for every row r < R,
+// the 4 x lanes gate gradients (gates i, f, g, o of units u*lanes ..) in the parts of the step
+// panels (lstm_fused_impl.h): with 16 lanes at dgp[u*dgp_stride + r*4*lanes ..], with 8 lanes
+// gates i, f at dgp[u*dgp_stride + r*2*lanes ..] and g, o R*2*lanes floats further; lanes past
+// H are never read. Writes dw_hh = dG^T hprev ([4H, H]), dw_ih = dG^T x ([4H, I]) and db (the column
 // sums of dG, when not null) for the unit blocks [u0, u1) only, so threads can split them.
 // hprev [R, H] and x [R, I] come packed by pack_feature_tiles.
 struct WeightGrad {

@@ -441,11 +441,14 @@ void step_backward(const BackwardStep& s) {
           store<S>(m, dg + 3 * H, dao);
           store<S>(m, s.dc + a, S::mul(dct, fg));
           if (s.dgp) {   // the same values in unit block j0 / W's weight-gradient panel
-            float* p = s.dgp + (j0 / W) * s.dgp_stride + (r + i) * 4 * W;
-            S::store(p, dai);   // (whole vectors: the panel has room for lanes past H)
-            S::store(p + W, daf);
-            S::store(p + 2 * W, dag);
-            S::store(p + 3 * W, dao);
+            // (whole vectors: the panel has room for lanes past H; parts as WeightGrad's)
+            constexpr int NV = S::NV;
+            const int64_t R = s.dgp_stride / (4 * W);
+            float* p = s.dgp + (j0 / W) * s.dgp_stride + (s.dgp_row + r + i) * NV * W;
+            S::store(p, dai);
+            S::store(p + (1 / NV) * R * NV * W + (1 % NV) * W, daf);
+            S::store(p + (2 / NV) * R * NV * W + (2 % NV) * W, dag);
+            S::store(p + (3 / NV) * R * NV * W + (3 % NV) * W, dao);
           }
         }
       r += mr;
@@ -502,7 +505,7 @@ void weight_grad(const WeightGrad& s) {
       for (int64_t f = 0; f < F; f += kFeatureTile) {
         const int mr = (int)std::min<int64_t>(kFeatureTile, F - f);
         std::fill(tile, tile + mr * 4 * W, 0.f);
-        mac_tile_rows<S, true>(mr, s.R, a + f * s.R, mr, panel, tile);
+        mac_tile_rows<S, true, true>(mr, s.R, a + f * s.R, mr, panel, tile);
         // tile[i][g*W + l] is dW[g*H + u*W + l, f + i]: a transposed write-back, 4W x mr
         // scalars against the R x 4W x mr FMAs of the tile.
         for (int g = 0; g < 4; ++g)
@@ -514,12 +517,14 @@ void weight_grad(const WeightGrad& s) {
     }
     if (s.db) {   // rows summed in order: the result does not depend on the thread count
       R acc0 = S::zero(), acc1 = S::zero(), acc2 = S::zero(), acc3 = S::zero();
+      constexpr int NV = S::NV;
+      const float* p2 = panel + (2 / NV) * s.R * NV * W + (2 % NV) * W;   // gates g, o
       for (int64_t r = 0; r < s.R; ++r) {
-        const float* p = panel + r * 4 * W;
+        const float* p = panel + r * NV * W;
         acc0 = S::add(acc0, S::load(p));
-        acc1 = S::add(acc1, S::load(p + W));
-        acc2 = S::add(acc2, S::load(p + 2 * W));
-        acc3 = S::add(acc3, S::load(p + 3 * W));
+        acc1 = S::add(acc1, S::load(p + (1 / NV) * s.R * NV * W + (1 % NV) * W));
+        acc2 = S::add(acc2, S::load(p2 + r * NV * W));
+        acc3 = S::add(acc3, S::load(p2 + r * NV * W + W));
       }
       const typename S::M m = S::mask(units);
       S::store(s.db + u * W, m, acc0);
