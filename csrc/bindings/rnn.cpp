@@ -109,9 +109,11 @@ const void* ptr(const std::optional<Tensor>& t) { return t ? t->data() : nullptr
 void check_batch_first(const char* op, int cell, const Tensor& x,
                        const std::vector<int64_t>& batch_sizes, int64_t N) {
   if (cell != kLSTM) fail<ShapeError>(op, "batch_first rows are implemented for the LSTM only");
-  if (x.device().is_cuda()) fail<DeviceError>(op, "batch_first rows are implemented on the CPU only");
+  if (x.device().is_cuda())
+    fail<DeviceError>(op, "batch_first rows are implemented on the CPU only");
   for (int64_t b : batch_sizes)
-    if (b != N) fail<ShapeError>(op, "batch_first rows need equal batch sizes (no packed sequence)");
+    if (b != N)
+      fail<ShapeError>(op, "batch_first rows need equal batch sizes (no packed sequence)");
 }
 
 // ---- forward --------------------------------------------------------------------------------

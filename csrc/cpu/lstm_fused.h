@@ -23,7 +23,8 @@ namespace dlcore::cpu::lstm_fused {
 
 // One forward step over rows [0, n) (all pointers at the step's first row of this call).
 // The input projection is part of the tile (k runs over h_{t-1} and then x_t), so nothing is
-// precomputed: x (row stride ldx: I, or T*I for a batch-first input) is the step's input, bias (4H, may be null) b_ih + b_hh.
+// precomputed: x (row stride ldx: I, or T*I for a batch-first input) is the step's input,
+// bias (4H, may be null) b_ih + b_hh.
 // h_in (row stride ldh) is h_{t-1}; h_out (row stride H, must not alias h_in) and y (row
 // stride ldy) receive h_t; c (row stride H) is advanced in place. When save is set, gates
 // (row stride 4H) receives the activated gates, hprev / cprev / tanhc (row stride H) h_{t-1},
@@ -84,8 +85,9 @@ struct BackwardStep {
 // the 4 x lanes gate gradients (gates i, f, g, o of units u*lanes ..) in the parts of the step
 // panels (lstm_fused_impl.h): with 16 lanes at dgp[u*dgp_stride + r*4*lanes ..], with 8 lanes
 // gates i, f at dgp[u*dgp_stride + r*2*lanes ..] and g, o R*2*lanes floats further; lanes past
-// H are never read. Writes dw_hh = dG^T hprev ([4H, H]), dw_ih = dG^T x ([4H, I]) and db (the column
-// sums of dG, when not null) for the unit blocks [u0, u1) only, so threads can split them.
+// H are never read. Writes dw_hh = dG^T hprev ([4H, H]), dw_ih = dG^T x ([4H, I]) and db (the
+// column sums of dG, when not null) for the unit blocks [u0, u1) only, so threads can split
+// them.
 // hprev [R, H] and x [R, I] come packed by pack_feature_tiles.
 struct WeightGrad {
   int64_t R, H, I;
@@ -102,9 +104,10 @@ struct WeightGrad {
 // Columns of a row-major [R, F] matrix in tiles of kFeatureTile (the last one narrower),
 // each tile k-major: tile q holds dst[q*kFeatureTile*R + k*mr + i] = src[k*F + q*kFeatureTile
 // + i], mr its width. Tiles [q0, q1) only. With steps > 0 the source is batch-first: row
-// k = t*n + b (step t, batch row b) is src row b*steps + t. Read in place instead, the rows of h_{t-1} are
-// 4H or H floats apart (1 KB at H = 256): every k step of the weight-gradient tile hit the
-// same 4 L1 sets, its prefetched lines were evicted before use and the tile ran ~10% slower.
+// k = t*n + b (step t, batch row b) is src row b*steps + t. Read in place instead, the rows
+// of h_{t-1} are 4H or H floats apart (1 KB at H = 256): every k step of the weight-gradient
+// tile hit the same 4 L1 sets, its prefetched lines were evicted before use and the tile ran
+// ~10% slower.
 constexpr int kFeatureTile = 6;
 inline int64_t feature_tiles(int64_t F) { return (F + kFeatureTile - 1) / kFeatureTile; }
 // Row by row: each source row is read once, sequentially, and its full tiles' 6 floats go out

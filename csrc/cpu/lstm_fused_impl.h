@@ -91,7 +91,8 @@ inline typename S::R tanh(typename S::R x) {
 // A(i, k) = a[i*lda + k], or with KMAJOR A(i, k) = a[k*lda + i] (the weight gradients, whose
 // tile rows are feature columns of h_{t-1} or x: the MR values of one k step are adjacent).
 // NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
-// twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
+// twice, on the panel's two parts (vectors 0-1, then 2-3), so that 6 rows fit: 12
+// accumulators + 2 B + a broadcast.
 template <class S, int MR, int NV, bool KMAJOR = false, int BS = 4 * S::W>
 inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile,
                      const float* init = nullptr, int64_t K2 = 0, const float* a2 = nullptr,
@@ -183,51 +184,43 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 
 // The first nv (1..4) of the panel's 4 vectors: a backward column group at the edge of H or
 // I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
-// PARTS (the forward and backward step panels, see pack_forward_part / pack_backward): the
-// two 2-vector passes of the AVX2 tile read two contiguous halves of the panel, K + K2 steps
-// of 2W floats each.
-template <class S, int MR, bool KMAJOR, bool PARTS = false>
+// With NV = 2 (AVX2) the panel is stored as two parts (see "panels" below): the first pass
+// reads part 0 (vectors 0-1), the second part 1 (vectors 2-3), K + K2 steps of 2W floats each.
+template <class S, int MR, bool KMAJOR>
 inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
                       float* tile, const float* init, int64_t K2, const float* a2,
                       int64_t lda2) {
   constexpr int W = S::W;
   const float* init2 = init ? init + 2 * W : nullptr;
-  if constexpr (PARTS && S::NV == 2) {
-    constexpr int BS = 2 * W;
-    const float* b2 = b + (K + std::max<int64_t>(K2, 0)) * BS;
-    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
-    else mac_tile<S, MR, 1, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
-    if (nv == 4) mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
-    else if (nv == 3) mac_tile<S, MR, 1, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
-    return;
-  }
   if constexpr (S::NV == 4) {
     if (nv >= 3) mac_tile<S, MR, 4, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
     else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
     else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
   } else {
-    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
-    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    constexpr int BS = 2 * W;
+    const float* b2 = b + (K + std::max<int64_t>(K2, 0)) * BS;   // part 1
+    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else mac_tile<S, MR, 1, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
     if (nv == 4)
-      mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
+      mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
     else if (nv == 3)
-      mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
+      mac_tile<S, MR, 1, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
   }
 }
 
 // init (4W floats, or null: start from the tile's contents) starts every row of the tile;
 // K2 > 0 continues the k loop over a2 (row stride lda2) after K steps of a.
-template <class S, bool KMAJOR = false, bool PARTS = false>
+template <class S, bool KMAJOR = false>
 inline void mac_tile_rows(int mr, int64_t K, const float* a, int64_t lda, const float* b,
                           float* tile, int nv = 4, const float* init = nullptr, int64_t K2 = 0,
                           const float* a2 = nullptr, int64_t lda2 = 0) {
   switch (mr) {
-    case 1: mac_panel<S, 1, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 2: mac_panel<S, 2, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 3: mac_panel<S, 3, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 4: mac_panel<S, 4, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    case 5: mac_panel<S, 5, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
-    default: mac_panel<S, 6, KMAJOR, PARTS>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 1: mac_panel<S, 1, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 2: mac_panel<S, 2, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 3: mac_panel<S, 3, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 4: mac_panel<S, 4, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    case 5: mac_panel<S, 5, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
+    default: mac_panel<S, 6, KMAJOR>(nv, K, a, lda, b, tile, init, K2, a2, lda2); break;
   }
 }
 
@@ -265,16 +258,21 @@ inline void prefetch_l2(const float* p) {
 
 // ---- packing -----------------------------------------------------------------------------
 
-// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's, in 4 / NV parts of
-// NV gate vectors (one part with 16 lanes; two with 8, one per pass of the AVX2 tile): k step
-// k of part p holds the weight rows g*H + u*W + l (gate g = p*NV + j, lane l) at column k,
+// Panels: every B operand (the packed weights of the forward and backward steps, the dG
+// panels of the weight gradients) is K steps x 4 vectors of W floats, stored as 4 / NV parts
+// of K steps x NV vectors: one part with 16 lanes (the plain k-major layout), two with 8, one
+// per pass of the AVX2 tile (mac_panel). With the 4 vectors of a k step side by side, each
+// AVX2 pass used half of every 128-byte line it streamed from L2: the 6 x 2 tile alone ran
+// 9% slower at K = 384 (the forward) and 18-22% slower at K = 1024 (the H = 256 backward) than
+// on a contiguous half, one thread, best of 5, 2026-12-03.
+//
+// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's: k step k of part p
+// holds the weight rows g*H + u*W + l (gate g = p*NV + j, lane l) at column k,
 // wp[u*(H+I)*4W + (p*(H+I) + k)*NV*W + j*W + l] = w_hh[g*H + u*W + l, k] for k < H, then
-// W_ih's columns. Lanes past H are zero. (With the 4 gate vectors of a k step side by side, each
-// AVX2 pass used half of every 128-byte line it streamed: the 6 x 2 tile alone ran 9% slower at
-// K = 384 than on a contiguous half, one thread, 2026-12-03.) A k step's W values of one gate are a column of W weight rows K floats
-// apart: one gather each, and the panel is written contiguously. (Packing is ~3% of a
-// forward at H = 256, bound by memory: 1.5 MB read and 1.5 MB written; the element-by-element
-// copy it replaced took the same time.)
+// W_ih's columns. Lanes past H are zero. A k step's W values of one gate are a column of W
+// weight rows K floats apart: one gather each, and the panel is written contiguously.
+// (Packing is ~3% of a forward at H = 256, bound by memory: 1.5 MB read and 1.5 MB written;
+// the element-by-element copy it replaced took the same time.)
 template <class S>
 void pack_forward_part(int64_t K, const float* w, int64_t H, int64_t panel_steps,
                        int64_t k_offset, float* wp, int64_t u0, int64_t u1) {
@@ -300,9 +298,8 @@ void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, fl
 }
 
 // Backward panel of column group q (4W columns) of a [4H, cols] weight read untransposed
-// (dh = dG W_hh, dx = dG W_ih), in 4 / NV parts as the forward's: k step k < 4H of part p
-// holds w[k, q*4W + p*NV*W ..+NV*W), zero past cols — row-block copies. (The 6 x 2 AVX2 tile
-// alone ran 18-22% faster at K = 1024 on contiguous halves than on half of every line.)
+// (dh = dG W_hh, dx = dG W_ih), in parts as above: k step k < 4H of part p holds
+// w[k, q*4W + p*NV*W ..+NV*W), zero past cols — row-block copies.
 template <class S>
 void pack_backward(int64_t H, int64_t cols, const float* w, float* wp) {
   constexpr int W = S::W, PW = S::NV * S::W;   // floats per k step of a part
@@ -345,8 +342,8 @@ void step_forward(const ForwardStep& s) {
     for (int64_t r = 0; r < s.n;) {
       const int mr = tile_rows(s.n - r, S::MR_F);
       // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
-      mac_tile_rows<S, false, true>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row,
-                                    s.I, s.x + r * s.ldx, s.ldx);
+      mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row, s.I,
+                       s.x + r * s.ldx, s.ldx);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
@@ -413,8 +410,8 @@ void step_backward(const BackwardStep& s) {
             prefetch_l2(s.tanhc + a);
           }
       if (gemm)
-        mac_tile_rows<S, false, true>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile,
-                                      (int)std::min<int64_t>(4, (H - q * 4 * W + W - 1) / W));
+        mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile,
+                         (int)std::min<int64_t>(4, (H - q * 4 * W + W - 1) / W));
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
@@ -467,8 +464,8 @@ void step_backward(const BackwardStep& s) {
           S::store(tile + i * 4 * W + j * W,
                    s.dx_beta ? load<S>(m, s.dx_next + (r + i) * s.ldx + j0) : S::zero());
         }
-      mac_tile_rows<S, false, true>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
-                                    (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
+      mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
+                       (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
       for (int i = 0; i < mr; ++i)
         for (int j = 0; j < 4; ++j) {
           const int64_t j0 = q * 4 * W + j * W;
@@ -505,7 +502,7 @@ void weight_grad(const WeightGrad& s) {
       for (int64_t f = 0; f < F; f += kFeatureTile) {
         const int mr = (int)std::min<int64_t>(kFeatureTile, F - f);
         std::fill(tile, tile + mr * 4 * W, 0.f);
-        mac_tile_rows<S, true, true>(mr, s.R, a + f * s.R, mr, panel, tile);
+        mac_tile_rows<S, true>(mr, s.R, a + f * s.R, mr, panel, tile);
         // tile[i][g*W + l] is dW[g*H + u*W + l, f + i]: a transposed write-back, 4W x mr
         // scalars against the R x 4W x mr FMAs of the tile.
         for (int g = 0; g < 4; ++g)
