@@ -580,18 +580,20 @@ def test_random_configurations_match_torch():
 
 # ---- the fused float32 LSTM steps (csrc/cpu/lstm_fused_*.cpp) ---------------------------------
 
-def _lstm_f32_vs_f64(rng, T, N, I, H, bidir=False, lengths=None, threads=1):
+def _lstm_f32_vs_f64(rng, T, N, I, H, bidir=False, lengths=None, threads=1, layers=1,
+                     batch_first=False):
     """float32 LSTM (the fused kernels on an AVX2 / AVX-512 CPU) against the float64 one (the
     GEMM + pointwise plan) with the same weights: outputs, states and every gradient."""
     res = []
-    ms = [nn.LSTM(I, H, bidirectional=bidir, dtype=dt) for dt in (dlcore.float64, dlcore.float32)]
+    ms = [nn.LSTM(I, H, num_layers=layers, bidirectional=bidir, batch_first=batch_first, dtype=dt)
+          for dt in (dlcore.float64, dlcore.float32)]
     ms[1].load_state_dict({k: dlcore.tensor(np.asarray(v).astype(np.float32))
                            for k, v in ms[0].state_dict().items()})
     D = 2 if bidir else 1
-    x = rng.uniform(-2, 2, (T, N, I)).astype(np.float32)
-    h0 = rng.uniform(-1, 1, (D, N, H)).astype(np.float32)
-    c0 = rng.uniform(-1, 1, (D, N, H)).astype(np.float32)
-    lw = rng.standard_normal((T, N, D * H)).astype(np.float32)
+    x = rng.uniform(-2, 2, (N, T, I) if batch_first else (T, N, I)).astype(np.float32)
+    h0 = rng.uniform(-1, 1, (layers * D, N, H)).astype(np.float32)
+    c0 = rng.uniform(-1, 1, (layers * D, N, H)).astype(np.float32)
+    lw = rng.standard_normal((N, T, D * H) if batch_first else (T, N, D * H)).astype(np.float32)
     before = dlcore.get_num_threads()
     dlcore.set_num_threads(threads)
     try:
@@ -635,6 +637,34 @@ def test_lstm_float32_packed_row_blocks(path, threads, rng, monkeypatch):
     lengths = [5, 2, 7, 7, 1, 3, 6, 4, 7, 2, 5, 5, 1, 6, 3, 7, 4, 2, 6]
     _lstm_f32_vs_f64(rng, 7, len(lengths), 4, 70, bidir=True, lengths=lengths, threads=threads)
     _lstm_f32_vs_f64(rng, 7, len(lengths), 66, 64, bidir=True, lengths=lengths, threads=threads)
+
+
+@pytest.mark.parametrize("path", [None, "avx2", "generic"])
+@pytest.mark.parametrize("T,N,I,H,threads", [(4, 3, 5, 17, 1), (1, 1, 1, 1, 1), (3, 7, 70, 65, 2),
+                                             (5, 0, 3, 4, 1), (2, 19, 6, 33, 2)])
+def test_lstm_float32_batch_first_rows(path, T, N, I, H, threads, rng, monkeypatch):
+    """A batch-first LSTM on the CPU reads x and writes y (and dy / dx) in their batch-major rows
+    (row b*T + t); float32 (fused, or the reference plan on copies with path=generic) against
+    float64 (the reference plan on copies), 2 layers bidirectional so layer 2 reads layer 1's
+    batch-major output and the second direction accumulates into dx; empty and odd batches,
+    T = 1, hidden sizes around the 8 / 16 lanes, two threads owning row blocks."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    _lstm_f32_vs_f64(rng, T, N, I, H, bidir=True, threads=threads, layers=2, batch_first=True)
+
+
+def test_rnn_kernel_batch_first_rows_errors(rng):
+    """batch_first rows are an LSTM-only, unpacked-only option of the kernel calls."""
+    x = dlcore.tensor(rng.standard_normal((6, 3)).astype(np.float32))
+    w_ih = dlcore.zeros(12, 3)
+    w_hh, h0 = dlcore.zeros(12, 4), dlcore.zeros(2, 4)
+    with pytest.raises(ValueError, match="LSTM only"):
+        dlcore._C.rnn_forward(1, x._impl, h0._impl, None, w_ih._impl, w_hh._impl, None, None,
+                              [2, 2, 2], False, None, False, True)
+    with pytest.raises(ValueError, match="equal batch sizes"):
+        dlcore._C.rnn_forward(0, x._impl, h0._impl, h0._impl, dlcore.zeros(16, 3)._impl,
+                              dlcore.zeros(16, 4)._impl, None, None, [2, 2, 1, 1], False, None,
+                              False, True)
 
 
 @pytest.mark.parametrize("path", [None, "avx2"])

@@ -104,12 +104,24 @@ std::optional<Tensor> check_bias(const char* op, const std::optional<Tensor>& b,
 
 const void* ptr(const std::optional<Tensor>& t) { return t ? t->data() : nullptr; }
 
+// batch_first: the rows of x / y / dy / dx in batch-major order (row b*T + t). The CPU LSTM
+// reads them so (no transposing copies); not for packed sequences, other cells or CUDA.
+void check_batch_first(const char* op, int cell, const Tensor& x,
+                       const std::vector<int64_t>& batch_sizes, int64_t N) {
+  if (cell != kLSTM) fail<ShapeError>(op, "batch_first rows are implemented for the LSTM only");
+  if (x.device().is_cuda())
+    fail<DeviceError>(op, "batch_first rows are implemented on the CPU only");
+  for (int64_t b : batch_sizes)
+    if (b != N)
+      fail<ShapeError>(op, "batch_first rows need equal batch sizes (no packed sequence)");
+}
+
 // ---- forward --------------------------------------------------------------------------------
 // Returns (h_n, c_n or None, saved...) and writes y (allocated here when not given).
 py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optional<Tensor> c0,
                       const Tensor& w_ih_in, const Tensor& w_hh_in, std::optional<Tensor> b_ih_in,
                       std::optional<Tensor> b_hh_in, const std::vector<int64_t>& batch_sizes,
-                      bool reverse, std::optional<Tensor> y_in, bool save) {
+                      bool reverse, std::optional<Tensor> y_in, bool save, bool batch_first) {
   const char* op = cell_name(cell);
   if (cell < 0 || cell > 3) fail<ShapeError>("rnn", "unknown cell code ", cell);
   if (h0.dim() != 2) fail<ShapeError>(op, "expected a hidden state [N, H], got ", shape_str(h0.sizes));
@@ -122,6 +134,7 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
     expect_like(op, *c0, x_in, "cx");
     expect_shape(op, *c0, {s.N, s.H}, "cx");
   }
+  if (batch_first) check_batch_first(op, cell, x_in, batch_sizes, s.N);
   auto b_ih = check_bias(op, b_ih_in, x_in, s.G * s.H, "bias_ih");
   auto b_hh = check_bias(op, b_hh_in, x_in, s.G * s.H, "bias_hh");
   Tensor x = contiguous(x_in), w_ih = contiguous(w_ih_in), w_hh = contiguous(w_hh_in);
@@ -155,7 +168,7 @@ py::tuple rnn_forward(int cell, const Tensor& x_in, const Tensor& h0, std::optio
       DLCORE_ON_DEVICE(dev,
           cpu::lstm_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                             h.data(), c.data(), y.data(), ys, reverse, gates.data(),
-                            p(hprev), p(cprev), p(tanhc), bsum.data(), wt),
+                            p(hprev), p(cprev), p(tanhc), bsum.data(), wt, batch_first),
           cuda::lstm_forward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(), bi, bh,
                              h.data(), c.data(), y.data(), ys, reverse, gates.data(),
                              p(hprev), p(cprev), p(tanhc), bsum.data(), wt, stream));
@@ -202,11 +215,13 @@ py::tuple rnn_backward(int cell, const Tensor& x_in, const Tensor& w_ih_in, cons
                        bool has_bias, const std::vector<int64_t>& batch_sizes, int64_t N,
                        bool reverse, const std::vector<Tensor>& saved_in,
                        std::optional<Tensor> dy_in, std::optional<Tensor> dhn,
-                       std::optional<Tensor> dcn, std::optional<Tensor> dx, double dx_beta) {
+                       std::optional<Tensor> dcn, std::optional<Tensor> dx, double dx_beta,
+                       bool batch_first) {
   const char* op = cell_name(cell);
   if (cell < 0 || cell > 3) fail<ShapeError>("rnn", "unknown cell code ", cell);
   const Sizes s = check_layer(op, cell, x_in, w_ih_in, w_hh_in, batch_sizes, N);
   const int64_t T = s.T, I = s.I, H = s.H, R = s.R, G = s.G;
+  if (batch_first) check_batch_first(op, cell, x_in, batch_sizes, N);
   const size_t n_saved = cell == kLSTM ? 4 : cell == kGRU ? 3 : 2;
   if (saved_in.size() != n_saved) fail<ShapeError>(op, "expected ", n_saved, " saved tensors");
   std::vector<Tensor> saved;
@@ -251,7 +266,7 @@ py::tuple rnn_backward(int cell, const Tensor& x_in, const Tensor& w_ih_in, cons
           cpu::lstm_backward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(),
                              saved[0].data(), saved[1].data(), saved[2].data(), saved[3].data(),
                              dyp, dys, dh.data(), dc.data(), reverse, dgates.data(), dxp,
-                             dx_beta, dw_ih.data(), dw_hh.data(), db.data()),
+                             dx_beta, dw_ih.data(), dw_hh.data(), db.data(), batch_first),
           cuda::lstm_backward(dt, T, bs, N, I, H, x.data(), w_ih.data(), w_hh.data(),
                               saved[0].data(), saved[1].data(), saved[2].data(), saved[3].data(),
                               dyp, dys, dh.data(), dc.data(), reverse, dgates.data(), dxp,
@@ -301,16 +316,18 @@ void register_rnn(py::module_& m) {
   m.def("rnn_forward", &rnn_forward, py::arg("cell"), py::arg("x"), py::arg("h0"),
         py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"),
         py::arg("batch_sizes"), py::arg("reverse"), py::arg("y") = py::none(),
-        py::arg("save") = true,
+        py::arg("save") = true, py::arg("batch_first") = false,
         "One recurrent layer-direction over a packed sequence (cell: 0 lstm, 1 gru, 2 rnn_tanh, "
         "3 rnn_relu). Returns (y, h_n, c_n or None, saved tensors for rnn_backward; empty when "
-        "save is false, for inference).");
+        "save is false, for inference). batch_first (CPU LSTM, equal batch sizes): the rows of "
+        "x and y are batch-major (row b*T + t).");
   m.def("rnn_backward", &rnn_backward, py::arg("cell"), py::arg("x"), py::arg("w_ih"),
         py::arg("w_hh"), py::arg("has_bias"), py::arg("batch_sizes"), py::arg("N"),
         py::arg("reverse"), py::arg("saved"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"),
-        py::arg("dx"), py::arg("dx_beta"),
+        py::arg("dx"), py::arg("dx_beta"), py::arg("batch_first") = false,
         "Backward of rnn_forward. Returns (dh0, dc0 or None, dw_ih, dw_hh, db_ih, db_hh); "
-        "writes (dx_beta=0) or accumulates (dx_beta=1) the input gradient into dx.");
+        "writes (dx_beta=0) or accumulates (dx_beta=1) the input gradient into dx. batch_first: "
+        "x, dy and dx rows batch-major, as in rnn_forward.");
 }
 
 }  // namespace dlcore

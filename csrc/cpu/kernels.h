@@ -307,16 +307,20 @@ void local_response_norm_backward(DType dtype, const void* grad, const void* x,
 // and one GEMM dgates W_hh; after the loop dx = dG W_ih (dx nullable; dx_beta = 1 accumulates,
 // the second direction of a bidirectional layer), dW_ih = dG^T x, dW_hh = dG^T hprev and the
 // bias gradient (one column sum: it is the same for b_ih and b_hh), each ONE GEMM over R rows.
+// batch_first (equal batch sizes only): x, y, dy and dx hold step t's batch row b at row
+// b*T + t instead of t*N + b (what the layer's batch-first input and output already are); the
+// saved blocks keep the time-major order.
 void lstm_forward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                   int64_t H, const void* x, const void* w_ih, const void* w_hh, const void* b_ih,
                   const void* b_hh, void* h, void* c, void* y, int64_t y_stride, bool reverse,
                   void* gates, void* hprev, void* cprev, void* tanhc, void* bias_sum,
-                  void* w_hh_t);
+                  void* w_hh_t, bool batch_first = false);
 void lstm_backward(DType dtype, int64_t T, const int64_t* batch_sizes, int64_t N, int64_t I,
                    int64_t H, const void* x, const void* w_ih, const void* w_hh,
                    const void* gates, const void* hprev, const void* cprev, const void* tanhc,
                    const void* dy, int64_t dy_stride, void* dh, void* dc, bool reverse,
-                   void* dgates, void* dx, double dx_beta, void* dw_ih, void* dw_hh, void* db);
+                   void* dgates, void* dx, double dx_beta, void* dw_ih, void* dw_hh, void* db,
+                   bool batch_first = false);
 // GRU (gates r z n): gates [R, 3H] = x W_ih^T + b_ih, activated in place; hn [R, H] keeps
 // W_hn h + b_hn of each step (n needs it multiplied by r, so the two projections stay apart);
 // hprev [R, H]; scratch [N, 3H] receives each step's h W_hh^T + b_hh. The backward needs two

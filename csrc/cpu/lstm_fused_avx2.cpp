@@ -45,11 +45,18 @@ struct Ymm {
   static R lt_select(R x, R t, R a, R b) {
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, t, _CMP_LT_OQ));
   }
-  static R round(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  // p * 2^n, 2^n built in the exponent field.
-  static R scale2(R p, R n) {
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(
-                                _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
+  // n = round(x*c) by the shifter constant 1.5*2^23 + 127: the FMA's rounding leaves n + 127
+  // in the low mantissa bits of t (|x*c| < 2^22), so n = t - shifter and 2^n is t's bits
+  // shifted into the exponent field: fma, sub, shift and mul instead of mul, round, convert,
+  // add, shift and mul (the cell evaluates five exponentials per value; AVX2 has no scalef).
+  static constexpr float kShifter = 12582912.0f + 127.0f;
+  static R nearest_times(R x, R c, R& n) {
+    const R t = _mm256_fmadd_ps(x, c, _mm256_set1_ps(kShifter));
+    n = _mm256_sub_ps(t, _mm256_set1_ps(kShifter));
+    return t;
+  }
+  static R scale2(R p, R t) {
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)));
   }
 };
 
@@ -60,7 +67,7 @@ void pack_forward_avx2(int64_t H, int64_t I, const float* w_hh, const float* w_i
   impl::pack_forward<Ymm>(H, I, w_hh, w_ih, wp, u0, u1);
 }
 void pack_backward_avx2(int64_t H, int64_t cols, const float* w, float* wp) {
-  impl::pack_backward<8>(H, cols, w, wp);
+  impl::pack_backward<Ymm>(H, cols, w, wp);
 }
 void step_forward_avx2(const ForwardStep& s) { impl::step_forward<Ymm>(s); }
 void step_backward_avx2(const BackwardStep& s) { impl::step_backward<Ymm>(s); }

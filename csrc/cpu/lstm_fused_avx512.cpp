@@ -50,7 +50,10 @@ struct Zmm {
   static R lt_select(R x, R t, R a, R b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, t, _CMP_LT_OQ), b, a);
   }
-  static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R nearest_times(R x, R c, R& n) {
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, c), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return n;
+  }
   // One vscalefps instead of building 2^n in the exponent field and multiplying (4 ops): the
   // cell evaluates five exponentials per value.
   static R scale2(R p, R n) { return _mm512_scalef_ps(p, n); }
@@ -63,7 +66,7 @@ void pack_forward_avx512(int64_t H, int64_t I, const float* w_hh, const float* w
   impl::pack_forward<Zmm>(H, I, w_hh, w_ih, wp, u0, u1);
 }
 void pack_backward_avx512(int64_t H, int64_t cols, const float* w, float* wp) {
-  impl::pack_backward<16>(H, cols, w, wp);
+  impl::pack_backward<Zmm>(H, cols, w, wp);
 }
 void step_forward_avx512(const ForwardStep& s) { impl::step_forward<Zmm>(s); }
 void step_backward_avx512(const BackwardStep& s) { impl::step_backward<Zmm>(s); }

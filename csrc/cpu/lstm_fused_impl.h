@@ -7,7 +7,8 @@
 // gather(m, p, stride) (lane l < the mask's count: p[l*stride], else 0), bcast, set1, zero, acc (c += a*b
 // tied to c's register), fma (a*b + c), fnma (c - a*b), rcp (reciprocal estimate), add, sub,
 // mul, min, max, abs, sign_of(x) (x & -0.0f), or_, lt_select(x, t, a, b) (x < t ? a : b),
-// round (to nearest) and scale2(p, n) (p * 2^n for an integral-valued n in [-126, 127]).
+// nearest_times(x, c, n) (sets n = x*c rounded to the nearest integer, |x*c| <= 128, and
+// returns a token for scale2) and scale2(p, token) (p * 2^n for that n, n in [-126, 127]).
 //
 // Register tile: MR rows x 4 vectors (in one pass, or two of 2 vectors). The 4
 // vectors are the gates i, f, g, o of one block of W hidden units (forward), or 4 blocks of W
@@ -38,7 +39,8 @@ template <class S>
 inline typename S::R exp_clamped(typename S::R x) {
   using R = typename S::R;
   x = S::min(S::set1(88.3f), S::max(S::set1(-87.3f), x));
-  const R n = S::round(S::mul(x, S::set1(1.44269504088896341f)));
+  R n;
+  const R token = S::nearest_times(x, S::set1(1.44269504088896341f), n);
   R r = S::fma(n, S::set1(-0.693359375f), x);         // ln2 split: n*hi is exact
   r = S::fma(n, S::set1(2.12194440e-4f), r);
   R p = S::set1(1.9875691500e-4f);
@@ -48,7 +50,7 @@ inline typename S::R exp_clamped(typename S::R x) {
   p = S::fma(p, r, S::set1(1.6666665459e-1f));
   p = S::fma(p, r, S::set1(5.0000001201e-1f));
   p = S::fma(p, S::mul(r, r), S::add(r, S::set1(1.0f)));
-  return S::scale2(p, n);
+  return S::scale2(p, token);
 }
 
 // 1/d for d >= 1 (both uses below): the hardware estimate (14 bits with AVX-512, 12 with
@@ -84,13 +86,14 @@ inline typename S::R tanh(typename S::R x) {
 }
 
 // ---- the register tile -------------------------------------------------------------------
-// tile[i*4W + j*W + l] += sum_k A(i, k) * b[k*4W + j*W + l] for i < MR, j < NV, l < W.
-// b is a packed panel (4W floats per k step, contiguous); A is read in place: row-major,
+// tile[i*4W + j*W + l] += sum_k A(i, k) * b[k*BS + j*W + l] for i < MR, j < NV, l < W.
+// b is a packed panel (BS floats per k step, contiguous); A is read in place: row-major,
 // A(i, k) = a[i*lda + k], or with KMAJOR A(i, k) = a[k*lda + i] (the weight gradients, whose
 // tile rows are feature columns of h_{t-1} or x: the MR values of one k step are adjacent).
 // NV = 4 covers the panel in one pass; NV = 2 (S::NV, the 16-register AVX2 case) is called
-// twice, on vectors 0-1 and 2-3, so that 6 rows fit: 12 accumulators + 2 B + a broadcast.
-template <class S, int MR, int NV, bool KMAJOR = false>
+// twice, on the panel's two parts (vectors 0-1, then 2-3), so that 6 rows fit: 12
+// accumulators + 2 B + a broadcast.
+template <class S, int MR, int NV, bool KMAJOR = false, int BS = 4 * S::W>
 inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, float* tile,
                      const float* init = nullptr, int64_t K2 = 0, const float* a2 = nullptr,
                      int64_t lda2 = 0) {
@@ -142,7 +145,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
       ++p0;                                                                         \
       ++p1;                                                                         \
     }                                                                               \
-    b += 4 * W;                                                                     \
+    b += BS;                                                                        \
     __asm__("" : "+r"(p0), "+r"(p1), "+r"(b));                                      \
   }
   // Up to two k segments against one contiguous panel: K steps of A = a, then K2 of a2 (the
@@ -157,7 +160,7 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
     }
     int64_t k = 0;
     for (; k + 2 <= K; k += 2) {
-      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 4 * W), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * BS), _MM_HINT_T0);
       DLCORE_STEP DLCORE_STEP
     }
     for (; k < K; ++k) DLCORE_STEP
@@ -181,6 +184,8 @@ inline void mac_tile(int64_t K, const float* a, int64_t lda, const float* b, flo
 
 // The first nv (1..4) of the panel's 4 vectors: a backward column group at the edge of H or
 // I (H = 32 on 16 lanes fills 2 of 4 vectors) skips the FMAs of columns that do not exist.
+// With NV = 2 (AVX2) the panel is stored as two parts (see "panels" below): the first pass
+// reads part 0 (vectors 0-1), the second part 1 (vectors 2-3), K + K2 steps of 2W floats each.
 template <class S, int MR, bool KMAJOR>
 inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const float* b,
                       float* tile, const float* init, int64_t K2, const float* a2,
@@ -192,12 +197,14 @@ inline void mac_panel(int nv, int64_t K, const float* a, int64_t lda, const floa
     else if (nv == 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
     else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
   } else {
-    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
-    else mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b, tile, init, K2, a2, lda2);
+    constexpr int BS = 2 * W;
+    const float* b2 = b + (K + std::max<int64_t>(K2, 0)) * BS;   // part 1
+    if (nv >= 2) mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
+    else mac_tile<S, MR, 1, KMAJOR, BS>(K, a, lda, b, tile, init, K2, a2, lda2);
     if (nv == 4)
-      mac_tile<S, MR, 2, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
+      mac_tile<S, MR, 2, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
     else if (nv == 3)
-      mac_tile<S, MR, 1, KMAJOR>(K, a, lda, b + 2 * W, tile + 2 * W, init2, K2, a2, lda2);
+      mac_tile<S, MR, 1, KMAJOR, BS>(K, a, lda, b2, tile + 2 * W, init2, K2, a2, lda2);
   }
 }
 
@@ -245,26 +252,39 @@ inline void store(const Lanes<S>& l, float* p, typename S::R v) {
   else S::store(p, l.m, v);
 }
 
+inline void prefetch_l2(const float* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1);
+}
+
 // ---- packing -----------------------------------------------------------------------------
 
-// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's; k step k holds the
-// weight rows g*H + u*W + l (gate g, lane l) at column k: for the W_hh part
-// wp[u*(H+I)*4W + k*4W + g*W + l] = w_hh[g*H + u*W + l, k], then W_ih's columns follow. Lanes
-// past H are zero. A k step's W values of one gate are a column of W weight rows K floats
-// apart: one gather each, and the panel is written contiguously. (Packing is ~3% of a
-// forward at H = 256, bound by memory: 1.5 MB read and 1.5 MB written; the element-by-element
-// copy it replaced took the same time.)
+// Panels: every B operand (the packed weights of the forward and backward steps, the dG
+// panels of the weight gradients) is K steps x 4 vectors of W floats, stored as 4 / NV parts
+// of K steps x NV vectors: one part with 16 lanes (the plain k-major layout), two with 8, one
+// per pass of the AVX2 tile (mac_panel). With the 4 vectors of a k step side by side, each
+// AVX2 pass used half of every 128-byte line it streamed from L2: the 6 x 2 tile alone ran
+// 9% slower at K = 384 (the forward) and 18-22% slower at K = 1024 (the H = 256 backward) than
+// on a contiguous half, one thread, best of 5, 2026-12-03.
+//
+// Forward panel of unit block u: H + I k steps, first W_hh's then W_ih's: k step k of part p
+// holds the weight rows g*H + u*W + l (gate g = p*NV + j, lane l) at column k,
+// wp[u*(H+I)*4W + (p*(H+I) + k)*NV*W + j*W + l] = w_hh[g*H + u*W + l, k] for k < H, then
+// W_ih's columns. Lanes past H are zero. A k step's W values of one gate are a column of W
+// weight rows K floats apart: one gather each, and the panel is written contiguously.
+// (Packing is ~3% of a forward at H = 256, bound by memory: 1.5 MB read and 1.5 MB written;
+// the element-by-element copy it replaced took the same time.)
 template <class S>
 void pack_forward_part(int64_t K, const float* w, int64_t H, int64_t panel_steps,
                        int64_t k_offset, float* wp, int64_t u0, int64_t u1) {
-  constexpr int W = S::W;
+  constexpr int W = S::W, NV = S::NV;
   for (int64_t u = u0; u < u1; ++u) {
-    float* panel = wp + (u * panel_steps + k_offset) * 4 * W;
+    float* panel = wp + u * panel_steps * 4 * W;
     const typename S::M m = S::mask((int)std::min<int64_t>(W, H - u * W));
     const float* rows = w + u * W * K;   // gate g's rows start g*H*K floats further
     for (int64_t k = 0; k < K; ++k)
-      for (int g = 0; g < 4; ++g)
-        S::store(panel + k * 4 * W + g * W, S::gather(m, rows + g * H * K + k, K));
+      for (int g = 0; g < 4; ++g)   // part g / NV, k step k_offset + k, vector g % NV
+        S::store(panel + (g / NV * panel_steps + k_offset + k) * NV * W + g % NV * W,
+                 S::gather(m, rows + g * H * K + k, K));
   }
 }
 
@@ -278,19 +298,24 @@ void pack_forward(int64_t H, int64_t I, const float* w_hh, const float* w_ih, fl
 }
 
 // Backward panel of column group q (4W columns) of a [4H, cols] weight read untransposed
-// (dh = dG W_hh, dx = dG W_ih): k step k < 4H holds w[k, q*4W + 0..4W), zero past cols — a
-// plain row-block copy.
-template <int W>
+// (dh = dG W_hh, dx = dG W_ih), in parts as above: k step k < 4H of part p holds
+// w[k, q*4W + p*NV*W ..+NV*W), zero past cols — row-block copies.
+template <class S>
 void pack_backward(int64_t H, int64_t cols, const float* w, float* wp) {
+  constexpr int W = S::W, PW = S::NV * S::W;   // floats per k step of a part
   const int64_t groups = (cols + 4 * W - 1) / (4 * W);
   parallel_for(groups, std::max<int64_t>(1, kParallelGrain / (16 * W * H + 1)),
                [&](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t u0 = q * 4 * W, n = std::min<int64_t>(4 * W, cols - u0);
       float* panel = wp + q * 4 * H * 4 * W;
-      for (int64_t k = 0; k < 4 * H; ++k) {
-        std::memcpy(panel + k * 4 * W, w + k * cols + u0, sizeof(float) * n);
-        std::fill(panel + k * 4 * W + n, panel + (k + 1) * 4 * W, 0.f);
+      for (int p = 0; p < 4 * W / PW; ++p) {
+        const int64_t np = std::max<int64_t>(0, std::min<int64_t>(PW, n - p * PW));
+        float* part = panel + p * 4 * H * PW;
+        for (int64_t k = 0; k < 4 * H; ++k) {
+          std::memcpy(part + k * PW, w + k * cols + u0 + p * PW, sizeof(float) * np);
+          std::fill(part + k * PW + np, part + (k + 1) * PW, 0.f);
+        }
       }
     }
   });
@@ -318,7 +343,7 @@ void step_forward(const ForwardStep& s) {
       const int mr = tile_rows(s.n - r, S::MR_F);
       // The tile starts from the bias; one k loop adds h_{t-1} W_hh^T, then x_t W_ih^T.
       mac_tile_rows<S>(mr, H, s.h_in + r * s.ldh, s.ldh, panel, tile, 4, bias_row, s.I,
-                       s.x + r * s.I, s.I);
+                       s.x + r * s.ldx, s.ldx);
       for (int i = 0; i < mr; ++i) {
         const float* t = tile + i * 4 * W;
         const R ig = sigmoid<S>(S::load(t)), fg = sigmoid<S>(S::load(t + W));
@@ -371,6 +396,19 @@ void step_backward(const BackwardStep& s) {
           if (!gemm) v = S::add(v, load<S>(m, s.dh + (r + i) * H + j0));
           S::store(tile + i * 4 * W + j * W, v);
         }
+      // What the epilogue reads of the forward's saved values (gates, c_{t-1}, tanh c_t) was
+      // written steps ago and has left L1/L2; prefetched here into L2 (into L1 they were
+      // evicted again by the panel streaming through the k loop), they arrive during the
+      // tile's k loop. Without them the epilogue's first loads took ~75% of its samples, ~6%
+      // of a char-LM training step (2026-12-03).
+      if (gemm)
+        for (int i = 0; i < mr; ++i)
+          for (int64_t j0 = q * 4 * W; j0 < std::min<int64_t>(H, (q + 1) * 4 * W); j0 += W) {
+            const int64_t a = (r + i) * H + j0;
+            for (int g = 0; g < 4; ++g) prefetch_l2(s.gates + (r + i) * G + g * H + j0);
+            prefetch_l2(s.cprev + a);
+            prefetch_l2(s.tanhc + a);
+          }
       if (gemm)
         mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wp + q * G * 4 * W, tile,
                          (int)std::min<int64_t>(4, (H - q * 4 * W + W - 1) / W));
@@ -400,11 +438,14 @@ void step_backward(const BackwardStep& s) {
           store<S>(m, dg + 3 * H, dao);
           store<S>(m, s.dc + a, S::mul(dct, fg));
           if (s.dgp) {   // the same values in unit block j0 / W's weight-gradient panel
-            float* p = s.dgp + (j0 / W) * s.dgp_stride + (r + i) * 4 * W;
-            S::store(p, dai);   // (whole vectors: the panel has room for lanes past H)
-            S::store(p + W, daf);
-            S::store(p + 2 * W, dag);
-            S::store(p + 3 * W, dao);
+            // (whole vectors: the panel has room for lanes past H; parts as WeightGrad's)
+            constexpr int NV = S::NV;
+            const int64_t R = s.dgp_stride / (4 * W);
+            float* p = s.dgp + (j0 / W) * s.dgp_stride + (s.dgp_row + r + i) * NV * W;
+            S::store(p, dai);
+            S::store(p + (1 / NV) * R * NV * W + (1 % NV) * W, daf);
+            S::store(p + (2 / NV) * R * NV * W + (2 % NV) * W, dag);
+            S::store(p + (3 / NV) * R * NV * W + (3 % NV) * W, dao);
           }
         }
       r += mr;
@@ -421,7 +462,7 @@ void step_backward(const BackwardStep& s) {
           const int64_t j0 = q * 4 * W + j * W;
           const Lanes<S> m(I - j0);
           S::store(tile + i * 4 * W + j * W,
-                   s.dx_beta ? load<S>(m, s.dx_next + (r + i) * I + j0) : S::zero());
+                   s.dx_beta ? load<S>(m, s.dx_next + (r + i) * s.ldx + j0) : S::zero());
         }
       mac_tile_rows<S>(mr, G, s.dg_next + r * G, G, s.wpx + q * G * 4 * W, tile,
                        (int)std::min<int64_t>(4, (I - q * 4 * W + W - 1) / W));
@@ -430,7 +471,7 @@ void step_backward(const BackwardStep& s) {
           const int64_t j0 = q * 4 * W + j * W;
           if (j0 >= I) break;
           const Lanes<S> m(I - j0);
-          store<S>(m, s.dx_next + (r + i) * I + j0, S::load(tile + i * 4 * W + j * W));
+          store<S>(m, s.dx_next + (r + i) * s.ldx + j0, S::load(tile + i * 4 * W + j * W));
         }
       r += mr;
     }
@@ -473,12 +514,14 @@ void weight_grad(const WeightGrad& s) {
     }
     if (s.db) {   // rows summed in order: the result does not depend on the thread count
       R acc0 = S::zero(), acc1 = S::zero(), acc2 = S::zero(), acc3 = S::zero();
+      constexpr int NV = S::NV;
+      const float* p2 = panel + (2 / NV) * s.R * NV * W + (2 % NV) * W;   // gates g, o
       for (int64_t r = 0; r < s.R; ++r) {
-        const float* p = panel + r * 4 * W;
+        const float* p = panel + r * NV * W;
         acc0 = S::add(acc0, S::load(p));
-        acc1 = S::add(acc1, S::load(p + W));
-        acc2 = S::add(acc2, S::load(p + 2 * W));
-        acc3 = S::add(acc3, S::load(p + 3 * W));
+        acc1 = S::add(acc1, S::load(p + (1 / NV) * s.R * NV * W + (1 % NV) * W));
+        acc2 = S::add(acc2, S::load(p2 + r * NV * W));
+        acc3 = S::add(acc3, S::load(p2 + r * NV * W + W));
       }
       const typename S::M m = S::mask(units);
       S::store(s.db + u * W, m, acc0);

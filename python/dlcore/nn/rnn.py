@@ -103,7 +103,8 @@ def _clone_impl(impl):
     return out
 
 
-def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shape):
+def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shape,
+                 batch_first=False):
     """One layer (both directions) over a packed sequence: ONE kernel call per direction and ONE
     autograd node.
 
@@ -111,6 +112,8 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
     batch_sizes[t] rows); N: the batch; hx, cx: tensors whose data is [D, N, H] (cx None
     unless LSTM); weights: per direction (w_ih, w_hh, b_ih, b_hh), biases may be None.
     Returns (y, h_n, c_n) with y shaped out_shape ([R, D*H] data) and states shaped state_shape.
+    batch_first (CPU LSTM, equal batch sizes): the rows of x's data and of y are batch-major
+    (x is [N, T, I]), which the kernels read and write in place of transposing copies.
     """
     D = len(weights)
     H = weights[0][1].shape[1]
@@ -132,7 +135,8 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
         h0 = _rows_view(hi, N, H, H, hi.offset + d * N * H)
         c0 = _rows_view(ci, N, H, H, ci.offset + d * N * H) if ci is not None else None
         _, h, c, s = _C.rnn_forward(cell, x2, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes,
-                                    d == 1, _rows_view(y, R, H, D * H, y.offset + d * H), grad)
+                                    d == 1, _rows_view(y, R, H, D * H, y.offset + d * H), grad,
+                                    batch_first)
         _C.copy_(_rows_view(hn, N, H, H, hn.offset + d * N * H), h)
         if cn is not None:
             _C.copy_(_rows_view(cn, N, H, H, cn.offset + d * N * H), c)
@@ -161,7 +165,7 @@ def _fused_layer(cell, x, batch_sizes, N, hx, cx, weights, out_shape, state_shap
             dcn = _rows_view(gci, N, H, H, gci.offset + d * N * H) if gci is not None else None
             dh, dc, dw_ih, dw_hh, db_ih, db_hh = _C.rnn_backward(
                 cell, x2, w_ih, w_hh, has_bias, batch_sizes, N, d == 1, list(saved[d]), dy, dhn,
-                dcn, dx, 0.0 if d == 0 else 1.0)
+                dcn, dx, 0.0 if d == 0 else 1.0, batch_first)
             _C.copy_(_rows_view(dh0, N, H, H, dh0.offset + d * N * H), dh)
             if dc0 is not None:
                 _C.copy_(_rows_view(dc0, N, H, H, dc0.offset + d * N * H), dc)
@@ -306,6 +310,7 @@ class RNNBase(Module):
         packed = isinstance(input, PackedSequence)
         unbatched = False
         sorted_idx = unsorted_idx = None
+        rows_bf = False
         if packed:
             x, bs_t, sorted_idx, unsorted_idx = input
             _check_input(name, x, w0)
@@ -325,13 +330,16 @@ class RNNBase(Module):
                                  f"{self.input_size}, got {input.shape[-1]} (input shape "
                                  f"{tuple(input.shape)})")
             unbatched = input.ndim == 2
+            # A batch-first CPU LSTM reads and writes its batch-major rows in place; every
+            # other layer runs on a time-major view (copied to contiguous by the kernel call).
+            rows_bf = self.batch_first and not unbatched and is_lstm and w0.device.type == "cpu"
             if unbatched:
                 x = input.unsqueeze(1)
-            elif self.batch_first:
+            elif self.batch_first and not rows_bf:
                 x = input.transpose(0, 1)
             else:
                 x = input
-            T, N = x.shape[0], x.shape[1]
+            T, N = (x.shape[1], x.shape[0]) if rows_bf else (x.shape[0], x.shape[1])
             batch_sizes = [N] * T
         state_shape = (L * D, N, H)
         if hx is None:
@@ -365,8 +373,10 @@ class RNNBase(Module):
             cl = None if c0 is None else (c0 if L == 1 else c0[layer * D:(layer + 1) * D])
             last = layer == L - 1
             out_shape = (len(batch_sizes), N, D * H) if (last and not packed) else (R, D * H)
+            if rows_bf:
+                out_shape = (N, len(batch_sizes), D * H)
             y, hn, cn = _fused_layer(self._cell, x, batch_sizes, N, hl, cl,
-                                     self._layer_weights(layer), out_shape, (D, N, H))
+                                     self._layer_weights(layer), out_shape, (D, N, H), rows_bf)
             if not last and self.dropout > 0 and self.training:
                 y = F.dropout(y, self.dropout, True)
             hns.append(hn)
@@ -385,7 +395,7 @@ class RNNBase(Module):
                 output = output.squeeze(1)
                 h_n = h_n.squeeze(1)
                 c_n = c_n.squeeze(1) if c_n is not None else None
-            elif self.batch_first:
+            elif self.batch_first and not rows_bf:
                 output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
 
