@@ -138,3 +138,30 @@ def test_gemm_tall_a_several_passes(path, dtype, threads, monkeypatch, rng):
     at = dlcore.tensor(np.ascontiguousarray(a.T)).T
     check_matmul(at @ dlcore.tensor(b), a, b, dtype)
     check_gemm_epilogue(rng, a, b, 0.5, 1, True, dtype)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p or "native")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_every_edge_row_count(path, dtype, monkeypatch, rng):
+    # Every row count of the last row panel (float64 runs some of them as pieces of the
+    # instantiated row counts: 11 = 8 + 2 + 1), with the full epilogue: alpha, beta, ReLU and a
+    # bias per column or per row (the per-row bias moves with each piece); A row-major (read
+    # in place or packed) and as an A^T view.
+    force_path(monkeypatch, path)
+    MR = _C.gemm_blocking(dtype == "float64")["MR"]
+    k, n = 19, 13
+    for m in [r for r in range(1, MR)] + [MR + r for r in range(1, MR)]:
+        a = make_array(rng, (m, k), dtype)
+        b = make_array(rng, (k, n), dtype)
+        c0 = make_array(rng, (m, n), dtype)
+        for per_row in (False, True):
+            bias = make_array(rng, (m if per_row else n,), dtype)
+            for a_t in (dlcore.tensor(a), dlcore.tensor(np.ascontiguousarray(a.T)).T):
+                out = dlcore.tensor(c0.copy())
+                _C.gemm(a_t._impl, dlcore.tensor(b)._impl, dlcore.tensor(bias)._impl, 1, 0.75, 0.5,
+                        out._impl, per_row, False)
+                ref = 0.75 * (a.astype(np.float64) @ b.astype(np.float64)) + 0.5 * c0 + (
+                    bias[:, None] if per_row else bias[None, :])
+                tol = 1e-4 if dtype == "float32" else 1e-10
+                np.testing.assert_allclose(to_numpy(out), np.maximum(ref, 0), rtol=tol, atol=tol * np.sqrt(k),
+                                           err_msg=f"m={m} per_row={per_row}")

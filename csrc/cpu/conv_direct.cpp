@@ -128,7 +128,7 @@ void weight_image(Isa s, const WgtArgs& a) {
 }
 
 // Common gate: float32, one group, and the threads can all be given images.
-bool suits(const ConvParams& p) {
+bool direct_suits(const ConvParams& p) {
   if (p.dtype != DType::Float32 || p.groups != 1 || p.N == 0 || p.OH * p.OW == 0) return false;
   if (image_threads(p) == 1 && num_threads() > 1) {
     const double flops = 2.0 * p.N * p.K * p.OH * p.OW * p.C * p.kh * p.kw;
@@ -326,7 +326,7 @@ bool direct_forward(const ConvParams& p, const float* x, const float* w, const f
   const Isa s = isa();
   ChannelPlan cp;
   if (act != Activation::None && act != Activation::Relu) return false;
-  if (!suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
+  if (!direct_suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
   const int64_t R = p.C * p.kh * p.kw;
   const Padded g = padded_geometry(p.H, p.W, (p.OH - 1) * p.sh + (p.kh - 1) * p.dh + 1,
                                    (p.OW - 1) * p.sw + (p.kw - 1) * p.dw + 1, p.ph, p.pw);
@@ -353,7 +353,7 @@ bool direct_forward(const ConvParams& p, const float* x, const float* w, const f
 bool direct_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx) {
   const Isa s = isa();
   ChannelPlan cp;
-  if (p.sh != 1 || p.sw != 1 || !suits(p) || p.C > max_direct_channels()) return false;
+  if (p.sh != 1 || p.sw != 1 || !direct_suits(p) || p.C > max_direct_channels()) return false;
   const bool by_channel = channel_plan(s, p.C, max_direct_channels(), cp);
   WidthPlan wp;
   if (width_plan(s, p.C, p.W, wp) &&
@@ -384,7 +384,7 @@ bool direct_backward_input(const ConvParams& p, const float* w, const float* dy,
 bool direct_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw) {
   const Isa s = isa();
   ChannelPlan cp;
-  if (p.dw != 1 || !suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
+  if (p.dw != 1 || !direct_suits(p) || !channel_plan(s, p.K, max_direct_channels(), cp)) return false;
   // AVX2, K > 16: the 16 registers leave a 16-channel tile 2 tap rows of 3 taps (8 loads
   // per 12 FMAs), so wide layers run blocks of 8 channels (3 rows of 3 taps, or one row of
   // 7). Measured on one thread (2026-12-03) against the GEMM path: 1.45x faster on the 7x7/2

@@ -231,7 +231,7 @@ bool enabled() {
   return !(e && std::atoi(e) == 0);
 }
 
-bool suits(const ConvParams& p) {
+bool winograd_suits(const ConvParams& p) {
   return enabled() && p.dtype == DType::Float32 && p.groups == 1 && p.kh == 3 && p.kw == 3 &&
          p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.C >= kMinChannels &&
          p.K >= kMinChannels && p.N > 0 && p.OH > 0 && p.OW > 0;
@@ -241,7 +241,7 @@ bool suits(const ConvParams& p) {
 
 bool winograd_forward(const ConvParams& p, const float* x, const float* w, const float* bias,
                       float* y, Activation act) {
-  if (!suits(p) || (act != Activation::None && act != Activation::Relu)) return false;
+  if (!winograd_suits(p) || (act != Activation::None && act != Activation::Relu)) return false;
   const Geom g = geom(p.C, p.K, p.H, p.W, p.OH, p.OW, p.ph, p.pw);
   Scratch U(sizeof(float) * 16 * xi_stride(p.K * p.C, 1));
   transform_kernel(w, p.K, p.C, false, U.as<float>());
@@ -253,7 +253,7 @@ bool winograd_forward(const ConvParams& p, const float* x, const float* w, const
 // forward convolution of dy (K planes OH x OW, padding 2 - p) by w'[c, k, i', j'] =
 // w[k, c, 2 - i', 2 - j'], producing C planes H x W.
 bool winograd_backward_input(const ConvParams& p, const float* w, const float* dy, float* dx) {
-  if (!suits(p)) return false;
+  if (!winograd_suits(p)) return false;
   const Geom g = geom(p.K, p.C, p.OH, p.OW, p.H, p.W, 2 - p.ph, 2 - p.pw);
   Scratch U(sizeof(float) * 16 * xi_stride(p.K * p.C, 1));
   transform_kernel(w, p.C, p.K, true, U.as<float>());
@@ -262,7 +262,7 @@ bool winograd_backward_input(const ConvParams& p, const float* w, const float* d
 }
 
 bool winograd_backward_weight(const ConvParams& p, const float* x, const float* dy, float* dw) {
-  if (!suits(p)) return false;
+  if (!winograd_suits(p)) return false;
   const Geom g = geom(p.C, p.K, p.H, p.W, p.OH, p.OW, p.ph, p.pw);
   const int64_t rows_total = p.N * g.TH, Tmax = slice_tiles(g);
   const int64_t rows_per_slice = std::max<int64_t>(1, Tmax / g.TW);

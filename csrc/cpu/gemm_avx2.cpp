@@ -13,11 +13,12 @@
 // (4 cycles, 2 pipes) needs >= 8 independent chains in flight, 12 give slack.
 //
 // Edges cost no padded work: MR is a template parameter instantiated for every row count
-// 1..6 (the last row panel runs only the rows it has), NV = 1 serves tiles of <= W columns,
-// and a ragged last vector is loaded and stored through vmaskmov masks. Masked loads never
-// touch memory past column nr, so B may also be read in place (row-major, ldb = its row
-// stride) instead of from a packed panel: for a short A (M = 64) each B element is used
-// only M times and packing B would cost about as much memory traffic as the product.
+// 1..6 (float64: 1, 2, 4, 6; the last row panel runs only the rows it has), NV = 1 serves
+// tiles of <= W columns, and a ragged last vector is loaded and stored through vmaskmov
+// masks. Masked loads never touch memory past column nr, so B may also be read in place
+// (row-major, ldb = its row stride) instead of from a packed panel: for a short A (M = 64)
+// each B element is used only M times and packing B would cost about as much memory
+// traffic as the product.
 //
 // A is either a packed panel (a[k*6 + i], any mr) or a row-major A read in place
 // (a[i*lda + k]). The epilogue C = act(alpha*AB + beta*C + bias) is fused for none/ReLU;
@@ -26,6 +27,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "gemm_internal.h"
@@ -91,7 +93,7 @@ static_assert(kAvx2MRf == kAvx2MRd, "one packed A layout for both dtypes");
 // per k step; a panel that ragged is rare: the last one of a block).
 template <typename T, int MR, int NV, bool PACKED, bool MASKED>
 __attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
-         int64_t ldc, int nr, const TileEpilogue<T>& e) {
+         int64_t ldc, int /*mr: MR*/, int nr, const TileEpilogue<T>& e) {
   using X = V<T>;
   using R = typename X::R;
   using M = typename X::M;
@@ -229,18 +231,24 @@ __attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t r
 #undef DLCORE_OUT
 }
 
-template <typename T>
-using UkrFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, int,
-                       const TileEpilogue<T>&);
+// The instances the dispatch calls directly: every row count 1..6 for float; for float64
+// (gradient checks, NumPy-reference tests) the row counts 1, 2, 4 and 6, and a 3- or 5-row
+// edge tile runs as two pieces (2 + 1, 4 + 1) over the same B panel (see gemm_avx512.cpp).
+template <typename T, int MR>
+constexpr bool kRowsInstantiated = std::is_same_v<T, float> || MR == 1 || MR == 2 || MR == 4 || MR == kPanel;
 
-// table[packed][masked][nv-1][mr-1]: every instantiation the driver can ask for.
+// table[packed][masked][nv-1][mr-1]: every instantiation the driver can ask for (nullptr:
+// pieces).
 template <typename T, int NV, bool PACKED, bool MASKED, int... I>
-constexpr void fill(UkrFn<T>* row, std::integer_sequence<int, I...>) {
-  ((row[I] = &ukr<T, I + 1, NV, PACKED, MASKED>), ...);
+constexpr void fill(UkrFull<T>* row, std::integer_sequence<int, I...>) {
+  ((row[I] = kRowsInstantiated<T, I + 1>
+                 ? &ukr<T, kRowsInstantiated<T, I + 1> ? I + 1 : 1, NV, PACKED, MASKED>
+                 : nullptr),
+   ...);
 }
 template <typename T>
 struct Table {
-  UkrFn<T> f[2][2][2][kPanel];
+  UkrFull<T> f[2][2][2][kPanel];
   template <bool PACKED, bool MASKED>
   void fill_all() {
     fill<T, 1, PACKED, MASKED>(f[PACKED][MASKED][0], std::make_integer_sequence<int, kPanel>{});
@@ -261,7 +269,19 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   const bool packed = rsa == 1 && csa == kPanel;
   const int nv = nr > W ? 2 : 1;
   const bool masked = nr != nv * W;
-  table.f[packed][masked][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+  const auto* row = table.f[packed][masked][nv - 1];
+  if (row[mr - 1]) return row[mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+  // A float64 edge of 3 or 5 rows: the largest instantiated piece first; a per-row bias
+  // moves with the piece, the side stream is prefetched once.
+  TileEpilogue<T> pe = e;
+  for (int r0 = 0; r0 < mr;) {
+    const int left = mr - r0;
+    const int piece = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    if (e.bias && e.bias_per_row) pe.bias = e.bias + r0;
+    row[piece - 1](kc, a + r0 * rsa, rsa, csa, b, ldb, c + r0 * ldc, ldc, piece, nr, pe);
+    pe.pf_rows = 0;
+    r0 += piece;
+  }
 }
 
 // ---- narrow C (N <= 12 columns): dot products along k ----------------------------------
@@ -301,13 +321,7 @@ template <typename T, bool PACKED>
 void ukr_column(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa, int64_t csa,
                 const T* b, int64_t ldb, T* c, int64_t ldc, const TileEpilogue<T>& e) {
   for (int64_t t = 0; t < tiles; ++t, a += a_step, c += kPanel * ldc)
-    ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, 2 * V<T>::W, e);
-}
-
-template <typename T, bool PACKED>
-void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
-              int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
-  ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+    ukr<T, kPanel, 2, PACKED, false>(kc, a, rsa, csa, b, ldb, c, ldc, kPanel, 2 * V<T>::W, e);
 }
 
 }  // namespace
@@ -330,11 +344,12 @@ UkrColumn<float> ukr_f32_avx2_column(bool packed) {
 UkrColumn<double> ukr_f64_avx2_column(bool packed) {
   return packed ? &ukr_column<double, true> : &ukr_column<double, false>;
 }
+// The whole-tile kernel is the table's 6-row, two-vector, unmasked instance itself.
 UkrFull<float> ukr_f32_avx2_full(bool packed) {
-  return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
+  return packed ? &ukr<float, kPanel, 2, true, false> : &ukr<float, kPanel, 2, false, false>;
 }
 UkrFull<double> ukr_f64_avx2_full(bool packed) {
-  return packed ? &ukr_full<double, true> : &ukr_full<double, false>;
+  return packed ? &ukr<double, kPanel, 2, true, false> : &ukr<double, kPanel, 2, false, false>;
 }
 
 // B with unit row stride: column j of B is contiguous along k (B[k, j] = b[k + j*cs]).

@@ -12,8 +12,8 @@
 // rate equals AVX2's; the gain is in everything around the FMAs: per k step 24 FMAs need
 // 2 B loads + 12 broadcasts (AVX2 6x16: 12 FMAs for 8 loads), half the instructions per
 // flop, and edges cost nothing extra:
-//   * MR is a template parameter instantiated for every row count 1..12, so the last row
-//     panel runs exactly the rows it has (the AVX2 kernel runs all 6 on zero padding);
+//   * MR is a template parameter instantiated for every row count 1..12 (float64: 1, 2, 4,
+//     8, 12, see kRowsInstantiated), so the last row panel runs exactly the rows it has;
 //   * NV = 1 is used when the tile has <= W columns, and the last vector's loads and stores
 //     are masked. Masked loads never touch memory past column nr, so B may also be read
 //     in place (row-major, ldb = its row stride) instead of from a packed panel: for a
@@ -30,6 +30,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "gemm_internal.h"
@@ -110,7 +111,7 @@ constexpr int kPanel = kAvx512MR;   // row stride of a packed A panel
 // of three rows, reach them as p, p + rsa, p + 2*rsa (scaled-index addressing).
 template <typename T, int MR, int NV, bool PACKED>
 __attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
-         int64_t ldc, int nr, const TileEpilogue<T>& e) {
+         int64_t ldc, int /*mr: MR*/, int nr, const TileEpilogue<T>& e) {
   using X = Z<T>;
   using R = typename X::R;
   constexpr int W = X::W;
@@ -247,18 +248,26 @@ __attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t r
 #undef DLCORE_OUT
 }
 
-template <typename T>
-using UkrFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, int,
-                       const TileEpilogue<T>&);
+// The instances the dispatch calls directly: every row count 1..12 for float; for float64
+// (the precision of gradient checks and NumPy-reference tests, rarely a training dtype) the
+// row counts 1, 2, 4, 8 and 12, and another edge tile runs as pieces of those (11 rows =
+// 8 + 2 + 1: the B panel, in L1, is streamed once per piece). 20 float64 kernels instead of
+// 48 take ~a quarter off this file's compile time; a 1024^3 float64 product has one edge
+// row panel in 86.
+template <typename T, int MR>
+constexpr bool kRowsInstantiated =
+    std::is_same_v<T, float> || MR == 1 || MR == 2 || MR == 4 || MR == 8 || MR == kPanel;
 
-// table[packed][nv-1][mr-1]: every instantiation the driver can ask for.
+// table[packed][nv-1][mr-1]: every instantiation the driver can ask for (nullptr: pieces).
 template <typename T, int NV, bool PACKED, int... I>
-constexpr void fill(UkrFn<T>* row, std::integer_sequence<int, I...>) {
-  ((row[I] = &ukr<T, I + 1, NV, PACKED>), ...);
+constexpr void fill(UkrFull<T>* row, std::integer_sequence<int, I...>) {
+  ((row[I] = kRowsInstantiated<T, I + 1> ? &ukr<T, kRowsInstantiated<T, I + 1> ? I + 1 : 1, NV, PACKED>
+                                         : nullptr),
+   ...);
 }
 template <typename T>
 struct Table {
-  UkrFn<T> f[2][2][kAvx512MR];
+  UkrFull<T> f[2][2][kAvx512MR];
   Table() {
     fill<T, 1, false>(f[0][0], std::make_integer_sequence<int, kAvx512MR>{});
     fill<T, 2, false>(f[0][1], std::make_integer_sequence<int, kAvx512MR>{});
@@ -274,7 +283,19 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   if (mr <= 0 || nr <= 0) return;
   const bool packed = rsa == 1 && csa == kPanel;
   const int nv = nr > Z<T>::W ? 2 : 1;
-  table.f[packed][nv - 1][mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+  const auto* row = table.f[packed][nv - 1];
+  if (row[mr - 1]) return row[mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
+  // A float64 edge without its own kernel: the largest instantiated row counts first. Rows
+  // are independent in the product and the epilogue; a per-row bias moves with the piece.
+  TileEpilogue<T> pe = e;
+  for (int r0 = 0; r0 < mr;) {
+    const int left = mr - r0;
+    const int piece = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    if (e.bias && e.bias_per_row) pe.bias = e.bias + r0;
+    row[piece - 1](kc, a + r0 * rsa, rsa, csa, b, ldb, c + r0 * ldc, ldc, piece, nr, pe);
+    pe.pf_rows = 0;   // the side stream's prefetches once, with the first piece
+    r0 += piece;
+  }
 }
 
 // Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and
@@ -283,13 +304,7 @@ template <typename T, bool PACKED>
 void ukr_column(int64_t tiles, int64_t a_step, int64_t kc, const T* a, int64_t rsa, int64_t csa,
                 const T* b, int64_t ldb, T* c, int64_t ldc, const TileEpilogue<T>& e) {
   for (int64_t t = 0; t < tiles; ++t, a += a_step, c += kPanel * ldc)
-    ukr<T, kPanel, 2, PACKED>(kc, a, rsa, csa, b, ldb, c, ldc, 2 * Z<T>::W, e);
-}
-
-template <typename T, bool PACKED>
-void ukr_full(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
-              int64_t ldc, int, int nr, const TileEpilogue<T>& e) {
-  ukr<T, kPanel, 2, PACKED>(kc, a, rsa, csa, b, ldb, c, ldc, nr, e);
+    ukr<T, kPanel, 2, PACKED>(kc, a, rsa, csa, b, ldb, c, ldc, kPanel, 2 * Z<T>::W, e);
 }
 
 // ---- narrow C (N <= 12 columns): dot products along k ----------------------------------
@@ -334,11 +349,12 @@ UkrColumn<float> ukr_f32_avx512_column(bool packed) {
 UkrColumn<double> ukr_f64_avx512_column(bool packed) {
   return packed ? &ukr_column<double, true> : &ukr_column<double, false>;
 }
+// The whole-tile kernel is the table's 12-row, two-vector instance itself (no second copy).
 UkrFull<float> ukr_f32_avx512_full(bool packed) {
-  return packed ? &ukr_full<float, true> : &ukr_full<float, false>;
+  return packed ? &ukr<float, kPanel, 2, true> : &ukr<float, kPanel, 2, false>;
 }
 UkrFull<double> ukr_f64_avx512_full(bool packed) {
-  return packed ? &ukr_full<double, true> : &ukr_full<double, false>;
+  return packed ? &ukr<double, kPanel, 2, true> : &ukr<double, kPanel, 2, false>;
 }
 
 void dot_f32_avx512(int64_t M, int N, int64_t K, const float* a, int64_t lda, const float* bt,

@@ -112,8 +112,9 @@ void pack_a_rowmajor_f32_avx2(int64_t kc, int mr, const float* a, int64_t rs, fl
 
 // AVX-512 register tiles (gemm_avx512.cpp): 12 rows x 2 zmm (float 12x32, double 12x16) =
 // 24 of the 32 zmm registers as accumulators. The kernel is instantiated for every row
-// count 1..12 and for one or two column vectors, so an edge tile runs only the rows and
-// vectors it needs (no zero-padded FMAs), and masked loads/stores clip the last vector.
+// count 1..12 (float64: 1, 2, 4, 8, 12; other edges run as pieces of those) and for one or
+// two column vectors, so an edge tile runs only the rows and vectors it needs (no
+// zero-padded FMAs), and masked loads/stores clip the last vector.
 // A packed A panel has rsa = 1, csa = kAvx512MR (any mr); a direct A has csa = 1.
 constexpr int kAvx512MR = 12, kAvx512NRf = 32, kAvx512NRd = 16;
 void ukr_f32_avx512(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,

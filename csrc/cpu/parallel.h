@@ -18,6 +18,12 @@ namespace dlcore::cpu {
 
 constexpr int64_t kParallelGrain = 32768;
 
+// Planes (image channels) per parallel chunk of a per-plane kernel (pooling, upsampling):
+// about kParallelGrain elements of work each.
+inline int64_t plane_grain(int64_t work_per_plane) {
+  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_plane, 1));
+}
+
 inline int thread_count_for(int64_t work, int64_t grain = kParallelGrain) {
 #ifdef _OPENMP
   if (work < grain || omp_in_parallel()) return 1;

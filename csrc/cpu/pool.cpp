@@ -30,11 +30,6 @@
 namespace dlcore::cpu {
 namespace {
 
-// Planes per parallel chunk: about kParallelGrain elements of work.
-int64_t plane_grain(int64_t work_per_plane) {
-  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_plane, 1));
-}
-
 template <typename T> inline bool takes_max(T v, T m) { return v > m || v != v; }
 
 // ---- max pooling ---------------------------------------------------------------------------

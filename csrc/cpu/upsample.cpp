@@ -18,10 +18,6 @@
 namespace dlcore::cpu {
 namespace {
 
-int64_t plane_grain(int64_t work) {
-  return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work, 1));
-}
-
 struct Geometry {
   int64_t planes, H, W, OH, OW;
 };
