@@ -271,17 +271,7 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   const bool masked = nr != nv * W;
   const auto* row = table.f[packed][masked][nv - 1];
   if (row[mr - 1]) return row[mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
-  // A float64 edge of 3 or 5 rows: the largest instantiated piece first; a per-row bias
-  // moves with the piece, the side stream is prefetched once.
-  TileEpilogue<T> pe = e;
-  for (int r0 = 0; r0 < mr;) {
-    const int left = mr - r0;
-    const int piece = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    if (e.bias && e.bias_per_row) pe.bias = e.bias + r0;
-    row[piece - 1](kc, a + r0 * rsa, rsa, csa, b, ldb, c + r0 * ldc, ldc, piece, nr, pe);
-    pe.pf_rows = 0;
-    r0 += piece;
-  }
+  run_in_pieces(row, kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);   // a float64 edge of 3 or 5 rows
 }
 
 // ---- narrow C (N <= 12 columns): dot products along k ----------------------------------

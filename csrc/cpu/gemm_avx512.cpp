@@ -285,17 +285,7 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   const int nv = nr > Z<T>::W ? 2 : 1;
   const auto* row = table.f[packed][nv - 1];
   if (row[mr - 1]) return row[mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
-  // A float64 edge without its own kernel: the largest instantiated row counts first. Rows
-  // are independent in the product and the epilogue; a per-row bias moves with the piece.
-  TileEpilogue<T> pe = e;
-  for (int r0 = 0; r0 < mr;) {
-    const int left = mr - r0;
-    const int piece = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    if (e.bias && e.bias_per_row) pe.bias = e.bias + r0;
-    row[piece - 1](kc, a + r0 * rsa, rsa, csa, b, ldb, c + r0 * ldc, ldc, piece, nr, pe);
-    pe.pf_rows = 0;   // the side stream's prefetches once, with the first piece
-    r0 += piece;
-  }
+  run_in_pieces(row, kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);   // a float64 edge (11 = 8 + 2 + 1)
 }
 
 // Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and

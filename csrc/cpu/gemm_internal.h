@@ -86,6 +86,29 @@ template <typename T>
 using UkrFull = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* b,
                          int64_t ldb, T* c, int64_t ldc, int mr, int nr,
                          const TileEpilogue<T>& e);
+// An edge tile of mr rows whose row count has no kernel of its own (row[mr - 1] == nullptr;
+// float64 keeps only a few row counts): runs it as pieces, each the largest row count of
+// `row` that fits (11 = 8 + 2 + 1), over the same B panel. Rows are independent in the
+// product and the epilogue; a per-row bias moves with the piece, and the side stream is
+// prefetched once, with the first piece. Internal linkage (the anonymous namespace): each
+// kernel file keeps its own copy, compiled for its instruction set, so the linker never
+// hands the AVX2 kernels an AVX-512 build of this loop.
+namespace {
+template <typename T>
+inline void run_in_pieces(const UkrFull<T>* row, int64_t kc, const T* a, int64_t rsa,
+                          int64_t csa, const T* b, int64_t ldb, T* c, int64_t ldc, int mr,
+                          int nr, const TileEpilogue<T>& e) {
+  TileEpilogue<T> pe = e;
+  for (int r0 = 0; r0 < mr;) {
+    int piece = mr - r0;
+    while (!row[piece - 1]) --piece;   // row[0] (one row) always exists
+    if (e.bias && e.bias_per_row) pe.bias = e.bias + r0;
+    row[piece - 1](kc, a + r0 * rsa, rsa, csa, b, ldb, c + r0 * ldc, ldc, piece, nr, pe);
+    pe.pf_rows = 0;
+    r0 += piece;
+  }
+}
+}  // namespace
 // `tiles` whole tiles down one column of C with one B panel: tile t reads A at
 // a + t*a_step and writes C at c + t*MR*ldc. A short k loop (K = 10: ~70 cycles of FMAs
 // per tile) paid about as much again for the per-tile call from the driver.
