@@ -690,6 +690,12 @@ def ref_interpolate(x, out, mode, align=False, scales=None):
     ((2, 3, 5, 7), dict(scale_factor=(1.7, 0.6), mode="nearest"), (8, 4)),
     ((2, 3, 5, 7), dict(size=(11, 3), mode="nearest-exact"), (11, 3)),
     ((2, 3, 4, 4), dict(scale_factor=2, mode="nearest"), (8, 8)),
+    # integer column repeats (the copy paths of the CPU kernel: 1, 2, 3, 4 and the table for 5)
+    ((1, 2, 3, 5), dict(scale_factor=(3, 4), mode="nearest"), (9, 20)),
+    ((2, 1, 3, 7), dict(size=(3, 14), mode="nearest-exact"), (3, 14)),
+    ((1, 1, 2, 3), dict(scale_factor=(1, 5), mode="nearest"), (2, 15)),
+    ((1, 2, 6, 7), dict(size=(3, 7), mode="nearest"), (3, 7)),
+    ((1, 2, 17), dict(scale_factor=3, mode="nearest"), (51,)),
     ((2, 3, 9), dict(scale_factor=1.3, mode="linear"), (11,)),
     ((2, 3, 9), dict(size=4, mode="linear", align_corners=True), (4,)),
     ((2, 3, 9), dict(size=13, mode="nearest"), (13,)),

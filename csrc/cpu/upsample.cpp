@@ -28,17 +28,54 @@ std::vector<int64_t> nearest_table(int64_t in, int64_t out, double scale, bool e
   return t;
 }
 
+// One output row of nearest: out[ow] = in[cols[ow]]. The common case, an integer column scale
+// s (cols[ow] == ow / s: scale_factor=2 in a U-Net decoder), is a plain repeat of every input
+// value; its own loop with s known at compile time is a shuffle per vector instead of a table
+// load and a gather per value, and does not depend on where the compiler places the loop.
+template <typename T, int S>
+void repeat_columns(const T* xr, T* yr, int64_t W) {
+  for (int64_t w = 0; w < W; ++w)
+    for (int r = 0; r < S; ++r) yr[w * S + r] = xr[w];
+}
+
+template <typename T>
+void nearest_row(const T* xr, T* yr, const int64_t* cols, int64_t W, int64_t OW, int64_t col_repeat) {
+  switch (col_repeat) {
+    case 1: std::memcpy(yr, xr, sizeof(T) * W); return;
+    case 2: repeat_columns<T, 2>(xr, yr, W); return;
+    case 3: repeat_columns<T, 3>(xr, yr, W); return;
+    case 4: repeat_columns<T, 4>(xr, yr, W); return;
+    default:
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = xr[cols[ow]];
+  }
+}
+
+// The integer s with cols[ow] == ow / s for every column (OW == s * W), or 0 when there is none.
+int64_t integer_repeat(const std::vector<int64_t>& cols, int64_t in) {
+  const int64_t out = static_cast<int64_t>(cols.size());
+  if (in <= 0 || out % in) return 0;
+  const int64_t s = out / in;
+  for (int64_t o = 0; o < out; ++o)
+    if (cols[o] != o / s) return 0;
+  return s;
+}
+
 template <typename T>
 void nearest_fwd(const Geometry& g, double sh, double sw, bool exact, const T* x, T* y) {
   const auto rows = nearest_table(g.H, g.OH, sh, exact), cols = nearest_table(g.W, g.OW, sw, exact);
+  const int64_t col_repeat = integer_repeat(cols, g.W);
   parallel_for(g.planes, plane_grain(g.OH * g.OW), [&](int64_t b, int64_t e) {
     for (int64_t pl = b; pl < e; ++pl) {
       const T* xp = x + pl * g.H * g.W;
       T* yp = y + pl * g.OH * g.OW;
       for (int64_t oh = 0; oh < g.OH; ++oh) {
-        const T* xr = xp + rows[oh] * g.W;
         T* yr = yp + oh * g.OW;
-        for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] = xr[cols[ow]];
+        // An output row whose source row is the previous one's is a copy of that (finished,
+        // cache-hot) output row.
+        if (oh > 0 && rows[oh] == rows[oh - 1])
+          std::memcpy(yr, yr - g.OW, sizeof(T) * g.OW);
+        else
+          nearest_row(xp + rows[oh] * g.W, yr, cols.data(), g.W, g.OW, col_repeat);
       }
     }
   });
