@@ -226,6 +226,18 @@ def test_einsum_matches_torch(eq, shapes):
     assert got.dtype is dlcore.float32
 
 
+def test_einsum_plan_reused_across_shapes():
+    """The plan is cached per (equation, shapes): the same equation on other shapes, on
+    broadcasting shapes, and after an error, still computes the right thing."""
+    rng = np.random.default_rng(7)
+    for shapes in [[(3, 4, 5), (3, 5, 2)], [(1, 4, 5), (6, 5, 2)], [(3, 4, 5), (3, 5, 2)], [(2, 1, 1), (2, 1, 7)]]:
+        a, b = (rng.standard_normal(s) for s in shapes)
+        got = dlcore.einsum("bij,bjk->bik", T(a), T(b)).numpy()
+        np.testing.assert_allclose(got, np.einsum("bij,bjk->bik", a, b), rtol=1e-12, atol=1e-12)
+        with pytest.raises(ValueError, match="einsum"):
+            dlcore.einsum("bij,bjk->bik", T(a), T(rng.standard_normal((5, 9, 2))))
+
+
 def test_einsum_errors():
     with pytest.raises(ValueError, match="einsum"):
         dlcore.einsum("ij,jk->ik", dlcore.zeros(2, 3))
