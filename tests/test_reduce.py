@@ -344,10 +344,10 @@ def test_sum_does_not_depend_on_thread_count(rng):
 
 
 def _cascade_sum_reference(x):
-    """The tree reduce.cpp documents, in NumPy with x's dtype at every step: blocks of 256
-    values summed into 8 lanes (lane j takes values j, j+8, ...), each block's lanes combined as
-    ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)); block sums merged like a binary counter, whole
-    super-blocks of 128 blocks first, each on its own."""
+    """The tree reduce.cpp documents, in NumPy with x's dtype at every step: blocks of 1024
+    values summed into 32 lanes (lane j takes values j, j+32, ...), each block's lanes combined
+    as s[k] = (l[k]+l[k+8])+(l[k+16]+l[k+24]), then ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)); block
+    sums merged like a binary counter, whole super-blocks of 32 blocks first, each on its own."""
     t = x.dtype.type
 
     class Cascade:
@@ -367,22 +367,22 @@ def _cascade_sum_reference(x):
             return out
 
     def block_sum(b):
-        lanes = np.zeros(8, x.dtype)
-        full = len(b) // 8 * 8
-        for r in range(0, full, 8):
-            lanes = lanes + b[r:r + 8]
+        lanes = np.zeros(32, x.dtype)
+        full = len(b) // 32 * 32
+        for r in range(0, full, 32):
+            lanes = lanes + b[r:r + 32]
         lanes[:len(b) - full] = lanes[:len(b) - full] + b[full:]
-        l = lanes
+        l = (lanes[0:8] + lanes[8:16]) + (lanes[16:24] + lanes[24:32])
         return t(t(t(l[0] + l[1]) + t(l[2] + l[3])) + t(t(l[4] + l[5]) + t(l[6] + l[7])))
 
-    block, sup = 256, 256 * 128
+    block, sup = 1024, 1024 * 32
     top = Cascade()
     nsup = len(x) // sup
     for s in range(nsup):
         c = Cascade()
         for b in range(s * sup, (s + 1) * sup, block):
             c.push(block_sum(x[b:b + block]))
-        top.push(c.total(), 7)
+        top.push(c.total(), 5)
     for b in range(nsup * sup, len(x), block):
         top.push(block_sum(x[b:b + block]))
     return top.total()
@@ -395,7 +395,8 @@ def test_sum_follows_the_documented_cascade_exactly(dtype, rng):
     # Super-block counts 0, 3, 4, 5, 9 (odd splits over 2 threads) and partial tails.
     before = dlcore.get_num_threads()
     try:
-        for n in (256 * 128 - 1, 256 * 128 * 3 + 255, 256 * 128 * 4, 256 * 128 * 5 + 1000, 256 * 128 * 9 + 7):
+        for n in (1, 31, 33, 1023, 1025 + 31, 32768 - 1, 32768 * 3 + 1023, 32768 * 4, 32768 * 5 + 1000,
+                  32768 * 9 + 7):
             x = rng.standard_normal(n).astype(dtype)
             want = _cascade_sum_reference(x)
             for threads in (1, 2):
