@@ -687,3 +687,61 @@ def test_lstm_float32_empty_batch_and_saturation(path, rng, monkeypatch):
         a = m(dlcore.tensor(x))[0]
         e = m64(dlcore.tensor(x.astype(np.float64)))[0]
     assert_close(a, np.asarray(e), "float32", rtol=1e-5, atol=1e-5)
+
+
+
+def _lstm_step_gates(x, bias=None):
+    """The activated gates [N, 4, H] that one LSTM step saves for its backward when every gate
+    pre-activation is exactly x ([N, H] float32, + bias [H] when given): W_ih holds an
+    identity per gate (I = H), W_hh and the states are zero."""
+    from dlcore.tensor import _wrap
+    N, H = x.shape
+    t = lambda a: dlcore.tensor(np.ascontiguousarray(a, dtype=np.float32))._impl
+    z = np.zeros((N, H), np.float32)
+    _, _, _, saved = dlcore._C.rnn_forward(
+        0, t(x), t(z), t(z), t(np.concatenate([np.eye(H)] * 4)), t(np.zeros((4 * H, H))),
+        None if bias is None else t(np.tile(bias, 4)), None, [N], False, None, True)
+    return np.asarray(_wrap(saved[0])).reshape(N, 4, H)
+
+
+def _ulps(y, ref):
+    """|y - ref| in units of the float32 spacing at ref (ref in float64)."""
+    return np.abs(y.astype(np.float64) - ref) / np.spacing(np.abs(ref).astype(np.float32))
+
+
+@pytest.mark.parametrize("path", [None, "avx2"])
+def test_lstm_float32_activation_ulps(path, monkeypatch):
+    """The cell's sigmoid and tanh (lstm_fused_impl.h on AVX2 / AVX-512 CPUs) against float64
+    over a dense float32 sweep: tanh within 2 ulp everywhere, tiny |x| included (denormals:
+    tanh x = x) and around the points where expm1's range reduction changes n; sigmoid within
+    2.5 ulp down to x = -87 (below, e^-x is clamped and the value stays under 1.2e-38). +-inf
+    saturate, NaN propagates, and a partial lane block (H = 17) keeps the same accuracy."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    rng = np.random.default_rng(0)
+    edges = (np.arange(30) + 0.5) * np.log(2) / 2          # where n of expm1(2|x|) steps
+    near = (edges[:, None] * (1 + np.linspace(-1e-3, 1e-3, 41))).ravel()
+    grid = np.arange(np.float32(0.55).view(np.int32), np.float32(0.7).view(np.int32), 61,
+                     dtype=np.int32).view(np.float32)
+    xs = np.concatenate([np.geomspace(1e-38, 12, 40000), np.geomspace(1e-45, 1e-38, 500),
+                         rng.uniform(0, 12, 40000), near, grid]).astype(np.float32)
+    xs = np.concatenate([xs, -xs])
+    for H in (64, 17):
+        x = np.concatenate([xs, np.zeros(-len(xs) % H, np.float32)])
+        g = _lstm_step_gates(x.reshape(-1, H))
+        x64 = x.astype(np.float64)
+        tanh_err = _ulps(g[:, 2].ravel(), np.tanh(x64))
+        assert tanh_err.max() <= 2.0, (H, tanh_err.max(), x[np.argmax(tanh_err)])
+        sig = g[:, 0].ravel()
+        for k in (1, 3):   # the three sigmoid gates share one function
+            np.testing.assert_array_equal(g[:, k].ravel(), sig)
+        ok = x64 > -87
+        sig_err = _ulps(sig[ok], 1 / (1 + np.exp(-x64[ok])))
+        assert sig_err.max() <= 2.5, (H, sig_err.max(), x[ok][np.argmax(sig_err)])
+        assert np.all(sig[~ok] < 1.2e-38) and np.all(sig >= 0) and np.all(sig <= 1)
+    special = np.array([np.inf, -np.inf, np.nan, 1e30, -1e30, 0, 1e-40, -1e-40], np.float32)
+    s = _lstm_step_gates(np.zeros((1, 8), np.float32), special)[0]
+    np.testing.assert_array_equal(s[2], np.array([1, -1, np.nan, 1, -1, 0, 1e-40, -1e-40],
+                                                  np.float32))
+    np.testing.assert_array_equal(s[0][[0, 3, 5]], [1, 1, 0.5])
+    assert np.isnan(s[0][2]) and 0 <= s[0][1] < 1.2e-38 and 0 <= s[0][4] < 1.2e-38

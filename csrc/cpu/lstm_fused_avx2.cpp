@@ -37,14 +37,12 @@ struct Ymm {
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
   static R min(R a, R b) { return _mm256_min_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
   static R abs(R x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
   static R sign_of(R x) { return _mm256_and_ps(x, _mm256_set1_ps(-0.0f)); }
   static R or_(R a, R b) { return _mm256_or_ps(a, b); }
-  static R lt_select(R x, R t, R a, R b) {
-    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, t, _CMP_LT_OQ));
-  }
   // n = round(x*c) by the shifter constant 1.5*2^23 + 127: the FMA's rounding leaves n + 127
   // in the low mantissa bits of t (|x*c| < 2^22), so n = t - shifter and 2^n is t's bits
   // shifted into the exponent field: fma, sub, shift and mul instead of mul, round, convert,
@@ -55,9 +53,8 @@ struct Ymm {
     n = _mm256_sub_ps(t, _mm256_set1_ps(kShifter));
     return t;
   }
-  static R scale2(R p, R t) {
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)));
-  }
+  static R pow2(R t) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23)); }
+  static R scale2(R p, R t) { return _mm256_mul_ps(p, pow2(t)); }
 };
 
 }  // namespace

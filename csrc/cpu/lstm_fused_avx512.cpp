@@ -42,14 +42,12 @@ struct Zmm {
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R div(R a, R b) { return _mm512_div_ps(a, b); }
   static R min(R a, R b) { return _mm512_min_ps(a, b); }
   static R max(R a, R b) { return _mm512_max_ps(a, b); }
   static R abs(R x) { return _mm512_abs_ps(x); }
   static R sign_of(R x) { return _mm512_and_ps(x, _mm512_set1_ps(-0.0f)); }
   static R or_(R a, R b) { return _mm512_or_ps(a, b); }
-  static R lt_select(R x, R t, R a, R b) {
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, t, _CMP_LT_OQ), b, a);
-  }
   static R nearest_times(R x, R c, R& n) {
     n = _mm512_roundscale_ps(_mm512_mul_ps(x, c), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     return n;
@@ -57,6 +55,7 @@ struct Zmm {
   // One vscalefps instead of building 2^n in the exponent field and multiplying (4 ops): the
   // cell evaluates five exponentials per value.
   static R scale2(R p, R n) { return _mm512_scalef_ps(p, n); }
+  static R pow2(R n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
 };
 
 }  // namespace
