@@ -250,11 +250,11 @@ __attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t r
 
 // The instances the dispatch calls directly: the row counts 1, 2, 4, 8 and 12, for float and
 // float64; another edge tile runs as pieces of those (11 rows = 8 + 2 + 1: the B panel, in L1,
-// is streamed once per piece). 40 kernels instead of 96 take ~60% off this file's compile
-// time (float64 first, float32 on 2026-12-03: 11.5 -> 7.1 s of CPU). Pieces cost nothing
+// is streamed once per piece). 40 kernels instead of 96: the float32 half alone took a third
+// off this file's compile time (2026-12-03, Zen 4: 7.9 -> 5.4 s of CPU). Pieces cost nothing
 // measurable: one-thread A/B of every float32 edge M = 1..12 (K = N = 256), M = 10 / 11
 // with a long K, 64x784x256, 256x256x10, 100x300x77, both builds interleaved in one
-// process: every ratio of medians within 0.95-1.06, of minima within 0.96-1.05, the
+// process: every ratio of medians within 0.94-1.06, of minima within 0.96-1.05, the
 // machine's A/A noise (tools/ab_gemm_edges.py). A short product spends its time around the
 // tile (packing, the call, the epilogue), not in the edge's k loop.
 template <typename T, int MR>
