@@ -12,8 +12,9 @@
 // rate equals AVX2's; the gain is in everything around the FMAs: per k step 24 FMAs need
 // 2 B loads + 12 broadcasts (AVX2 6x16: 12 FMAs for 8 loads), half the instructions per
 // flop, and edges cost nothing extra:
-//   * MR is a template parameter instantiated for every row count 1..12 (float64: 1, 2, 4,
-//     8, 12, see kRowsInstantiated), so the last row panel runs exactly the rows it has;
+//   * MR is a template parameter instantiated for the row counts 1, 2, 4, 8 and 12 (see
+//     kRowsInstantiated); the last row panel runs exactly the rows it has, as one tile or
+//     as pieces of those (11 = 8 + 2 + 1);
 //   * NV = 1 is used when the tile has <= W columns, and the last vector's loads and stores
 //     are masked. Masked loads never touch memory past column nr, so B may also be read
 //     in place (row-major, ldb = its row stride) instead of from a packed panel: for a
@@ -30,7 +31,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <utility>
 
 #include "gemm_internal.h"
@@ -248,15 +248,17 @@ __attribute__((always_inline)) inline void ukr(int64_t kc, const T* a, int64_t r
 #undef DLCORE_OUT
 }
 
-// The instances the dispatch calls directly: every row count 1..12 for float; for float64
-// (the precision of gradient checks and NumPy-reference tests, rarely a training dtype) the
-// row counts 1, 2, 4, 8 and 12, and another edge tile runs as pieces of those (11 rows =
-// 8 + 2 + 1: the B panel, in L1, is streamed once per piece). 20 float64 kernels instead of
-// 48 take ~a quarter off this file's compile time; a 1024^3 float64 product has one edge
-// row panel in 86.
+// The instances the dispatch calls directly: the row counts 1, 2, 4, 8 and 12, for float and
+// float64; another edge tile runs as pieces of those (11 rows = 8 + 2 + 1: the B panel, in L1,
+// is streamed once per piece). 40 kernels instead of 96: the float32 half alone took a third
+// off this file's compile time (2026-12-03, Zen 4: 7.9 -> 5.4 s of CPU). Pieces cost nothing
+// measurable: one-thread A/B of every float32 edge M = 1..12 (K = N = 256), M = 10 / 11
+// with a long K, 64x784x256, 256x256x10, 100x300x77, both builds interleaved in one
+// process: every ratio of medians within 0.94-1.06, of minima within 0.96-1.05, the
+// machine's A/A noise (tools/ab_gemm_edges.py). A short product spends its time around the
+// tile (packing, the call, the epilogue), not in the edge's k loop.
 template <typename T, int MR>
-constexpr bool kRowsInstantiated =
-    std::is_same_v<T, float> || MR == 1 || MR == 2 || MR == 4 || MR == 8 || MR == kPanel;
+constexpr bool kRowsInstantiated = MR == 1 || MR == 2 || MR == 4 || MR == 8 || MR == kPanel;
 
 // table[packed][nv-1][mr-1]: every instantiation the driver can ask for (nullptr: pieces).
 template <typename T, int NV, bool PACKED, int... I>
@@ -285,7 +287,7 @@ inline void dispatch(int64_t kc, const T* a, int64_t rsa, int64_t csa, const T* 
   const int nv = nr > Z<T>::W ? 2 : 1;
   const auto* row = table.f[packed][nv - 1];
   if (row[mr - 1]) return row[mr - 1](kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);
-  run_in_pieces(row, kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);   // a float64 edge (11 = 8 + 2 + 1)
+  run_in_pieces(row, kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, e);   // an edge of 11 = 8 + 2 + 1 rows
 }
 
 // Whole tiles down one column of C (the same B panel): tile t reads A at a + t*a_step and

@@ -87,7 +87,7 @@ using UkrFull = void (*)(int64_t kc, const T* a, int64_t rsa, int64_t csa, const
                          int64_t ldb, T* c, int64_t ldc, int mr, int nr,
                          const TileEpilogue<T>& e);
 // An edge tile of mr rows whose row count has no kernel of its own (row[mr - 1] == nullptr;
-// float64 keeps only a few row counts): runs it as pieces, each the largest row count of
+// AVX-512 and float64 AVX2 keep only a few row counts): runs it as pieces, each the largest row count of
 // `row` that fits (11 = 8 + 2 + 1), over the same B panel. Rows are independent in the
 // product and the epilogue; a per-row bias moves with the piece, and the side stream is
 // prefetched once, with the first piece. Internal linkage (the anonymous namespace): each
@@ -134,10 +134,10 @@ void pack_b_rowunit_f32_avx2(int64_t kc, int nr, const float* b, int64_t b_col_s
 void pack_a_rowmajor_f32_avx2(int64_t kc, int mr, const float* a, int64_t rs, float* dst);
 
 // AVX-512 register tiles (gemm_avx512.cpp): 12 rows x 2 zmm (float 12x32, double 12x16) =
-// 24 of the 32 zmm registers as accumulators. The kernel is instantiated for every row
-// count 1..12 (float64: 1, 2, 4, 8, 12; other edges run as pieces of those) and for one or
-// two column vectors, so an edge tile runs only the rows and vectors it needs (no
-// zero-padded FMAs), and masked loads/stores clip the last vector.
+// 24 of the 32 zmm registers as accumulators. The kernel is instantiated for the row counts
+// 1, 2, 4, 8 and 12 (other edges run as pieces of those) and for one or two column vectors,
+// so an edge tile runs only the rows and vectors it needs (no zero-padded FMAs), and masked
+// loads/stores clip the last vector.
 // A packed A panel has rsa = 1, csa = kAvx512MR (any mr); a direct A has csa = 1.
 constexpr int kAvx512MR = 12, kAvx512NRf = 32, kAvx512NRd = 16;
 void ukr_f32_avx512(int64_t kc, const float* a, int64_t rsa, int64_t csa, const float* b,
