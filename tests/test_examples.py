@@ -80,10 +80,10 @@ def test_char_lm_fast_learns():
 
 
 def test_long_term_lstm_beats_rnn():
-    # Seed 1: with seed 0 the LSTM's learning curve is knife-edge. Since the fused float32
-    # backward sums the weight gradients in a different order (~1e-6 relative change), seed 0
-    # plateaus at ~23% after 1500 steps, where it had reached 94%; seeds 1 and 2 reach 93-94%
-    # either way (2026-12-03). The claim tested is the example's: the LSTM learns, the RNN not.
-    r = _load("long_term").main(T=50, steps=1500, seed=1, plot=False)
+    # At the example's lr 0.003 the LSTM learned for each of seeds 0-11 (83-92%); at lr 0.01
+    # two seeds in six stalled at ~23%, and which ones changed with ~1e-6 changes of float32
+    # rounding in the kernels (2026-12-03). The claim tested is the example's: the LSTM
+    # learns, the RNN does not.
+    r = _load("long_term").main(T=50, steps=1500, seed=0, plot=False)
     assert r["lstm"] > 0.8
     assert r["rnn"] < 0.5
