@@ -32,6 +32,17 @@ namespace dlcore::cpu::lstm_fused {
 namespace impl {
 
 // ---- vector maths -----------------------------------------------------------------------
+// x = n ln2 + r with n = round(x / ln2), |r| <= ln2/2: returns scale2/pow2's token for n.
+// ln2 is split in two so that n * hi is exact for |n| <= 128.
+template <class S>
+inline typename S::R reduce_ln2(typename S::R x, typename S::R& r) {
+  typename S::R n;
+  const typename S::R token = S::nearest_times(x, S::set1(1.44269504088896341f), n);
+  r = S::fma(n, S::set1(-0.693359375f), x);
+  r = S::fma(n, S::set1(2.12194440e-4f), r);
+  return token;
+}
+
 // e^x by Cody–Waite: x = n ln2 + r, |r| <= ln2/2, e^x = 2^n P(r) with Cephes' degree-6 expf
 // polynomial (~1 ulp). x is clamped to [-87.3, 88.3] so 2^n stays a normal float (a sigmoid
 // or tanh needs nothing beyond: 1/(1 + e^87) is already below float resolution of 1). The
@@ -40,10 +51,8 @@ template <class S>
 inline typename S::R exp_clamped(typename S::R x) {
   using R = typename S::R;
   x = S::min(S::set1(88.3f), S::max(S::set1(-87.3f), x));
-  R n;
-  const R token = S::nearest_times(x, S::set1(1.44269504088896341f), n);
-  R r = S::fma(n, S::set1(-0.693359375f), x);         // ln2 split: n*hi is exact
-  r = S::fma(n, S::set1(2.12194440e-4f), r);
+  R r;
+  const R token = reduce_ln2<S>(x, r);
   R p = S::set1(1.9875691500e-4f);
   p = S::fma(p, r, S::set1(1.3981999507e-3f));
   p = S::fma(p, r, S::set1(8.3334519073e-3f));
@@ -82,10 +91,8 @@ inline typename S::R tanh(typename S::R x) {
   using R = typename S::R;
   const R ax = S::abs(x), two = S::set1(2.0f), one = S::set1(1.0f);
   const R y = S::min(S::set1(20.0f), S::add(ax, ax));
-  R n;
-  const R token = S::nearest_times(y, S::set1(1.44269504088896341f), n);
-  R r = S::fma(n, S::set1(-0.693359375f), y);         // ln2 split as in exp_clamped
-  r = S::fma(n, S::set1(2.12194440e-4f), r);
+  R r;
+  const R token = reduce_ln2<S>(y, r);
   R p = S::set1(1.984741830e-4f);
   p = S::fma(p, r, S::set1(1.394075691e-3f));
   p = S::fma(p, r, S::set1(8.333387785e-3f));
