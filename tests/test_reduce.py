@@ -406,3 +406,44 @@ def test_sum_follows_the_documented_cascade_exactly(dtype, rng):
             assert abs(float(want) - np.sum(x.astype(np.float64))) <= 1e-5 * np.sum(np.abs(x))
     finally:
         dlcore.set_num_threads(before)
+
+
+def _column_cascade_reference(m):
+    """Column sums as reduce.cpp documents them, in NumPy with m's dtype at every step: blocks of
+    32 rows summed row by row in order, block vectors merged like a binary counter (level k
+    holds the sum of 2^k blocks; a new sum joins as (older + newer)), the levels added from
+    the lowest up at the end."""
+    levels = {}
+    for r0 in range(0, m.shape[0], 32):
+        part = m[r0].copy()
+        for r in range(r0 + 1, min(r0 + 32, m.shape[0])):
+            part = part + m[r]
+        k = 0
+        while k in levels:
+            part = levels.pop(k) + part
+            k += 1
+        levels[k] = part
+    out = np.zeros(m.shape[1], m.dtype)
+    for k in sorted(levels):
+        out = out + levels[k]
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_column_sums_follow_the_documented_cascade_exactly(dtype, rng):
+    # Column sums (sum over dim 0 of [rows, cols]: a Linear layer's bias gradient) are split
+    # over threads in super-blocks of 2^level blocks, the level picked per call; the bits must
+    # not depend on it, on the thread count, or on the register strips of the block sums
+    # (widths below, at and past a strip of 8 vectors, with tails).
+    before = dlcore.get_num_threads()
+    try:
+        for rows, cols in [(1, 5), (31, 64), (33, 7), (100, 129), (1600, 64), (1601, 37),
+                           (2048 * 2 + 33, 16), (5000, 200), (257, 1024)]:
+            m = rng.standard_normal((rows, cols)).astype(dtype)
+            want = _column_cascade_reference(m)
+            for threads in (1, 2):
+                dlcore.set_num_threads(threads)
+                got = to_numpy(dlcore.tensor(m).sum(dim=0))
+                np.testing.assert_array_equal(got, want, err_msg=f"{rows}x{cols}, {threads} threads")
+    finally:
+        dlcore.set_num_threads(before)

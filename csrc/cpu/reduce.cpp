@@ -190,13 +190,12 @@ void reduce_rows(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
 
 // ---- column sums: the same cascade on vectors of columns ---------------------------------
 // kColBlock rows are summed into a vector of n <= kColChunk columns, and those block vectors
-// are merged through levels of 2^k blocks. Super-blocks of 2^kColSuperLevel blocks (2048
-// rows) are the unit that may run on another thread: streaming whole rows keeps the reads
+// are merged through levels of 2^k blocks. Super-blocks of 2^level blocks (up to
+// 2^kColSuperLevel: 2048 rows) are the unit that may run on another thread: streaming whole rows keeps the reads
 // contiguous (splitting the columns instead would read a few hundred bytes per 4 KB row,
 // a new page each time, and measured 2x slower than one thread).
 constexpr int64_t kColChunk = 1024, kColBlock = 32;
 constexpr int kColSuperLevel = 6;
-constexpr int64_t kColSuperRows = kColBlock << kColSuperLevel;
 
 template <typename T>
 struct ColCascade {
@@ -222,42 +221,101 @@ struct ColCascade {
   }
 };
 
-// part = sum of rows [r0, r1) (row stride `inner`), n columns, in row order.
+// part = sum of rows [r0, r1) (row stride `inner`), n columns, in row order. Strips of 8
+// vectors of columns stay in registers for all the block's rows (one load and one add per
+// vector and row; a plain `part[i] += src[r][i]` loop also loads and stores part for every
+// row). Each column's additions are the same in either form, so are the bits.
+template <typename T, int kVecBytes>
+__attribute__((always_inline)) inline void block_rows_lanes(const T* src, int64_t inner, int64_t r0,
+                                                            int64_t r1, int64_t n, T* part) {
+  int64_t i = 0;
+#if defined(__GNUC__)
+  typedef T Vec __attribute__((vector_size(kVecBytes)));
+  constexpr int P = kVecBytes / sizeof(T), S = 8;
+  for (; i + S * P <= n; i += S * P) {
+    Vec acc[S];
+    const T* row = src + r0 * inner + i;
+#pragma GCC unroll 8
+    for (int v = 0; v < S; ++v) std::memcpy(&acc[v], row + v * P, sizeof(Vec));
+    for (int64_t r = r0 + 1; r < r1; ++r) {
+      row += inner;
+#pragma GCC unroll 8
+      for (int v = 0; v < S; ++v) {
+        Vec x;
+        std::memcpy(&x, row + v * P, sizeof x);
+        acc[v] += x;
+      }
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < S; ++v) std::memcpy(part + i + v * P, &acc[v], sizeof(Vec));
+  }
+#endif
+  if (i == n) return;
+  for (int64_t j = i; j < n; ++j) part[j] = src[r0 * inner + j];
+  for (int64_t r = r0 + 1; r < r1; ++r)
+    for (int64_t j = i; j < n; ++j) part[j] += src[r * inner + j];
+}
+
 template <typename T>
 void block_rows(const T* src, int64_t inner, int64_t r0, int64_t r1, int64_t n, T* part) {
-  for (int64_t i = 0; i < n; ++i) part[i] = src[r0 * inner + i];
-  for (int64_t r = r0 + 1; r < r1; ++r)
-    for (int64_t i = 0; i < n; ++i) part[i] += src[r * inner + i];
+  block_rows_lanes<T, 16>(src, inner, r0, r1, n, part);
 }
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+template <typename T>
+__attribute__((target("avx2"))) void block_rows_avx2(const T* src, int64_t inner, int64_t r0,
+                                                    int64_t r1, int64_t n, T* part) {
+  block_rows_lanes<T, 32>(src, inner, r0, r1, n, part);
+}
+template <typename T>
+using BlockRows = void (*)(const T*, int64_t, int64_t, int64_t, int64_t, T*);
+template <typename T>
+BlockRows<T> pick_block_rows() { return use_avx2_kernels() ? block_rows_avx2<T> : block_rows<T>; }
+#else
+template <typename T>
+using BlockRows = void (*)(const T*, int64_t, int64_t, int64_t, int64_t, T*);
+template <typename T>
+BlockRows<T> pick_block_rows() { return block_rows<T>; }
+#endif
 
 // dst[0:n] = column sums of rows [0, red). Same tree, hence same bits, split or not.
 template <typename T>
 void col_sum(const T* src, int64_t inner, int64_t red, int64_t n, T* dst, bool may_split) {
+  const BlockRows<T> block_rows = pick_block_rows<T>();
+  // A super-block of 2^level blocks pushed at its level is the subtree the blocks pushed one
+  // by one would build (the levels below are empty at its start), so any level gives the
+  // same bits. Splitting over threads takes a level low enough for two super-blocks per
+  // thread (1600 rows: 6 of 256 rows) but not below ~16K values each.
+  int level = kColSuperLevel;
+  const int nt = may_split ? thread_count_for(red * n) : 1;
+  while (nt > 1 && level > 0 && red / (kColBlock << level) < 2 * nt &&
+         (kColBlock << (level - 1)) * n >= kParallelGrain / 2)
+    --level;
+  const int64_t super_rows = kColBlock << level;
   auto super_sum = [&](int64_t s, T* res) {
     ColCascade<T> c(n);
     std::vector<T> part(n);
-    for (int64_t r0 = s * kColSuperRows; r0 < (s + 1) * kColSuperRows; r0 += kColBlock) {
+    for (int64_t r0 = s * super_rows; r0 < (s + 1) * super_rows; r0 += kColBlock) {
       block_rows(src, inner, r0, r0 + kColBlock, n, part.data());
       c.push(part.data(), 0);
     }
     c.total(res);
   };
-  const int64_t nsup = red / kColSuperRows;
+  const int64_t nsup = red / super_rows;
   ColCascade<T> c(n);
   std::vector<T> part(n);
-  if (may_split && nsup >= 2) {
+  if (nt > 1 && nsup >= 2) {
     std::vector<T> parts(nsup * n);
     parallel_for(nsup, 1, [&](int64_t b, int64_t e) {
       for (int64_t s2 = b; s2 < e; ++s2) super_sum(s2, parts.data() + s2 * n);
     });
-    for (int64_t s2 = 0; s2 < nsup; ++s2) c.push(parts.data() + s2 * n, kColSuperLevel);
+    for (int64_t s2 = 0; s2 < nsup; ++s2) c.push(parts.data() + s2 * n, level);
   } else {
     for (int64_t s2 = 0; s2 < nsup; ++s2) {
       super_sum(s2, part.data());
-      c.push(part.data(), kColSuperLevel);
+      c.push(part.data(), level);
     }
   }
-  for (int64_t r0 = nsup * kColSuperRows; r0 < red; r0 += kColBlock) {
+  for (int64_t r0 = nsup * super_rows; r0 < red; r0 += kColBlock) {
     block_rows(src, inner, r0, std::min(red, r0 + kColBlock), n, part.data());
     c.push(part.data(), 0);
   }
