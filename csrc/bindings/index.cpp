@@ -31,8 +31,10 @@ int64_t wrap_dim(const char* op, int64_t dim, const Tensor& x) {
   return dim < 0 ? dim + nd : dim;
 }
 
-// The index as a contiguous int64 tensor on `device` with every value wrapped into [0, n).
-Tensor checked_index(const char* op, const Tensor& index, int64_t n, const Tensor& x, Device device) {
+// The index as a contiguous int64 tensor on `device` with every value wrapped into [0, n)
+// (negative values count from the end unless !allow_negative: an embedding lookup).
+Tensor checked_index(const char* op, const Tensor& index, int64_t n, const Tensor& x, Device device,
+                     bool allow_negative = true) {
   if (index.dtype != DType::Int64)
     fail<DTypeError>(op, "index must be an int64 tensor, got ", dtype_name(index.dtype));
   if (index.dim() > 1)
@@ -42,7 +44,7 @@ Tensor checked_index(const char* op, const Tensor& index, int64_t n, const Tenso
   const int64_t* v = static_cast<const int64_t*>(host.data());
   bool wrap = false;
   for (int64_t j = 0; j < m; ++j) {
-    if (v[j] < -n || v[j] >= n)
+    if (v[j] < (allow_negative ? -n : 0) || v[j] >= n)
       fail<IndexError>(op, "index ", v[j], " is out of range for dim of size ", n,
                        " (tensor of shape ", shape_str(x.sizes), ")");
     wrap |= v[j] < 0;
@@ -69,20 +71,21 @@ struct IndexedDim {
   const int64_t* data() const { return static_cast<const int64_t*>(idx.data()); }
 };
 
-IndexedDim indexed_dim(const char* op, const Tensor& x, int64_t dim, const Tensor& index) {
+IndexedDim indexed_dim(const char* op, const Tensor& x, int64_t dim, const Tensor& index,
+                       bool allow_negative = true) {
   if (x.dim() == 0) fail<IndexError>(op, "cannot index a 0-d tensor");
   IndexedDim r;
   r.dim = wrap_dim(op, dim, x);
   r.d = split_at(x.sizes, r.dim);
-  r.idx = checked_index(op, index, r.d.n, x, x.device());
+  r.idx = checked_index(op, index, r.d.n, x, x.device(), allow_negative);
   r.m = r.idx.numel();
   return r;
 }
 
 // out = x.index_select(dim, index): shape of x with dim `dim` replaced by len(index).
-Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index) {
+Tensor index_select(const Tensor& x_in, int64_t dim, const Tensor& index, bool allow_negative) {
   const char* op = "index_select";
-  const IndexedDim r = indexed_dim(op, x_in, dim, index);
+  const IndexedDim r = indexed_dim(op, x_in, dim, index, allow_negative);
   const Dims& d = r.d;
   Tensor x = contiguous(x_in);
   std::vector<int64_t> shape = x.sizes;
@@ -129,7 +132,8 @@ Tensor index_add_(const Tensor& acc, int64_t dim, const Tensor& index, const Ten
 }  // namespace
 
 void register_index(py::module_& m) {
-  m.def("index_select", &index_select, py::arg("x"), py::arg("dim"), py::arg("index"));
+  m.def("index_select", &index_select, py::arg("x"), py::arg("dim"), py::arg("index"),
+        py::arg("allow_negative") = true);
   m.def("index_add_", &index_add_, py::arg("acc"), py::arg("dim"), py::arg("index"), py::arg("src"));
 }
 
