@@ -16,6 +16,9 @@ CPU_SHAPES = [  # (M, K, N)
     (64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
     (64, 784, 256), (256, 256, 10), (64, 4096, 4096), (4096, 64, 4096),
 ]
+# Weight gradients dW = dY^T X (A a transposed view, K the batch): the char-LM head's
+# (64 classes, 1600 tokens, 128 features) and the MLP's first layer (256 x 64 x 784).
+TRANS_A_SHAPES = [(64, 1600, 128), (256, 64, 784)]
 GPU_SHAPES = [(n, n, n) for n in (1024, 2048, 4096, 8192)]
 
 
@@ -80,23 +83,30 @@ def run(threads=None, quick=False, gpu=False):
     shapes = CPU_SHAPES[:3] + CPU_SHAPES[5:7] if quick else CPU_SHAPES
     rows = []
     # float64 at 1024^3 last (the path gradcheck and float64 training use; its peak is half).
-    for (m, k, n), dt in [(s, np.float32) for s in shapes] + ([] if quick else [((1024, 1024, 1024), np.float64)]):
-        a = rng.standard_normal((m, k)).astype(dt)
+    cases = ([(s, np.float32, False) for s in shapes] +
+             ([] if quick else [((1024, 1024, 1024), np.float64, False)] +
+              [(s, np.float32, True) for s in TRANS_A_SHAPES]))
+    for (m, k, n), dt, trans_a in cases:
+        # trans_a: A is the transposed view of a stored (K, M) array, as in dY^T X
+        a = rng.standard_normal((k, m)).astype(dt).T if trans_a else rng.standard_normal((m, k)).astype(dt)
         b = rng.standard_normal((k, n)).astype(dt)
-        da, db = dlcore.from_numpy(a), dlcore.from_numpy(b)
+        da = dlcore.from_numpy(a.T).t() if trans_a else dlcore.from_numpy(a)
+        db = dlcore.from_numpy(b)
         flops = 2.0 * m * n * k
         fns = {"dlcore": lambda: dlcore.matmul(da, db), "numpy": lambda: np.matmul(a, b)}
         if torch is not None:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            ta = torch.from_numpy(a.T).t() if trans_a else torch.from_numpy(a)
+            tb = torch.from_numpy(b)
             fns["torch"] = lambda: torch.mm(ta, tb)
         times = interleaved_times(fns, rounds=3 if quick else 7, min_time=0.03 if quick else 0.1)
         gf = {name: flops / statistics.median(t) / 1e9 for name, t in times.items()}
         # Ratios: median of the per-round ratios (both sides measured seconds apart).
         r_np = median_ratio(times["numpy"], times["dlcore"])
         g_dl, g_np = gf["dlcore"], gf["numpy"]
-        label = f"{m}x{k}x{n}" + (" f64" if dt == np.float64 else "")
+        label = f"{m}x{k}x{n}" + (" f64" if dt == np.float64 else "") + (" A^T" if trans_a else "")
         line = f"{label:>18} {g_dl:9.1f} {g_np:9.1f} {r_np:7.2f}x"
-        row = dict(shape=(m, k, n), dtype=np.dtype(dt).name, dlcore=g_dl, numpy=g_np, x_numpy=r_np)
+        row = dict(shape=(m, k, n), dtype=np.dtype(dt).name, trans_a=trans_a, dlcore=g_dl, numpy=g_np,
+                   x_numpy=r_np)
         if torch is not None:
             r_t = median_ratio(times["torch"], times["dlcore"])
             line += f" {gf['torch']:9.1f} {r_t:7.2f}x"

@@ -34,15 +34,18 @@ def _cases(torch, n, rows, vocab, dim, batch):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n, dtype=np.float32)
     m = rng.standard_normal((rows, 1024), dtype=np.float32)
+    tall = rng.standard_normal((1600, 64), dtype=np.float32)   # a Linear bias gradient: 1600 tokens
     table = rng.standard_normal((vocab, dim), dtype=np.float32)
     ids = rng.integers(0, vocab, batch)
     grad = rng.standard_normal((batch, dim), dtype=np.float32)
     dx, dm, dtab = dlcore.from_numpy(x), dlcore.from_numpy(m), dlcore.from_numpy(table)
+    dtall = dlcore.from_numpy(tall)
     dids, dgrad = dlcore.tensor(ids), dlcore.from_numpy(grad)
     acc = dlcore.zeros(vocab, dim)
     t = {}
     if torch is not None:
-        t = dict(x=torch.from_numpy(x), m=torch.from_numpy(m), tab=torch.from_numpy(table),
+        t = dict(x=torch.from_numpy(x), m=torch.from_numpy(m), tall=torch.from_numpy(tall),
+                 tab=torch.from_numpy(table),
                  ids=torch.from_numpy(ids), grad=torch.from_numpy(grad), acc=torch.zeros(vocab, dim))
         tf = torch.nn.functional
     np_acc = np.zeros((vocab, dim), np.float32)
@@ -60,6 +63,9 @@ def _cases(torch, n, rows, vocab, dim, batch):
         (f"sum(dim=0), {rows}x1024", 4 * rows * 1024, {
             "dlcore": lambda: dm.sum(dim=0), "numpy": lambda: m.sum(axis=0),
             **({"torch": lambda: t["m"].sum(dim=0)} if torch else {})}),
+        ("sum(dim=0), 1600x64", 4 * 1600 * 64, {
+            "dlcore": lambda: dtall.sum(dim=0), "numpy": lambda: tall.sum(axis=0),
+            **({"torch": lambda: t["tall"].sum(dim=0)} if torch else {})}),
         (f"index_select {batch} of {vocab}x{dim}", 8 * batch * dim, {
             "dlcore": lambda: dtab.index_select(0, dids), "numpy": lambda: np.take(table, ids, axis=0),
             **({"torch": lambda: t["tab"].index_select(0, t["ids"])} if torch else {})}),
