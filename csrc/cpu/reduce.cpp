@@ -99,16 +99,16 @@ template <typename T>
 __attribute__((target("avx2"))) T block_sum_avx2(const T* p, int64_t n) {
   return block_sum_lanes<T, 32>(p, n);
 }
-template <typename T>
-using BlockSum = T (*)(const T*, int64_t);
-template <typename T>
-BlockSum<T> pick_block_sum() { return use_avx2_kernels() ? block_sum_avx2<T> : block_sum<T>; }
-#else
-template <typename T>
-using BlockSum = T (*)(const T*, int64_t);
-template <typename T>
-BlockSum<T> pick_block_sum() { return block_sum<T>; }
 #endif
+template <typename T>
+using BlockSum = T (*)(const T*, int64_t);
+template <typename T>
+BlockSum<T> pick_block_sum() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  if (use_avx2_kernels()) return block_sum_avx2<T>;
+#endif
+  return block_sum<T>;
+}
 
 template <typename T>
 struct Cascade {
@@ -190,9 +190,9 @@ void reduce_rows(ReduceOp op, const T* in, void* out, int64_t outer, int64_t red
 
 // ---- column sums: the same cascade on vectors of columns ---------------------------------
 // kColBlock rows are summed into a vector of n <= kColChunk columns, and those block vectors
-// are merged through levels of 2^k blocks. Super-blocks of 2^level blocks (up to
-// 2^kColSuperLevel: 2048 rows) are the unit that may run on another thread: streaming whole rows keeps the reads
-// contiguous (splitting the columns instead would read a few hundred bytes per 4 KB row,
+// are merged through levels of 2^k blocks. Super-blocks of 2^level blocks (at most
+// 2^kColSuperLevel: 2048 rows) are the unit that may run on another thread: streaming whole
+// rows keeps the reads contiguous (splitting the columns instead would read a few hundred bytes per 4 KB row,
 // a new page each time, and measured 2x slower than one thread).
 constexpr int64_t kColChunk = 1024, kColBlock = 32;
 constexpr int kColSuperLevel = 6;
@@ -266,16 +266,16 @@ __attribute__((target("avx2"))) void block_rows_avx2(const T* src, int64_t inner
                                                     int64_t r1, int64_t n, T* part) {
   block_rows_lanes<T, 32>(src, inner, r0, r1, n, part);
 }
-template <typename T>
-using BlockRows = void (*)(const T*, int64_t, int64_t, int64_t, int64_t, T*);
-template <typename T>
-BlockRows<T> pick_block_rows() { return use_avx2_kernels() ? block_rows_avx2<T> : block_rows<T>; }
-#else
-template <typename T>
-using BlockRows = void (*)(const T*, int64_t, int64_t, int64_t, int64_t, T*);
-template <typename T>
-BlockRows<T> pick_block_rows() { return block_rows<T>; }
 #endif
+template <typename T>
+using BlockRows = void (*)(const T*, int64_t, int64_t, int64_t, int64_t, T*);
+template <typename T>
+BlockRows<T> pick_block_rows() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  if (use_avx2_kernels()) return block_rows_avx2<T>;
+#endif
+  return block_rows<T>;
+}
 
 // dst[0:n] = column sums of rows [0, red). Same tree, hence same bits, split or not.
 template <typename T>
