@@ -320,6 +320,10 @@ _ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"]) 
 def _dims(x, dim, op):
     if dim is None:
         return []
+    if type(dim) is int:   # the common case, checked without the general path's calls
+        n = x._impl.ndim or 1
+        if -n <= dim < n:
+            return [dim % n]
     if isinstance(dim, (tuple, list)):
         dims = [_norm_dim(d, x.ndim, op) for d in dim]
         if len(set(dims)) != len(dims):
@@ -330,7 +334,9 @@ def _dims(x, dim, op):
 
 def _reduce(code, x, dim, keepdim, op):
     dims = _dims(x, dim, op)
-    xi = x._impl if x.dtype is not bool_ else _C.cast(x._impl, int64.code)
+    xi = x._impl
+    if xi.dtype == bool_.code:
+        xi = _C.cast(xi, int64.code)
     return _wrap(_C.reduce(code, xi, dims, keepdim))
 
 
