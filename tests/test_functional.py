@@ -184,6 +184,44 @@ def test_softmax_values(log, shape, dim):
         np.testing.assert_allclose(npa(f(T(x, dt), dim)), exp, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("path", ["generic", "avx2-fma", None])
+def test_softmax_and_cross_entropy_rows_every_path(path, monkeypatch):
+    """The row kernels (max, exp-sum, log) on each CPU path against float64: widths around the
+    8-lane vector and the 32-wide max loop, logits spread over ~350 so that terms fall below
+    e^-87.3 and e^-104 (the sum-only exponential clamps there; the stored one gives subnormals
+    / 0), masked (-inf) logits and a NaN in one row (that row NaN, the others untouched)."""
+    if path:
+        monkeypatch.setenv("DLCORE_CPU_PATH", path)
+    g = np.random.default_rng(7)
+    for c in (1, 2, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 64, 100, 1000):
+        x = g.standard_normal((9, c)) * 3
+        x[1] = np.linspace(-300, 50, c)                      # huge range within one row
+        x[2, :: 2] = -np.inf                                   # masked classes
+        x[2, c - 1] = 1.0                                      # ... at least one left
+        x[3] = -20.0                                           # every logit equal
+        x[4, c // 2] = np.nan
+        x32 = x.astype(np.float32)
+        ref = x32.astype(np.float64)
+        t = g.integers(0, c, 9)
+        t[2] = c - 1
+        with np.errstate(invalid="ignore", over="ignore"):
+            ls = np_log_softmax(ref, 1)
+            ce = -ls[np.arange(9), t]
+        ok = np.arange(9) != 4
+        got_ls = npa(F.log_softmax(T(x32), 1))
+        got_sm = npa(F.softmax(T(x32), 1))
+        got_ce = npa(F.cross_entropy(T(x32), T(t), reduction="none"))
+        np.testing.assert_allclose(got_ls[ok], ls[ok], rtol=2e-6, atol=2e-5, err_msg=f"cols {c}")
+        np.testing.assert_allclose(got_sm[ok], np.exp(ls[ok]), rtol=2e-5, atol=1e-30, err_msg=f"cols {c}")
+        np.testing.assert_allclose(got_ce[ok], ce[ok], rtol=2e-6, atol=2e-5, err_msg=f"cols {c}")
+        masked = np.isneginf(x32[2])
+        assert np.all(got_sm[2, masked] == 0) and np.all(got_sm[ok] >= 0)
+        assert np.all(np.isnan(got_ls[4])) and np.all(np.isnan(got_sm[4])) and np.isnan(got_ce[4])
+        # the mean over rows without the NaN one equals the mean of the per-row losses
+        m = F.cross_entropy(T(x32[ok]), T(t[ok])).item()
+        assert abs(m - ce[ok].mean()) <= 2e-6 * max(1.0, abs(ce[ok].mean()))
+
+
 @pytest.mark.parametrize("log", [False, True])
 @pytest.mark.parametrize("shape,dim", [((1, 7), 1), ((3, 5), 0), ((2, 3, 4), 1), ((4,), -1)])
 def test_softmax_gradcheck(log, shape, dim):

@@ -29,16 +29,28 @@ namespace dlcore::cpu {
 
 #if defined(__x86_64__) || defined(__i386__)
 float exp_shift_sum_f32_avx2(const float* x, float* y, int64_t n, float shift);
+float row_max_f32_avx2(const float* x, int64_t n);
 #endif
 
 namespace {
 
 
-template <typename T> T row_max(const T* x, int64_t n) {
-  T m = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : m)
-  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
-  return m;
+// The row's maximum (a NaN element is skipped; the sum after it is NaN anyway). Float32 on AVX2
+// takes row_max_f32_avx2; here four independent running maxima (GCC does not vectorize this
+// reduction without -ffast-math, and one scalar chain is bound by the max latency).
+template <typename T> T row_max(const T* x, int64_t n, bool vec) {
+#if defined(__x86_64__) || defined(__i386__)
+  if constexpr (std::is_same_v<T, float>)
+    if (vec) return row_max_f32_avx2(x, n);
+#endif
+  (void)vec;
+  T m[4] = {-std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity(),
+            -std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity()};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int k = 0; k < 4; ++k) m[k] = std::max(m[k], x[j + k]);
+  for (; j < n; ++j) m[0] = std::max(m[0], x[j]);
+  return std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
 }
 
 // y_j = exp(x_j - shift) (y may be null); returns sum_j exp(x_j - shift).
@@ -69,7 +81,7 @@ void softmax_fwd(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
-      const T m = row_max(xr, cols);
+      const T m = row_max(xr, cols, vec);
       if (log) {
         const T lse = m + (T)std::log(exp_shift_sum(xr, (T*)nullptr, cols, m, vec));
         for (int64_t j = 0; j < cols; ++j) yr[j] = xr[j] - lse;
@@ -122,7 +134,7 @@ int64_t ce_fwd(const T* x, const int64_t* target, const T* w, int64_t rows, int6
       } else if (t != ignore_index) {
         const T* xr = x + r * cols;
         if (!log_input) {
-          const T m = row_max(xr, cols);
+          const T m = row_max(xr, cols, vec);
           l = (double)m + std::log(exp_shift_sum(xr, (T*)nullptr, cols, m, vec));
         }
         wi = w ? (double)w[t] : 1.0;
