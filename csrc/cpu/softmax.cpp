@@ -30,6 +30,7 @@ namespace dlcore::cpu {
 #if defined(__x86_64__) || defined(__i386__)
 float exp_shift_sum_f32_avx2(const float* x, float* y, int64_t n, float shift);
 float row_max_f32_avx2(const float* x, int64_t n);
+void log_f32_avx2(const float* x, float* y, int64_t n);
 #endif
 
 namespace {
@@ -68,6 +69,8 @@ template <typename T> double exp_shift_sum(const T* x, T* y, int64_t n, T shift,
   }
   return s;
 }
+
+constexpr int64_t kCeBlock = 64;   // rows whose log-sum-exps are taken together
 
 // Rows per parallel chunk: about kParallelGrain elements' worth of work.
 int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kParallelGrain / 4 / std::max<int64_t>(cols, 1)); }
@@ -118,6 +121,41 @@ void softmax_bwd(const T* g, const T* y, T* gx, int64_t rows, int64_t cols, bool
 
 // ---- cross entropy ---------------------------------------------------------------------
 
+// Log-sum-exp of rows [r0, r1) that have a valid target, into l[r - r0] (others untouched).
+// Float32 on AVX2: the row sums first, then one 8-lane log per 8 rows (log_f32_avx2, ~1 ulp
+// in float; the sum is added to the max in double) instead of a double std::log per row, which
+// took ~20 ns a row, a third of a 1600 x 64 forward.
+template <typename T>
+void ce_lse_rows(const T* x, const int64_t* target, int64_t cols, int64_t ignore_index,
+                 int64_t r0, int64_t r1, bool vec, double* l) {
+  auto valid = [&](int64_t r) { return target[r] != ignore_index && target[r] >= 0 && target[r] < cols; };
+#if defined(__x86_64__) || defined(__i386__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (vec) {
+      float m[kCeBlock], s[kCeBlock], ls[kCeBlock];
+      for (int64_t r = r0; r < r1; ++r) {
+        m[r - r0] = 0.f;
+        s[r - r0] = 1.f;
+        if (!valid(r)) continue;
+        const float* xr = x + r * cols;
+        m[r - r0] = row_max(xr, cols, vec);
+        s[r - r0] = exp_shift_sum_f32_avx2(xr, nullptr, cols, m[r - r0]);
+      }
+      log_f32_avx2(s, ls, r1 - r0);
+      for (int64_t r = r0; r < r1; ++r)
+        if (valid(r)) l[r - r0] = (double)m[r - r0] + (double)ls[r - r0];
+      return;
+    }
+  }
+#endif
+  for (int64_t r = r0; r < r1; ++r) {
+    if (!valid(r)) continue;
+    const T* xr = x + r * cols;
+    const T m = row_max(xr, cols, vec);
+    l[r - r0] = (double)m + std::log(exp_shift_sum(xr, (T*)nullptr, cols, m, vec));
+  }
+}
+
 template <typename T>
 int64_t ce_fwd(const T* x, const int64_t* target, const T* w, int64_t rows, int64_t cols,
                int64_t ignore_index, double eps, bool log_input, int reduction, T* loss, T* lse,
@@ -125,30 +163,32 @@ int64_t ce_fwd(const T* x, const int64_t* target, const T* w, int64_t rows, int6
   const bool vec = use_avx2_kernels();
   std::atomic<int64_t> bad{std::numeric_limits<int64_t>::max()};
   parallel_for(rows, row_grain(cols), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t t = target[r];
-      double li = 0, wi = 0, l = 0;   // row loss, row weight, log-sum-exp (0: log-prob input)
-      if (t != ignore_index && (t < 0 || t >= cols)) {
-        int64_t cur = bad.load();
-        while (r < cur && !bad.compare_exchange_weak(cur, r)) {}
-      } else if (t != ignore_index) {
-        const T* xr = x + r * cols;
-        if (!log_input) {
-          const T m = row_max(xr, cols, vec);
-          l = (double)m + std::log(exp_shift_sum(xr, (T*)nullptr, cols, m, vec));
+    double lb[kCeBlock];
+    for (int64_t b0 = r0; b0 < r1; b0 += kCeBlock) {
+      const int64_t b1 = std::min(r1, b0 + kCeBlock);
+      if (!log_input) ce_lse_rows(x, target, cols, ignore_index, b0, b1, vec, lb);
+      for (int64_t r = b0; r < b1; ++r) {
+        const int64_t t = target[r];
+        double li = 0, wi = 0, l = 0;   // row loss, row weight, log-sum-exp (0: log-prob input)
+        if (t != ignore_index && (t < 0 || t >= cols)) {
+          int64_t cur = bad.load();
+          while (r < cur && !bad.compare_exchange_weak(cur, r)) {}
+        } else if (t != ignore_index) {
+          const T* xr = x + r * cols;
+          if (!log_input) l = lb[r - b0];
+          wi = w ? (double)w[t] : 1.0;
+          li = (1.0 - eps) * wi * (l - (double)xr[t]);
+          if (eps > 0) {   // sum_c w_c (lse - x_c) = lse * W - sum_c w_c x_c
+            double sw = 0, swx = 0;
+            if (w) for (int64_t j = 0; j < cols; ++j) { sw += w[j]; swx += (double)w[j] * xr[j]; }
+            else { sw = (double)cols; for (int64_t j = 0; j < cols; ++j) swx += xr[j]; }
+            li += eps / (double)cols * (l * sw - swx);
+          }
         }
-        wi = w ? (double)w[t] : 1.0;
-        li = (1.0 - eps) * wi * (l - (double)xr[t]);
-        if (eps > 0) {   // sum_c w_c (lse - x_c) = lse * W - sum_c w_c x_c
-          double sw = 0, swx = 0;
-          if (w) for (int64_t j = 0; j < cols; ++j) { sw += w[j]; swx += (double)w[j] * xr[j]; }
-          else { sw = (double)cols; for (int64_t j = 0; j < cols; ++j) swx += xr[j]; }
-          li += eps / (double)cols * (l * sw - swx);
-        }
+        lse[r] = (T)l;
+        if (reduction == 0) loss[r] = (T)li;
+        else { scratch[r] = li; scratch[rows + r] = wi; }
       }
-      lse[r] = (T)l;
-      if (reduction == 0) loss[r] = (T)li;
-      else { scratch[r] = li; scratch[rows + r] = wi; }
     }
   });
   const int64_t first_bad = bad.load();

@@ -1,7 +1,8 @@
 """Memory-bound kernels against NumPy and PyTorch on the same inputs: dropout (forward), a full
 float32 sum and column sums, index_select (an embedding lookup) and its backward (index_add_,
 repeated indices accumulating), and the transcendental elementwise ops and activations (exp,
-log, sigmoid, tanh, softplus, tanh-GELU), whose cost is the polynomial, not the memory traffic.
+log, sigmoid, tanh, softplus, tanh-GELU), whose cost is the polynomial, not the memory traffic,
+and the cross-entropy loss (row max, log-sum-exp, and its gradient).
 
     python -m dlcore.bench ops [--threads N] [--quick]
 
@@ -94,6 +95,41 @@ def _cases(torch, n, rows, vocab, dim, batch):
             "numpy": lambda: 0.5 * x * (1 + np.tanh(np.float32(0.7978845608) * (x + np.float32(0.044715) * x ** 3))),
             **({"torch": lambda: tf.gelu(t["x"], approximate="tanh")} if torch else {})}),
     ]
+    cases += _cross_entropy_cases(torch, rng)
+    return cases
+
+
+def _cross_entropy_cases(torch, rng):
+    """Cross-entropy over class logits (mean over rows): a classifier's 1000 classes, and the
+    char-LM's 1600 positions x 64 symbols forward and forward + backward (the loss's backward
+    writes the [rows, classes] gradient)."""
+    cases = []
+    for rows, cols, backward in ((4096, 1000, False), (1600, 64, False), (1600, 64, True)):
+        x = rng.standard_normal((rows, cols), dtype=np.float32)
+        y = rng.integers(0, cols, rows)
+        dy = dlcore.tensor(y)
+        if backward:
+            dxg = dlcore.tensor(x, requires_grad=True)
+
+            def dl(dxg=dxg, dy=dy):
+                F.cross_entropy(dxg, dy).backward()
+                dxg.grad = None
+            fns = {"dlcore": dl}
+            if torch is not None:
+                txg, ty = torch.tensor(x, requires_grad=True), torch.from_numpy(y)
+
+                def tr(txg=txg, ty=ty):
+                    torch.nn.functional.cross_entropy(txg, ty).backward()
+                    txg.grad = None
+                fns["torch"] = tr
+            cases.append((f"cross_entropy fwd+bwd, {rows}x{cols}", 8 * rows * cols, fns))
+            continue
+        dx = dlcore.from_numpy(x)
+        fns = {"dlcore": lambda dx=dx, dy=dy: F.cross_entropy(dx, dy)}
+        if torch is not None:
+            tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+            fns["torch"] = lambda tx=tx, ty=ty: torch.nn.functional.cross_entropy(tx, ty)
+        cases.append((f"cross_entropy, {rows}x{cols}", 4 * rows * cols, fns))
     return cases
 
 
