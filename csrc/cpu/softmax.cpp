@@ -12,9 +12,10 @@
 // generalised below to class weights and label smoothing — one pass, no [rows, cols]
 // temporary for log-probabilities, which is what makes it cheaper than log_softmax + nll.
 //
-// The exps go through exp_shift_sum_f32_avx2 (activation_avx2.cpp) for float32 on AVX2
-// machines; the plain loops are the reference and the float64 path. Sums over a row are
-// accumulated in double on the scalar path.
+// The row max, the exps and the cross-entropy's logs go through row_max_f32_avx2,
+// exp_shift_sum_f32_avx2 and log_f32_avx2 (activation_avx2.cpp) for float32 on AVX2 machines;
+// the plain loops are the reference and the float64 path. Sums over a row are accumulated in
+// double on the scalar path.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
