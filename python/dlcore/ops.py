@@ -355,6 +355,8 @@ def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
     if dtype is not None:
         x = x.to(dtype=dtype)
     out = _reduce(R_SUM, x, dim, keepdim, "sum")
+    if not needs_grad(x):   # checked first, as in add: no backward closure to build
+        return out
     return record(out, "sum", (x,), lambda g: (_expand_back(g, x, dim, keepdim),))
 
 
