@@ -385,7 +385,12 @@ def mean(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
         raise TypeError(f"mean: expected a floating point tensor, got {x.dtype} "
                         "(pass dtype=dlcore.float32 or convert with .float())")
     n = _count(x, dim)
-    return div(sum(x, dim, keepdim), float(n) if n else float("nan"))
+    s = float(n) if n else float("nan")
+    out = _reduce(R_SUM, x, dim, keepdim, "mean")
+    _C.binary_scalar(DIV, out._impl, s, False, out._impl)   # in place: one op, not sum then div
+    if not needs_grad(x):
+        return out
+    return record(out, "mean", (x,), lambda g: (_expand_back(div(g, s), x, dim, keepdim),))
 
 
 def var(x: Tensor, dim: int | Sequence[int] | None = None, unbiased: Optional[bool] = None,
