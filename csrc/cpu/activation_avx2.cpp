@@ -16,17 +16,11 @@
 namespace dlcore::cpu {
 namespace {
 
-inline __m256 exp8(__m256 x) {
-  // Past ln(FLT_MAX) the result is inf, below ln of the smallest subnormal it is 0; in between
-  // every result is representable, subnormals included.
-  const __m256 hi = _mm256_set1_ps(88.72283935546875f);
-  const __m256 lo = _mm256_set1_ps(-103.972084045410156f);
-  const __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
-  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  __m256 xc = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // r = x - n ln2, with ln2 split in two so n*ln2_hi is exact.
+// The shared core of both exponentials below: for a clamped xc, n = round(xc / ln2) and
+// P(r) = e^r with r = xc - n ln2 (ln2 split in two so n*ln2_hi is exact).
+inline __m256 exp8_reduced(__m256 xc, __m256& n) {
+  n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
   __m256 p = _mm256_set1_ps(1.9875691500e-4f);
@@ -35,8 +29,18 @@ inline __m256 exp8(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  __m256 r2 = _mm256_mul_ps(r, r);
-  p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  return _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+}
+
+inline __m256 exp8(__m256 x) {
+  // Past ln(FLT_MAX) the result is inf, below ln of the smallest subnormal it is 0; in between
+  // every result is representable, subnormals included.
+  const __m256 hi = _mm256_set1_ps(88.72283935546875f);
+  const __m256 lo = _mm256_set1_ps(-103.972084045410156f);
+  const __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  __m256 n;
+  const __m256 p = exp8_reduced(_mm256_max_ps(_mm256_min_ps(x, hi), lo), n);
   // 2^n for n in [-150, 128] is not one float; 2^n1 * 2^n2 with n1 = floor(n/2), n2 = n - n1
   // (both in [-75, 64]) are. The first product is exact, the second rounds once (also into
   // the subnormal range).
@@ -60,18 +64,9 @@ inline __m256 exp8(__m256 x) {
 // a subnormal or 0, and vanishes the same way in a sum >= 1 (half an ulp of 1 is 6e-8), so the
 // sums are exp8's bits. A NaN passes (the clamps return their second operand).
 inline __m256 exp8_sum_term(__m256 x) {
-  const __m256 xc = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256 n;
+  const __m256 p = exp8_reduced(
+      _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x)), n);
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }

@@ -210,14 +210,13 @@ T* col_scratch(int64_t floats) {
   return buf.data();
 }
 
-// Levels 0..max_levels-1, level k at [k*n, (k+1)*n) of `levels` (caller's memory).
+// Level k at [k*n, (k+1)*n) of `levels` (caller's memory, room for cascade_levels() levels).
 template <typename T>
 struct ColCascade {
   int64_t n;
   T* levels;
-  int max_levels;
   uint64_t used = 0;
-  ColCascade(int64_t n_, T* storage, int max_levels_) : n(n_), levels(storage), max_levels(max_levels_) {}
+  ColCascade(int64_t n_, T* storage) : n(n_), levels(storage) {}
   void push(T* v, int k0) {   // v (n values) is used as scratch
     int k = k0;
     for (; (used >> k) & 1; ++k) {
@@ -229,7 +228,7 @@ struct ColCascade {
   }
   void total(T* dst) const {
     for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
-    for (int k = 0; k < max_levels; ++k)
+    for (int k = 0; (used >> k) != 0; ++k)
       if ((used >> k) & 1)
         for (int64_t i = 0; i < n; ++i) dst[i] = dst[i] + levels[k * n + i];
   }
@@ -317,7 +316,7 @@ void col_sum(const T* src, int64_t inner, int64_t red, int64_t n, T* dst, bool m
   const int sup_levels = level + 1, top_levels = cascade_levels((red + kColBlock - 1) / kColBlock);
   const int64_t top_floats = (top_levels + 1) * n, sup_floats = (sup_levels + 1) * n;
   auto super_sum = [&](int64_t s, T* res, T* scratch) {
-    ColCascade<T> c(n, scratch, sup_levels);
+    ColCascade<T> c(n, scratch);
     T* part = scratch + sup_levels * n;
     for (int64_t r0 = s * super_rows; r0 < (s + 1) * super_rows; r0 += kColBlock) {
       block_rows(src, inner, r0, r0 + kColBlock, n, part);
@@ -328,7 +327,7 @@ void col_sum(const T* src, int64_t inner, int64_t red, int64_t n, T* dst, bool m
   const int64_t nsup = red / super_rows;
   const bool split = nt > 1 && nsup >= 2;
   T* mine = col_scratch<T, 0>(top_floats + (split ? nsup * n : 0));
-  ColCascade<T> c(n, mine, top_levels);
+  ColCascade<T> c(n, mine);
   T* part = mine + top_levels * n;
   if (split) {
     T* parts = mine + top_floats;
