@@ -174,7 +174,7 @@ def test_matmul_cuda_vs_float64(sa, sb, dtype, rng):
 
 @requires_cuda
 def test_matmul_cuda_transposed_and_sliced(rng):
-    a = make_array(rng, (300, 200), "float32")
+    a = make_array(rng, (300, 250), "float32")
     b = make_array(rng, (250, 300), "float32")
     ca, ga = dlcore.tensor(a), dlcore.tensor(a, device="cuda")
     cb, gb = dlcore.tensor(b), dlcore.tensor(b, device="cuda")

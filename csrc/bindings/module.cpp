@@ -104,18 +104,47 @@ void register_runtime(py::module_& m) {
 PYBIND11_MODULE(_C, m) {
   using namespace dlcore;
   m.doc() = "dlcore compiled kernels (CPU and CUDA)";
-  py::register_exception<IndexError>(m, "IndexError", PyExc_IndexError);
-  py::register_exception_translator([](std::exception_ptr p) {
+  // One *module-local* translator that maps every C++ exception itself. pybind11's global
+  // translators are shared by every extension built with the same pybind11 ABI (compiler, C++
+  // library, internals version): an exception thrown here would be handed, first, to a later-
+  // imported module's translators (torch's, say), which rethrow it under their own C++ runtime --
+  // seen to segfault (GCC 13 + pybind11 3.1 + torch 2.11, an H200 machine, 2026-12-04). A local
+  // translator runs before the global ones, and since it handles everything, they never see ours.
+  py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (py::error_already_set& e) {
+      e.restore();
+    } catch (const py::builtin_exception& e) {
+      e.set_error();
     } catch (const ShapeError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const DTypeError& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const DeviceError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
     } catch (const OutOfMemory& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const std::bad_alloc& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const std::out_of_range& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::length_error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::domain_error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::range_error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::overflow_error& e) {
+      PyErr_SetString(PyExc_OverflowError, e.what());
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (...) {
+      PyErr_SetString(PyExc_RuntimeError, "dlcore: unknown C++ exception");
     }
   });
   register_runtime(m);

@@ -1,4 +1,4 @@
-"""Command line: python -m dlcore.bench WHAT [--threads N] [--quick] [--gpu].
+"""Command line: python -m dlcore.bench WHAT [--threads N] [--quick] [--gpu | --gpu-only].
 
 WHAT: gemm, peak, optim, ops (kernels); conv, pool, bn, lstm, gru (layer kernels, forward and
 backward); train-mlp, train-cnn, train-charlm (whole training steps); allreduce, ddp-scaling
@@ -22,8 +22,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None, help="CPU threads for dlcore, NumPy and PyTorch")
     p.add_argument("--quick", action="store_true", help="fewer shapes and repetitions (smoke test)")
     p.add_argument("--gpu", action="store_true", help="also run the CUDA shapes (needs a GPU)")
+    p.add_argument("--gpu-only", action="store_true", help="run the CUDA shapes alone (no CPU rows)")
     p.add_argument("--profile", action="store_true", help="train-mlp: also print dlcore's per-step time split")
     args = p.parse_args(argv)
+    if args.gpu_only:
+        args.gpu = "only"
 
     # BLAS libraries read their thread count when loaded: re-exec once with it in the env.
     if args.threads and os.environ.get("DLCORE_BENCH_THREADS") != str(args.threads):

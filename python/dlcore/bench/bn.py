@@ -118,7 +118,7 @@ def run(threads=None, quick=False, gpu=False):
     if torch is not None:
         torch.set_num_threads(threads)
     print(machine_line(threads))
-    devices = ["cpu"] + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
+    devices = ([] if gpu == "only" else ["cpu"]) + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
     print(f"{'op (float32)':>40} {'dev':>4} {'dlcore':>10} {'torch':>10} {'x torch':>8} {'dlcore GB/s':>12}")
     for device in devices:
         for name, nbytes, fns in _cases(torch, quick, device):

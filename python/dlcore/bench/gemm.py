@@ -72,6 +72,8 @@ def run(threads=None, quick=False, gpu=False):
     torch = _torch()
     if torch is not None:
         torch.set_num_threads(threads)
+    if gpu == "only":
+        return run_gpu(torch)
     peak = _C.measure_peak_gflops(threads)
     print(machine_line(threads))
     print(f"FMA peak (measured): {peak:.1f} GFLOP/s float32" + ("" if torch else "   (torch not installed)"))

@@ -121,6 +121,8 @@ def run(threads=None, quick=False, gpu=False):
         torch.set_num_threads(threads)
     n = N // 10 if quick else N
     cases = CASES[:1] if quick else CASES
+    if gpu == "only":
+        return _run_gpu(torch, n, cases)
     triad = _C.measure_triad_gbps(threads)
     ceiling, how, _ = update_stream_ceiling(threads)
     print(machine_line(threads))
@@ -140,12 +142,16 @@ def run(threads=None, quick=False, gpu=False):
         print(f"Adam amsgrad step / Adam step: {times['Adam amsgrad'] / times['Adam']:.2f}x "
               f"(it moves 9 streams instead of 7: {9 / 7:.2f}x the bytes)")
     if gpu:
-        if not dlcore.cuda.is_available():
-            print("--gpu: no CUDA device available to dlcore; skipped")
-            return
-        print(f"\nCUDA ({n / 1e6:g}M float32 parameters)")
-        tcuda = torch is not None and torch.cuda.is_available()
-        for label, cls_name, kwargs, streams in cases:
-            t_dl, t_ref, ratio, impl = _compare(torch if tcuda else None, cls_name, kwargs, n,
-                                                device="cuda")
-            _row(label, t_dl, t_ref, ratio, impl, streams * 4 * n, None)
+        _run_gpu(torch, n, cases)
+
+
+def _run_gpu(torch, n, cases):
+    if not dlcore.cuda.is_available():
+        print("--gpu: no CUDA device available to dlcore; skipped")
+        return
+    print(f"\nCUDA ({n / 1e6:g}M float32 parameters)")
+    tcuda = torch is not None and torch.cuda.is_available()
+    for label, cls_name, kwargs, streams in cases:
+        t_dl, t_ref, ratio, impl = _compare(torch if tcuda else None, cls_name, kwargs, n,
+                                            device="cuda")
+        _row(label, t_dl, t_ref, ratio, impl, streams * 4 * n, None)

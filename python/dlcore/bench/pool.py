@@ -68,7 +68,7 @@ def run(threads=None, quick=False, gpu=False):
     print(machine_line(threads))
     print(f"{'op (float32)':>52} {'dlcore':>10} {'torch':>10} {'x torch':>8} {'dlcore GB/s':>12}")
     rng = np.random.default_rng(0)
-    devices = ["cpu"] + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
+    devices = ([] if gpu == "only" else ["cpu"]) + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
     for dev in devices:
         for name, shape, op, nbytes in _cases(quick):
             a = rng.standard_normal(shape, dtype=np.float32)

@@ -52,11 +52,11 @@ def _pair(kind, T, N, I, H, device):
     dm = getattr(dlcore.nn, cls)(I, H).to(device)
     x = np.random.default_rng(0).standard_normal((T, N, I)).astype(np.float32)
     dx = dlcore.tensor(x, device=device)
-    if torch is None or device != "cpu":
+    if torch is None or (device != "cpu" and not torch.cuda.is_available()):
         return dm, None, dx, None
     tm = getattr(torch.nn, cls)(I, H)
-    dm.load_state_dict({k: dlcore.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
-    return dm, tm, dx, torch.from_numpy(x)
+    dm.load_state_dict({k: dlcore.tensor(v.detach().numpy(), device=device) for k, v in tm.state_dict().items()})
+    return dm, tm.to(device), dx, torch.from_numpy(x).to(device)
 
 
 def _runners(kind, dm, tm, dx, tx):
@@ -119,7 +119,7 @@ def run(threads=None, quick=False, gpu=False, which="lstm"):
             f"{'GFLOP/s':>8} {'dl %pk':>7} {'torch %pk':>9} {'floor needs':>11}")
     print(head)
     print("-" * len(head))
-    devices = ["cpu"] + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
+    devices = ([] if gpu == "only" else ["cpu"]) + (["cuda"] if gpu and dlcore.cuda.is_available() else [])
     for device in devices:
         for kind in kinds:
             for (T, N, I, H) in (GPU_SHAPES if device == "cuda" else shapes):
@@ -127,7 +127,19 @@ def run(threads=None, quick=False, gpu=False, which="lstm"):
                 sync = (lambda: dlcore.cuda.synchronize()) if device == "cuda" else (lambda: None)
                 for mode, fns in _runners(kind, dm, tm, dx, tx).items():
                     if device == "cuda":
-                        fns = {lib: (lambda f=f: (f(), sync())) for lib, f in fns.items()}
+                        # cuDNN's RNNs use TF32 tensor cores by default: the "torch" column is
+                        # cuDNN in float32 (allow_tf32 off, as dlcore's kernels compute), and
+                        # "torch tf32" its default, printed on a second line.
+                        def with_tf32(f, on):
+                            def g():
+                                torch.backends.cudnn.allow_tf32 = on
+                                f()
+                                torch.cuda.synchronize()
+                            return g
+                        if "torch" in fns:
+                            fns["torch tf32"] = with_tf32(fns["torch"], True)
+                            fns["torch"] = with_tf32(fns["torch"], False)
+                        fns["dlcore"] = (lambda f=fns["dlcore"]: (f(), sync()))
                     t = interleaved_times(fns, rounds=rounds, min_time=0.05 if quick else 0.2)
                     d = float(np.median(t["dlcore"]))
                     flops = _flops(kind, T, N, I, H) * (3 if mode == "fwd+bwd" else 1)
@@ -142,6 +154,10 @@ def run(threads=None, quick=False, gpu=False, which="lstm"):
                     shape = f"{T},{N},{I}->{H}" + ("" if device == "cpu" else " cuda")
                     print(f"{kind:5} {shape:>16} {mode:8} {d * 1e3:10.2f} {tcol} {scol} "
                           f"{flops / d / 1e9:8.1f} {pct(d):>7}{tpct}")
+                    if "torch tf32" in t:
+                        tt = float(np.median(t["torch tf32"]))
+                        print(f"{kind:5} {shape:>16} {mode:8} {'':>10} {tt * 1e3:10.2f} "
+                              f"{median_ratio(t['torch tf32'], t['dlcore']):7.2f}x   (torch: cuDNN with TF32, its default)")
 
 
 def main(argv=None):
