@@ -106,10 +106,10 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "dlcore compiled kernels (CPU and CUDA)";
   // One *module-local* translator that maps every C++ exception itself. pybind11's global
   // translators are shared by every extension built with the same pybind11 ABI (compiler, C++
-  // library, internals version): an exception thrown here would be handed, first, to a later-
-  // imported module's translators (torch's, say), which rethrow it under their own C++ runtime --
-  // seen to segfault (GCC 13 + pybind11 3.1 + torch 2.11, an H200 machine, 2026-12-04). A local
-  // translator runs before the global ones, and since it handles everything, they never see ours.
+  // library, internals version), so a global one would also see other modules' exceptions, and
+  // theirs (torch's, say) would see ours first and rethrow them under their own C++ runtime.
+  // A local translator runs before the global ones; since it handles everything, they never
+  // see an exception thrown here.
   py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
