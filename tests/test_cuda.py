@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import dlcore
+import dlcore.nn.functional as F
 from conftest import CUDA_AVAILABLE, assert_close, make_array, requires_cuda, to_numpy
 
 
@@ -170,6 +171,34 @@ def test_matmul_cuda_vs_float64(sa, sb, dtype, rng):
     got = to_numpy(out).astype(np.float64)
     assert got.shape == ref.shape
     assert np.all(np.abs(got - ref) <= coef * mag + 1e-5 * np.abs(ref) + 1e-30)
+
+
+# Few output tiles and a long K: the SIMT GEMM splits K across blocks and adds the slices in a
+# second kernel (gemm.cu: simt_splits). Prime and non-multiple K, slices that round up, a batch,
+# an operand read along m (A^T), float64, and the bias epilogue applied once after the sum.
+SPLIT_K_CASES = [((256, 2048), (2048, 512)), ((7, 5003), (5003, 9)), ((1, 4099), (4099, 1)),
+                 ((3, 33, 1000), (3, 1000, 65)), ((2, 1, 40, 777), (777, 70)), ((130, 515), (515, 3))]
+
+
+@requires_cuda
+@pytest.mark.parametrize("sa,sb", SPLIT_K_CASES, ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_cuda_split_k(sa, sb, dtype, rng):
+    a = make_array(rng, sa, dtype)
+    b = make_array(rng, sb, dtype)
+    ga, gb = dlcore.tensor(a, device="cuda"), dlcore.tensor(b, device="cuda")
+    ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    mag = np.matmul(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
+    coef = 1e-5 if dtype == "float32" else 1e-13
+    for out in (ga @ gb, dlcore.tensor(np.ascontiguousarray(np.swapaxes(a, -1, -2)), device="cuda").mT @ gb):
+        got = to_numpy(out).astype(np.float64)
+        assert got.shape == ref.shape
+        assert np.all(np.abs(got - ref) <= coef * mag + 1e-5 * np.abs(ref) + 1e-30)
+    if len(sa) == 2:   # Linear: x @ W^T + bias, the bias added once, after the slices are summed
+        bias = make_array(rng, (sb[1],), dtype)
+        w = dlcore.tensor(np.ascontiguousarray(b.T), device="cuda")
+        got = to_numpy(F.linear(ga, w, dlcore.tensor(bias, device="cuda"))).astype(np.float64)
+        assert np.all(np.abs(got - ref - bias) <= coef * (mag + np.abs(bias)) + 1e-5 * np.abs(ref) + 1e-30)
 
 
 @requires_cuda

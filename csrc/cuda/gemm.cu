@@ -14,6 +14,9 @@
 //      Operands are read through arbitrary strides: the loader picks the thread mapping that
 //      makes the contiguous direction of each operand coalesced (k-contiguous or m/n-
 //      contiguous), with 16-byte loads when the stride and the pointer allow, else scalars.
+//      Split-K: when the M x N tiles leave most SMs idle and K is long (an LSTM's per-step
+//      backward GEMM), blockIdx.y takes a slice of K, the slices' raw sums go to a workspace,
+//      and gemm_splitk_reduce adds them in a fixed order and applies the epilogue.
 //   2. sgemm_tf32 (float32 with allow_tf32, sm_80+): tensor cores through
 //      mma.sync.m16n8k8.tf32 (inline PTX). 128x128x32 block tile, 8 warps of 64x32 each;
 //      global -> shared with cp.async (16-byte copies, zero-fill at the edges), two stages.
@@ -33,9 +36,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
+#include "../core/cuda_runtime.h"
 #include "common.cuh"
 #include "gemm_common.cuh"
 #include "kernels.h"
@@ -96,6 +101,9 @@ gemm_simt(const GemmArgs<T> p) {
   const T* Ab = p.A + batch * p.a_bs;
   const T* Bb = p.B + batch * p.b_bs;
   T* Cb = p.C + batch * p.c_bs;
+  // This block's share of k (all of it unless split-K): [k_lo, k_hi).
+  const int64_t k_lo = (int64_t)blockIdx.y * p.k_chunk;
+  const int64_t k_hi = k_lo + p.k_chunk < p.K ? k_lo + p.k_chunk : p.K;
 
   // This thread's chunk coordinates inside the tiles.
   const int a_r = A_KC ? tid / (BK / 4) : (tid % (BM / 4)) * 4;   // m offset
@@ -105,20 +113,22 @@ gemm_simt(const GemmArgs<T> p) {
 
   T ra[4], rb[4];
   auto load_tiles = [&](int64_t k0) {
+    // k_chunk is a multiple of 4 (of BK, in fact), so a 4-element k chunk never straddles
+    // two splits: k_hi bounds it exactly as K does without a split.
     const int64_t m = m0 + a_r, ka = k0 + a_k;
     if (A_KC) {
-      if (m < p.M) load_chunk(Ab + m * p.a_rs + ka * p.a_cs, p.a_cs, p.K - ka, p.a_vec, ra);
+      if (m < p.M) load_chunk(Ab + m * p.a_rs + ka * p.a_cs, p.a_cs, k_hi - ka, p.a_vec, ra);
       else { ra[0] = ra[1] = ra[2] = ra[3] = T(0); }
     } else {
-      if (ka < p.K) load_chunk(Ab + m * p.a_rs + ka * p.a_cs, p.a_rs, p.M - m, p.a_vec, ra);
+      if (ka < k_hi) load_chunk(Ab + m * p.a_rs + ka * p.a_cs, p.a_rs, p.M - m, p.a_vec, ra);
       else { ra[0] = ra[1] = ra[2] = ra[3] = T(0); }
     }
     const int64_t n = n0 + b_c, kb = k0 + b_k;
     if (B_KC) {
-      if (n < p.N) load_chunk(Bb + kb * p.b_rs + n * p.b_cs, p.b_rs, p.K - kb, p.b_vec, rb);
+      if (n < p.N) load_chunk(Bb + kb * p.b_rs + n * p.b_cs, p.b_rs, k_hi - kb, p.b_vec, rb);
       else { rb[0] = rb[1] = rb[2] = rb[3] = T(0); }
     } else {
-      if (kb < p.K) load_chunk(Bb + kb * p.b_rs + n * p.b_cs, p.b_cs, p.N - n, p.b_vec, rb);
+      if (kb < k_hi) load_chunk(Bb + kb * p.b_rs + n * p.b_cs, p.b_cs, p.N - n, p.b_vec, rb);
       else { rb[0] = rb[1] = rb[2] = rb[3] = T(0); }
     }
   };
@@ -144,15 +154,15 @@ gemm_simt(const GemmArgs<T> p) {
 #pragma unroll
     for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
 
-  const int64_t nk = (p.K + BK - 1) / BK;
+  const int64_t nk = k_hi > k_lo ? (k_hi - k_lo + BK - 1) / BK : 0;
   if (nk > 0) {
-    load_tiles(0);
+    load_tiles(k_lo);
     store_tiles(0);
   }
   __syncthreads();
   for (int64_t t = 0; t < nk; ++t) {
     const int cur = (int)(t & 1);
-    if (t + 1 < nk) load_tiles((t + 1) * BK);  // in flight while we multiply
+    if (t + 1 < nk) load_tiles(k_lo + (t + 1) * BK);  // in flight while we multiply
 #pragma unroll
     for (int k = 0; k < BK; ++k) {
       T a[TM], b[TN];
@@ -171,6 +181,21 @@ gemm_simt(const GemmArgs<T> p) {
     __syncthreads();
   }
 
+  if (p.partial) {  // split-K: this slice's raw sums; gemm_splitk_reduce applies the epilogue
+    T* Pb = p.partial + ((int64_t)blockIdx.y * p.batch_total + batch) * p.M * p.N;
+#pragma unroll
+    for (int g = 0; g < GM; ++g)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int h = 0; h < GN; ++h)
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            const int64_t m = m0 + g * (BM / GM) + ty * 4 + i, n = n0 + h * (BN / GN) + tx * 4 + j;
+            if (m < p.M && n < p.N) Pb[m * p.N + n] = acc[g * 4 + i][h * 4 + j];
+          }
+    return;
+  }
 #pragma unroll
   for (int g = 0; g < GM; ++g)
 #pragma unroll
@@ -181,6 +206,21 @@ gemm_simt(const GemmArgs<T> p) {
         for (int j = 0; j < 4; ++j)
           store_c(p, Cb, m0 + g * (BM / GM) + ty * 4 + i, n0 + h * (BN / GN) + tx * 4 + j,
                   acc[g * 4 + i][h * 4 + j]);
+}
+
+// Split-K, second pass: C = epilogue(sum over the slices), the slices added in a fixed order
+// (the result does not depend on scheduling). One thread per element of C, over all batches.
+template <typename T>
+__global__ void gemm_splitk_reduce(const GemmArgs<T> p, int splits) {
+  const int64_t mn = p.M * p.N, total = mn * p.batch_total;
+  const int64_t slice = total;  // elements of one split's partial block
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
+       e += (int64_t)gridDim.x * blockDim.x) {
+    T acc = p.partial[e];
+    for (int s = 1; s < splits; ++s) acc += p.partial[s * slice + e];
+    const int64_t b = e / mn, r = e - b * mn, m = r / p.N, n = r - m * p.N;
+    store_c(p, p.C + b * p.c_bs, m, n, acc);
+  }
 }
 
 // ---- 2. TF32 tensor-core kernel (sm_80+) ----------------------------------------------------
@@ -334,20 +374,69 @@ void over_batches(int64_t batch, F launch) {
   for (int64_t b0 = 0; b0 < batch; b0 += 65535) launch((unsigned)std::min<int64_t>(65535, batch - b0), b0);
 }
 
+// Split-K for the SIMT kernel. A product whose M x N tiles cannot fill the GPU but whose K is
+// long -- an LSTM's per-step backward dh = dgates W_hh is (256 x 2048) @ (2048 x 512): 32
+// tiles of 64 x 64 on 132 SMs, each walking K = 2048 -- leaves most SMs idle while a few grind.
+// Splitting K into slices of >= 256 gives ~2 blocks per SM; each slice writes its raw sums to
+// a workspace, and gemm_splitk_reduce adds them (in a fixed order) and applies the epilogue.
+// Returns the number of slices (1: no split). The workspace comes from the caching allocator,
+// which may call cudaMalloc, so a stream being captured into a graph is never split.
+int simt_splits(int64_t tiles, int64_t M, int64_t N, int64_t K, int64_t batch, size_t elem, cudaStream_t s) {
+  const int64_t sms = sm_count();
+  if (tiles >= sms || K < 512) return 1;
+  const int64_t splits = std::min<int64_t>({ceil_div(2 * sms, tiles), K / 256, 16});
+  if (splits < 2 || splits * batch * M * N * (int64_t)elem > (int64_t(64) << 20)) return 1;
+  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(s, &cs) != cudaSuccess) {
+    cudaGetLastError();
+    return 1;
+  }
+  return cs == cudaStreamCaptureStatusNone ? (int)splits : 1;
+}
+
+// Workspace from the caching allocator, returned on scope exit (a freed block is handed out
+// again on the same stream only, so the kernels still queued on it are safe).
+struct GemmWorkspace {
+  int device = -1;
+  void* ptr = nullptr;
+  explicit GemmWorkspace(size_t bytes) : device(current_device_id()), ptr(cudart::raw_alloc(device, bytes)) {}
+  ~GemmWorkspace() {
+    if (ptr) try { cudart::raw_free(device, ptr); } catch (...) {}
+  }
+  GemmWorkspace(const GemmWorkspace&) = delete;
+  GemmWorkspace& operator=(const GemmWorkspace&) = delete;
+};
+
 template <typename T, int BM, int BN, int BK, int TM, int TN>
 void launch_simt(GemmArgs<T> a, int64_t batch, bool a_kc, bool b_kc, cudaStream_t s) {
   a.tiles_n = ceil_div(a.N, BN);
   const int64_t tiles = ceil_div(a.M, BM) * a.tiles_n;
   if (tiles > 0x7fffffff) throw std::runtime_error("gemm: matrix too large");
+  int splits = simt_splits(tiles * batch, a.M, a.N, a.K, batch, sizeof(T), s);
+  std::unique_ptr<GemmWorkspace> ws;
+  if (splits > 1) {
+    // Slices of whole BK steps; rounding up can leave fewer slices than asked for.
+    a.k_chunk = ceil_div(ceil_div(a.K, splits), BK) * BK;
+    splits = (int)ceil_div(a.K, a.k_chunk);
+    ws = std::make_unique<GemmWorkspace>((size_t)splits * batch * a.M * a.N * sizeof(T));
+    a.partial = static_cast<T*>(ws->ptr);
+  }
   over_batches(batch, [&](unsigned z, int64_t b0) {
     a.batch_base = b0;
-    dim3 grid((unsigned)tiles, 1, z);
+    dim3 grid((unsigned)tiles, (unsigned)splits, z);
     if (a_kc && b_kc) gemm_simt<T, BM, BN, BK, TM, TN, true, true><<<grid, kSimtThreads, 0, s>>>(a);
     else if (a_kc) gemm_simt<T, BM, BN, BK, TM, TN, true, false><<<grid, kSimtThreads, 0, s>>>(a);
     else if (b_kc) gemm_simt<T, BM, BN, BK, TM, TN, false, true><<<grid, kSimtThreads, 0, s>>>(a);
     else gemm_simt<T, BM, BN, BK, TM, TN, false, false><<<grid, kSimtThreads, 0, s>>>(a);
     DLCORE_LAUNCH_CHECK("gemm_simt");
   });
+  if (splits > 1) {
+    const int64_t total = batch * a.M * a.N;
+    const int threads = 256;
+    const unsigned blocks = (unsigned)std::min<int64_t>(ceil_div(total, threads), (int64_t)sm_count() * 8);
+    gemm_splitk_reduce<T><<<blocks, threads, 0, s>>>(a, splits);
+    DLCORE_LAUNCH_CHECK("gemm_splitk_reduce");
+  }
 }
 
 template <bool A_KC, bool B_KC>

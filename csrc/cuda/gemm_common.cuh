@@ -25,6 +25,12 @@ struct GemmArgs {
   bool a_vec, b_vec;    // 16-byte loads allowed along the operand's contiguous direction
   int64_t tiles_n;      // number of tiles along N (the grid is flattened over M x N tiles)
   int64_t batch_base;   // first batch of this launch (blockIdx.z is added)
+  // Split-K (SIMT kernel only): blockIdx.y takes k in [y * k_chunk, (y + 1) * k_chunk) and
+  // writes its raw sums to partial[y][batch][M][N]; a second kernel adds the slices and applies
+  // the epilogue. partial == nullptr: no split (k_chunk == K).
+  int64_t k_chunk;
+  T* partial;
+  int64_t batch_total;  // the whole batch (partial's second dimension)
 };
 
 // ---- epilogue ----------------------------------------------------------------------------
@@ -68,6 +74,7 @@ GemmArgs<T> make_args(const GemmParams& p, bool* a_kc, bool* b_kc) {
   a.A = static_cast<const T*>(p.A); a.a_bs = p.a_batch_stride; a.a_rs = p.a_row_stride; a.a_cs = p.a_col_stride;
   a.B = static_cast<const T*>(p.B); a.b_bs = p.b_batch_stride; a.b_rs = p.b_row_stride; a.b_cs = p.b_col_stride;
   a.C = static_cast<T*>(p.C); a.c_bs = p.c_batch_stride; a.c_rs = p.c_row_stride;
+  a.k_chunk = p.K; a.partial = nullptr; a.batch_total = p.batch;
   a.alpha = (T)p.alpha; a.beta = (T)p.beta;
   a.bias = static_cast<const T*>(p.bias); a.bias_per_row = p.bias_per_row; a.act = p.act;
   *a_kc = p.a_col_stride == 1 && p.K > 1;
