@@ -376,7 +376,8 @@ void over_batches(int64_t batch, F launch) {
 
 // Split-K for the SIMT kernel. A product whose M x N tiles cannot fill the GPU but whose K is
 // long -- an LSTM's per-step backward dh = dgates W_hh is (256 x 2048) @ (2048 x 512): 32
-// tiles of 64 x 64 on 132 SMs, each walking K = 2048 -- leaves most SMs idle while a few grind.
+// tiles of 64 x 64 on 132 SMs, each walking K = 2048; a convolution's weight gradient, 6 x 25
+// outputs over K = 36864 pixels, is one tile -- leaves most SMs idle while a few grind.
 // Splitting K into slices of >= 256 gives ~2 blocks per SM; each slice writes its raw sums to
 // a workspace, and gemm_splitk_reduce adds them (in a fixed order) and applies the epilogue.
 // Returns the number of slices (1: no split). The workspace comes from the caching allocator,
@@ -384,7 +385,7 @@ void over_batches(int64_t batch, F launch) {
 int simt_splits(int64_t tiles, int64_t M, int64_t N, int64_t K, int64_t batch, size_t elem, cudaStream_t s) {
   const int64_t sms = sm_count();
   if (tiles >= sms || K < 512) return 1;
-  const int64_t splits = std::min<int64_t>({ceil_div(2 * sms, tiles), K / 256, 16});
+  const int64_t splits = std::min<int64_t>({ceil_div(2 * sms, tiles), K / 256, 32});
   if (splits < 2 || splits * batch * M * N * (int64_t)elem > (int64_t(64) << 20)) return 1;
   cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing(s, &cs) != cudaSuccess) {
