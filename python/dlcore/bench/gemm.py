@@ -127,33 +127,40 @@ def run(threads=None, quick=False, gpu=False):
 
 
 def run_gpu(torch):
+    """GPU GEMMs against torch.mm, TF32 off and on, in two layouts: A @ B with both row-major
+    (B is read along n: the wgmma kernel transposes it on the way into shared memory) and
+    A @ W^T with W stored (N, K) as in a Linear layer (both operands contiguous along k)."""
     if not dlcore.cuda.is_available():
         print("GPU: no CUDA device; skipped")
         return
     print(f"GPU: {dlcore.cuda.get_device_name(0)}")
-    print(f"{'n^3':>8} {'dlcore fp32':>12} {'torch fp32':>11} {'ratio':>6} {'dlcore tf32':>12} {'torch tf32':>11} {'ratio':>6}  (TFLOP/s)")
+    print(f"{'n^3':>12} {'dlcore fp32':>12} {'torch fp32':>11} {'ratio':>6} {'dlcore tf32':>12} "
+          f"{'torch tf32':>11} {'ratio':>6}  (TFLOP/s)")
+    has_t = torch is not None and torch.cuda.is_available()
     for (m, k, n) in GPU_SHAPES:
-        a = dlcore.randn(m, k, device="cuda")
-        b = dlcore.randn(k, n, device="cuda")
-        flops = 2.0 * m * n * k
-        res = {}
-        for tf32 in (False, True):
-            dlcore.backends.cuda.matmul.allow_tf32 = tf32
+        for layout in ("A @ B", "A @ W^T"):
+            a = dlcore.randn(m, k, device="cuda")
+            b = dlcore.randn(k, n, device="cuda") if layout == "A @ B" else dlcore.randn(n, k, device="cuda").t()
+            flops = 2.0 * m * n * k
+            res = {}
+            for tf32 in (False, True):
+                dlcore.backends.cuda.matmul.allow_tf32 = tf32
 
-            def f():
-                dlcore.matmul(a, b)
-                dlcore.cuda.synchronize()
-            res[("dl", tf32)] = flops / median_time(f, min_time=0.5) / 1e12
-            if torch is not None and torch.cuda.is_available():
-                torch.backends.cuda.matmul.allow_tf32 = tf32
-                ta = torch.randn(m, k, device="cuda")
-                tb = torch.randn(k, n, device="cuda")
+                def f():
+                    dlcore.matmul(a, b)
+                    dlcore.cuda.synchronize()
+                res[("dl", tf32)] = flops / median_time(f, min_time=0.3) / 1e12
+                if has_t:
+                    torch.backends.cuda.matmul.allow_tf32 = tf32
+                    ta = torch.randn(m, k, device="cuda")
+                    tb = torch.randn(k, n, device="cuda") if layout == "A @ B" else torch.randn(n, k, device="cuda").t()
 
-                def g():
-                    torch.mm(ta, tb)
-                    torch.cuda.synchronize()
-                res[("t", tf32)] = flops / median_time(g, min_time=0.5) / 1e12
-        dlcore.backends.cuda.matmul.allow_tf32 = False
-        t32, tt = res.get(("t", False), float("nan")), res.get(("t", True), float("nan"))
-        print(f"{m:>8} {res[('dl', False)]:12.1f} {t32:11.1f} {res[('dl', False)] / t32:6.2f} "
-              f"{res[('dl', True)]:12.1f} {tt:11.1f} {res[('dl', True)] / tt:6.2f}", flush=True)
+                    def g():
+                        torch.mm(ta, tb)
+                        torch.cuda.synchronize()
+                    res[("t", tf32)] = flops / median_time(g, min_time=0.3) / 1e12
+            dlcore.backends.cuda.matmul.allow_tf32 = False
+            t32, tt = res.get(("t", False), float("nan")), res.get(("t", True), float("nan"))
+            label = f"{m} {layout}"
+            print(f"{label:>12} {res[('dl', False)]:12.1f} {t32:11.1f} {res[('dl', False)] / t32:6.2f} "
+                  f"{res[('dl', True)]:12.1f} {tt:11.1f} {res[('dl', True)] / tt:6.2f}", flush=True)
