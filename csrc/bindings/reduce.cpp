@@ -31,16 +31,26 @@ Tensor reduce_run(ReduceOp op, const Tensor& x, int64_t d0, int64_t d1) {
   return out;
 }
 
-// dims: normalized, unique (Python checks range); empty means all dims.
-Tensor reduce(int op_code, const Tensor& t, std::vector<int64_t> dims, bool keepdim) {
+// dims: negative ones count from the end, repeats are merged (Python rejects repeats in a
+// user's tuple); empty means all dims. A bool tensor is reduced as int64 (the sum of a mask
+// counts it), so x.sum(dim) needs no Python-side dtype or dim handling (its per-call cost).
+Tensor reduce(int op_code, const Tensor& t_in, std::vector<int64_t> dims, bool keepdim) {
   ReduceOp op = (ReduceOp)op_code;
   const char* name = reduce_name(op);
-  if (t.dtype == DType::Bool) fail<DTypeError>(name, "convert bool tensors to int64 before reducing");
+  Tensor t = t_in;
+  if (t.dtype == DType::Bool) {
+    t = empty(t_in.sizes, DType::Int64, t_in.device());
+    copy_into(t, t_in, name);
+  }
   if (dims.empty())
     for (int64_t d = 0; d < t.dim(); ++d) dims.push_back(d);
-  for (int64_t d : dims)
-    if (d < 0 || d >= std::max<int64_t>(t.dim(), 1))
-      fail<IndexError>(name, "dim ", d, " out of range for a tensor of shape ", shape_str(t.sizes));
+  const int64_t nd = std::max<int64_t>(t.dim(), 1);
+  for (int64_t& d : dims) {
+    const int64_t given = d;
+    if (d < 0) d += nd;
+    if (d < 0 || d >= nd)
+      fail<IndexError>(name, "dim ", given, " out of range for a tensor of shape ", shape_str(t.sizes));
+  }
   std::sort(dims.begin(), dims.end());
   dims.erase(std::unique(dims.begin(), dims.end()), dims.end());
   bool arg = op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;

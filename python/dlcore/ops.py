@@ -333,11 +333,8 @@ def _dims(x, dim, op):
 
 
 def _reduce(code, x, dim, keepdim, op):
-    dims = _dims(x, dim, op)
-    xi = x._impl
-    if xi.dtype == bool_.code:
-        xi = _C.cast(xi, int64.code)
-    return _wrap(_C.reduce(code, xi, dims, keepdim))
+    # (The kernel reduces bool as int64 and wraps negative dims itself.)
+    return _wrap(_C.reduce(code, x._impl, _dims(x, dim, op), keepdim))
 
 
 def _expand_back(g, x, dim, keepdim):
@@ -354,7 +351,10 @@ def sum(x: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
     """The sum over dim (one int, several, or all dims when None); keepdim keeps reduced dims as size 1."""
     if dtype is not None:
         x = x.to(dtype=dtype)
-    out = _reduce(R_SUM, x, dim, keepdim, "sum")
+    if type(dim) is int:    # the common case: the kernel's binding checks and wraps the dim
+        out = _wrap(_C.reduce(R_SUM, x._impl, [dim], keepdim))
+    else:
+        out = _reduce(R_SUM, x, dim, keepdim, "sum")
     if not needs_grad(x):   # checked first, as in add: no backward closure to build
         return out
     return record(out, "sum", (x,), lambda g: (_expand_back(g, x, dim, keepdim),))
