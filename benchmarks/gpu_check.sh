@@ -12,7 +12,8 @@
 #      float64 references), built while the tests run;
 #   4. the GPU benchmarks against torch in the same process: GEMM (TF32 off and on), LSTM and GRU
 #      (T=50, batch 256, 512 -> 512; floor fwd+bwd >= 0.8x cuDNN), conv, pooling, batch norm,
-#      optimizers (python -m dlcore.bench WHAT --gpu-only).
+#      optimizers (python -m dlcore.bench WHAT --gpu-only);
+#   5. benchmarks/gpu_profile.py: the same layers' GPU time kernel by kernel.
 #
 # Usage, from the repository root:
 #   bash benchmarks/gpu_check.sh            # logs under $LOGS (default /tmp/dlcore-gpu)
@@ -115,6 +116,11 @@ for b in gemm lstm gru conv pool bn optim; do
   note "bench $b --gpu-only: exit $?"
 done
 
+# 5. Kernel-by-kernel GPU time of the LSTM/GRU, conv and TF32 GEMM workloads (torch's profiler
+#    records dlcore's kernels too): which GEMM path ran, and where the rest of the time goes.
+( cd /tmp && timeout 150 $PY "$OLDPWD/benchmarks/gpu_profile.py" ) > "$LOGS/gpu_profile.txt" 2>&1
+note "gpu_profile.py: exit $?"
+
 # Data-parallel collectives on the GPU (NCCL, world size 1 here) when mpi4py and an MPI
 # launcher are present; skips otherwise.
 timeout 40 $PY -m pytest -q -x -p no:cacheprovider -rfEs tests/test_distributed_mpi.py \
@@ -127,5 +133,6 @@ printf '%s\n' "${summary[@]}"
 for b in gemm lstm gru conv pool bn optim; do
   echo "---- $b ----"; grep -v '^\s*$' "$LOGS/bench_gpu_$b.txt" | tail -14
 done
+echo "---- kernels (gpu_profile.py) ----"; grep -A6 '^== ' "$LOGS/gpu_profile.txt" | cut -c1-120
 echo "---- failures ----"
 grep -E '^FAIL|^FAILED|^ERROR' "$LOGS/standalone.txt" "$LOGS/pytest.txt" "$LOGS/pytest_distributed.txt" 2>/dev/null | head -40
