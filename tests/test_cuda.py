@@ -165,8 +165,15 @@ def test_matmul_cuda_vs_float64(sa, sb, dtype, rng):
     b = make_array(rng, sb, dtype)
     out = dlcore.tensor(a, device="cuda") @ dlcore.tensor(b, device="cuda")
     assert out.is_cuda
+    _check_product(out, a, b, dtype)
+
+
+def _check_product(out, a, b, dtype, bias=None):
+    """out == a @ b (+ bias) within float32 / float64 rounding, element by element."""
     ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
     mag = np.matmul(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
+    if bias is not None:
+        ref, mag = ref + bias, mag + np.abs(bias)
     coef = 1e-5 if dtype == "float32" else 1e-13
     got = to_numpy(out).astype(np.float64)
     assert got.shape == ref.shape
@@ -187,18 +194,13 @@ def test_matmul_cuda_split_k(sa, sb, dtype, rng):
     a = make_array(rng, sa, dtype)
     b = make_array(rng, sb, dtype)
     ga, gb = dlcore.tensor(a, device="cuda"), dlcore.tensor(b, device="cuda")
-    ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
-    mag = np.matmul(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
-    coef = 1e-5 if dtype == "float32" else 1e-13
-    for out in (ga @ gb, dlcore.tensor(np.ascontiguousarray(np.swapaxes(a, -1, -2)), device="cuda").mT @ gb):
-        got = to_numpy(out).astype(np.float64)
-        assert got.shape == ref.shape
-        assert np.all(np.abs(got - ref) <= coef * mag + 1e-5 * np.abs(ref) + 1e-30)
+    _check_product(ga @ gb, a, b, dtype)
+    a_t = dlcore.tensor(np.ascontiguousarray(np.swapaxes(a, -1, -2)), device="cuda").mT   # read along m
+    _check_product(a_t @ gb, a, b, dtype)
     if len(sa) == 2:   # Linear: x @ W^T + bias, the bias added once, after the slices are summed
         bias = make_array(rng, (sb[1],), dtype)
         w = dlcore.tensor(np.ascontiguousarray(b.T), device="cuda")
-        got = to_numpy(F.linear(ga, w, dlcore.tensor(bias, device="cuda"))).astype(np.float64)
-        assert np.all(np.abs(got - ref - bias) <= coef * (mag + np.abs(bias)) + 1e-5 * np.abs(ref) + 1e-30)
+        _check_product(F.linear(ga, w, dlcore.tensor(bias, device="cuda")), a, b, dtype, bias)
 
 
 @requires_cuda

@@ -181,21 +181,9 @@ gemm_simt(const GemmArgs<T> p) {
     __syncthreads();
   }
 
-  if (p.partial) {  // split-K: this slice's raw sums; gemm_splitk_reduce applies the epilogue
-    T* Pb = p.partial + ((int64_t)blockIdx.y * p.batch_total + batch) * p.M * p.N;
-#pragma unroll
-    for (int g = 0; g < GM; ++g)
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int h = 0; h < GN; ++h)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            const int64_t m = m0 + g * (BM / GM) + ty * 4 + i, n = n0 + h * (BN / GN) + tx * 4 + j;
-            if (m < p.M && n < p.N) Pb[m * p.N + n] = acc[g * 4 + i][h * 4 + j];
-          }
-    return;
-  }
+  // Split-K: this slice's raw sums go to its part of the workspace, and gemm_splitk_reduce
+  // applies the epilogue; otherwise the epilogue is applied here.
+  T* Pb = p.partial ? p.partial + ((int64_t)blockIdx.y * p.batch_total + batch) * p.M * p.N : nullptr;
 #pragma unroll
   for (int g = 0; g < GM; ++g)
 #pragma unroll
@@ -203,9 +191,12 @@ gemm_simt(const GemmArgs<T> p) {
 #pragma unroll
       for (int h = 0; h < GN; ++h)
 #pragma unroll
-        for (int j = 0; j < 4; ++j)
-          store_c(p, Cb, m0 + g * (BM / GM) + ty * 4 + i, n0 + h * (BN / GN) + tx * 4 + j,
-                  acc[g * 4 + i][h * 4 + j]);
+        for (int j = 0; j < 4; ++j) {
+          const int64_t m = m0 + g * (BM / GM) + ty * 4 + i, n = n0 + h * (BN / GN) + tx * 4 + j;
+          const T v = acc[g * 4 + i][h * 4 + j];
+          if (!Pb) store_c(p, Cb, m, n, v);
+          else if (m < p.M && n < p.N) Pb[m * p.N + n] = v;
+        }
 }
 
 // Split-K, second pass: C = epilogue(sum over the slices), the slices added in a fixed order
