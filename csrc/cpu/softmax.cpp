@@ -30,6 +30,7 @@ namespace dlcore::cpu {
 
 #if defined(__x86_64__) || defined(__i386__)
 float exp_shift_sum_f32_avx2(const float* x, float* y, int64_t n, float shift);
+void ce_grad_row_f32_avx2(const float* x, float* g, int64_t n, float lse, float a, float c);
 float row_max_f32_avx2(const float* x, int64_t n);
 void log_f32_avx2(const float* x, float* y, int64_t n);
 #endif
@@ -229,9 +230,17 @@ void ce_bwd(const T* x, const int64_t* target, const T* w, const T* lse, const T
         if (w) for (int64_t j = 0; j < cols; ++j) out[j] = c * w[j];
         else for (int64_t j = 0; j < cols; ++j) out[j] = c;
       } else {                   // p_j (s A) - s eps w_j / C,  A = (1-eps) w_t + eps W / C
-        exp_shift_sum(xr, out, cols, lse[r], vec);
         const T a = (T)(s * ((1.0 - eps) * wt + eps_c * W));
         const T c = (T)(s * eps_c);
+#if defined(__x86_64__) || defined(__i386__)
+        if constexpr (std::is_same_v<T, float>)
+          if (vec && !w) {        // one fused pass (activation_avx2.cpp)
+            ce_grad_row_f32_avx2(xr, out, cols, lse[r], a, c);
+            out[t] -= (T)(s * (1.0 - eps) * wt);
+            continue;
+          }
+#endif
+        exp_shift_sum(xr, out, cols, lse[r], vec);
         if (w) for (int64_t j = 0; j < cols; ++j) out[j] = out[j] * a - c * w[j];
         else for (int64_t j = 0; j < cols; ++j) out[j] = out[j] * a - c;
       }
