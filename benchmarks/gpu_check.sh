@@ -77,6 +77,21 @@ if [ $rc != 0 ]; then
   ( cd /tmp && LD_PRELOAD=$mdbg MALLOC_CHECK_=3 timeout 120 $PY -X faulthandler \
       "$OLDPWD/tests/cuda_standalone/exception_repro.py" "$phase" 20000 ) > "$LOGS/exception_malloc_check.txt" 2>&1
   note "exception stress under MALLOC_CHECK_=3 ($mdbg): exit $?; $(tail -1 "$LOGS/exception_malloc_check.txt")"
+  # Which part of the build is to blame: the same compiler without CUDA, then the system's own
+  # g++ (when it is another one) without CUDA -- each a CPU-only build into its own folder
+  # (~30 s on 16 cores), stressed in the 'plain' phase.
+  i=0
+  for cxx in "$(command -v g++)" /usr/bin/g++; do
+    i=$((i + 1))
+    [ -x "$cxx" ] || continue
+    [ $i = 2 ] && [ "$(readlink -f "$cxx")" = "$(readlink -f "$(command -v g++)")" ] && continue
+    rm -rf /tmp/dlcore_alt$i
+    CXX=$cxx DLCORE_CUDA=OFF timeout 240 $PY -m pip install --no-build-isolation --no-deps \
+      --target /tmp/dlcore_alt$i . > "$LOGS/exception_alt${i}_build.log" 2>&1
+    ( cd /tmp && PYTHONPATH=/tmp/dlcore_alt$i timeout 120 $PY -X faulthandler \
+        "$OLDPWD/tests/cuda_standalone/exception_repro.py" plain 20000 ) > "$LOGS/exception_alt$i.txt" 2>&1
+    note "exception stress, CPU-only build with $cxx ($($cxx -dumpfullversion 2>/dev/null)): exit $?"
+  done
 fi
 
 # 3 (in the background). The standalone checker's build.
