@@ -63,6 +63,8 @@ inline void check_float(const char* op, const Tensor& t, const char* what) {
 }
 
 void copy_into(const Tensor& dst, const Tensor& src, const char* op);
+// t's values as dtype (t itself when it already has it), a new contiguous tensor otherwise.
+Tensor cast(const Tensor& t, DType dtype, const char* op);
 // A contiguous tensor with t's values (t itself when already contiguous).
 Tensor contiguous(const Tensor& t);
 // Cross-device copy (host<->device) into a new contiguous tensor on `device`.

@@ -37,11 +37,7 @@ Tensor reduce_run(ReduceOp op, const Tensor& x, int64_t d0, int64_t d1) {
 Tensor reduce(int op_code, const Tensor& t_in, std::vector<int64_t> dims, bool keepdim) {
   ReduceOp op = (ReduceOp)op_code;
   const char* name = reduce_name(op);
-  Tensor t = t_in;
-  if (t.dtype == DType::Bool) {
-    t = empty(t_in.sizes, DType::Int64, t_in.device());
-    copy_into(t, t_in, name);
-  }
+  const Tensor t = t_in.dtype == DType::Bool ? cast(t_in, DType::Int64, name) : t_in;
   if (dims.empty())
     for (int64_t d = 0; d < t.dim(); ++d) dims.push_back(d);
   const int64_t nd = std::max<int64_t>(t.dim(), 1);

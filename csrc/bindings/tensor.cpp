@@ -16,6 +16,13 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
                    cuda::copy(dst.dtype, src.dtype, L, dst.data(), src.data(), stream));
 }
 
+Tensor cast(const Tensor& t, DType dtype, const char* op) {
+  if (dtype == t.dtype) return t;
+  Tensor out = empty(t.sizes, dtype, t.device());
+  copy_into(out, t, op);
+  return out;
+}
+
 Tensor contiguous(const Tensor& t) {
   if (t.is_contiguous()) return t;
   Tensor out = empty(t.sizes, t.dtype, t.device());
@@ -177,12 +184,7 @@ void register_tensor(py::module_& m) {
       copy_into(dst, src, "copy_");
     }
   });
-  m.def("cast", [](const Tensor& t, int dtype) {
-    if ((DType)dtype == t.dtype) return t;
-    Tensor out = empty(t.sizes, (DType)dtype, t.device());
-    copy_into(out, t, "to");
-    return out;
-  });
+  m.def("cast", [](const Tensor& t, int dtype) { return cast(t, (DType)dtype, "to"); });
   m.def("fill_", [](const Tensor& t, double value) {
     if (t.is_contiguous()) {
       py::gil_scoped_release nogil;

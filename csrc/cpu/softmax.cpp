@@ -75,6 +75,20 @@ template <typename T> double exp_shift_sum(const T* x, T* y, int64_t n, T shift,
 constexpr int64_t kCeBlock = 64;   // rows whose log-sum-exps are taken together
 
 // Rows per parallel chunk: about kParallelGrain elements' worth of work.
+// Unweighted float32 cross-entropy gradient row on AVX2, out = e^(x - lse) * a - c in one fused
+// pass (activation_avx2.cpp); false: the caller takes the two-pass path.
+template <typename T> bool ce_grad_row(const T* x, T* out, int64_t n, T lse, T a, T c, bool vec) {
+#if defined(__x86_64__) || defined(__i386__)
+  if constexpr (std::is_same_v<T, float>)
+    if (vec) {
+      ce_grad_row_f32_avx2(x, out, n, lse, a, c);
+      return true;
+    }
+#endif
+  (void)x; (void)out; (void)n; (void)lse; (void)a; (void)c; (void)vec;
+  return false;
+}
+
 int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kParallelGrain / 4 / std::max<int64_t>(cols, 1)); }
 
 // ---- softmax / log_softmax ------------------------------------------------------------
@@ -232,17 +246,11 @@ void ce_bwd(const T* x, const int64_t* target, const T* w, const T* lse, const T
       } else {                   // p_j (s A) - s eps w_j / C,  A = (1-eps) w_t + eps W / C
         const T a = (T)(s * ((1.0 - eps) * wt + eps_c * W));
         const T c = (T)(s * eps_c);
-#if defined(__x86_64__) || defined(__i386__)
-        if constexpr (std::is_same_v<T, float>)
-          if (vec && !w) {        // one fused pass (activation_avx2.cpp)
-            ce_grad_row_f32_avx2(xr, out, cols, lse[r], a, c);
-            out[t] -= (T)(s * (1.0 - eps) * wt);
-            continue;
-          }
-#endif
-        exp_shift_sum(xr, out, cols, lse[r], vec);
-        if (w) for (int64_t j = 0; j < cols; ++j) out[j] = out[j] * a - c * w[j];
-        else for (int64_t j = 0; j < cols; ++j) out[j] = out[j] * a - c;
+        if (!ce_grad_row(xr, out, cols, lse[r], a, c, vec && !w)) {
+          exp_shift_sum(xr, out, cols, lse[r], vec);
+          if (w) for (int64_t j = 0; j < cols; ++j) out[j] = out[j] * a - c * w[j];
+          else for (int64_t j = 0; j < cols; ++j) out[j] = out[j] * a - c;
+        }
       }
       out[t] -= (T)(s * (1.0 - eps) * wt);
     }

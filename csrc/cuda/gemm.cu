@@ -203,12 +203,11 @@ gemm_simt(const GemmArgs<T> p) {
 // (the result does not depend on scheduling). One thread per element of C, over all batches.
 template <typename T>
 __global__ void gemm_splitk_reduce(const GemmArgs<T> p, int splits) {
-  const int64_t mn = p.M * p.N, total = mn * p.batch_total;
-  const int64_t slice = total;  // elements of one split's partial block
+  const int64_t mn = p.M * p.N, total = mn * p.batch_total;   // total: one slice's elements
   for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
        e += (int64_t)gridDim.x * blockDim.x) {
     T acc = p.partial[e];
-    for (int s = 1; s < splits; ++s) acc += p.partial[s * slice + e];
+    for (int s = 1; s < splits; ++s) acc += p.partial[s * total + e];
     const int64_t b = e / mn, r = e - b * mn, m = r / p.N, n = r - m * p.N;
     store_c(p, p.C + b * p.c_bs, m, n, acc);
   }
