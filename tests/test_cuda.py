@@ -182,9 +182,11 @@ def _check_product(out, a, b, dtype, bias=None):
 
 # Few output tiles and a long K: the SIMT GEMM splits K across blocks and adds the slices in a
 # second kernel (gemm.cu: simt_splits). Prime and non-multiple K, slices that round up, a batch,
-# an operand read along m (A^T), float64, and the bias epilogue applied once after the sum.
+# an operand read along m (A^T), float64, and the bias epilogue applied once after the sum. The
+# last two take the 128x128 tiles split along K (float32: 56 and 18 big tiles, too few alone).
 SPLIT_K_CASES = [((256, 2048), (2048, 512)), ((7, 5003), (5003, 9)), ((1, 4099), (4099, 1)),
-                 ((3, 33, 1000), (3, 1000, 65)), ((2, 1, 40, 777), (777, 70)), ((130, 515), (515, 3))]
+                 ((3, 33, 1000), (3, 1000, 65)), ((2, 1, 40, 777), (777, 70)), ((130, 515), (515, 3)),
+                 ((1000, 1539), (1539, 777)), ((2, 300, 2600), (2600, 257))]
 
 
 @requires_cuda

@@ -368,14 +368,16 @@ void over_batches(int64_t batch, F launch) {
 // long -- an LSTM's per-step backward dh = dgates W_hh is (256 x 2048) @ (2048 x 512): 32
 // tiles of 64 x 64 on 132 SMs, each walking K = 2048; a convolution's weight gradient, 6 x 25
 // outputs over K = 36864 pixels, is one tile -- leaves most SMs idle while a few grind.
-// Splitting K into slices of >= 256 gives ~2 blocks per SM; each slice writes its raw sums to
-// a workspace, and gemm_splitk_reduce adds them (in a fixed order) and applies the epilogue.
-// Returns the number of slices (1: no split). The workspace comes from the caching allocator,
-// which may call cudaMalloc, so a stream being captured into a graph is never split.
+// Splitting K into slices of >= 256 gives up to 2 blocks per SM (rounded down: 2 resident
+// blocks of 128 x 128 fill an SM's registers, so a 21st percent of a wave would cost a whole
+// second wave); each slice writes its raw sums to a workspace, and gemm_splitk_reduce adds them
+// (in a fixed order) and applies the epilogue. Returns the number of slices (1: no split). The
+// workspace comes from the caching allocator, which may call cudaMalloc, so a stream being
+// captured into a graph is never split.
 int simt_splits(int64_t tiles, int64_t M, int64_t N, int64_t K, int64_t batch, size_t elem, cudaStream_t s) {
   const int64_t sms = sm_count();
   if (tiles >= sms || K < 512) return 1;
-  const int64_t splits = std::min<int64_t>({ceil_div(2 * sms, tiles), K / 256, 32});
+  const int64_t splits = std::min<int64_t>({2 * sms / tiles, K / 256, 32});
   if (splits < 2 || splits * batch * M * N * (int64_t)elem > (int64_t(64) << 20)) return 1;
   cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing(s, &cs) != cudaSuccess) {
@@ -590,9 +592,13 @@ void run_gemm(const GemmParams& p, cudaStream_t s) {
       else launch_tf32(a, p.batch, a_kc, b_kc, s);
       return;
     }
-    // Big tiles when they fill the GPU; 64x64 tiles (4x more blocks) otherwise.
+    // Big tiles (8x8 per thread: 4 FMAs per shared-memory load, 4x4 does 2) when they fill
+    // the GPU, alone or split along K -- an LSTM's weight gradients, (2048 x 512) over
+    // K = T*N = 12800, are 64 big tiles x 4 slices; 64x64 tiles (4x more blocks) otherwise --
+    // the LSTM's per-step (256 x 512) over K = 2048 is 8 big tiles, 32 small ones.
     const int64_t big_tiles = ceil_div(p.M, 128) * ceil_div(p.N, 128) * p.batch;
-    if (big_tiles >= sm_count()) launch_simt<float, 128, 128, 8, 8, 8>(a, p.batch, a_kc, b_kc, s);
+    if (big_tiles * simt_splits(big_tiles, p.M, p.N, p.K, p.batch, sizeof(float), s) >= sm_count())
+      launch_simt<float, 128, 128, 8, 8, 8>(a, p.batch, a_kc, b_kc, s);
     else launch_simt<float, 64, 64, 16, 4, 4>(a, p.batch, a_kc, b_kc, s);
   } else {
     // float64: 64x64 tiles, 4x4 per thread (an 8x8 double micro-tile would spill registers).
