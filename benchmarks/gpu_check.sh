@@ -137,10 +137,18 @@ done
 note "gpu_profile.py: exit $?"
 
 # Data-parallel collectives on the GPU (NCCL, world size 1 here) when mpi4py and an MPI
-# launcher are present; skips otherwise.
-timeout 40 $PY -m pytest -q -x -p no:cacheprovider -rfEs tests/test_distributed_mpi.py \
+# launcher are present; skips otherwise. On the H200 machine (2026-12-04, NCCL 2.28.9 from
+# torch's wheel, Open MPI 4.1.6) the NCCL scripts hung after NCCL printed its version: first one
+# rank without a launcher, NCCL's own log on, and on a hang SIGABRT, which makes Python's
+# faulthandler print where every thread stood (NCCL's set-up, the first collective, or a wait).
+if $PY -c "import mpi4py" 2>/dev/null; then
+  ( cd /tmp && NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,NET,ENV OMP_NUM_THREADS=1 timeout -s ABRT 60 \
+      $PY -X faulthandler "$OLDPWD/tests/distributed/collectives.py" --device cuda ) > "$LOGS/nccl_single.txt" 2>&1
+  note "NCCL collectives, one rank without mpiexec: exit $? ($(grep -c 'collectives ok' "$LOGS/nccl_single.txt") ok lines; log nccl_single.txt)"
+fi
+NCCL_DEBUG=WARN timeout 150 $PY -m pytest -q -x -p no:cacheprovider -rfEs tests/test_distributed_mpi.py \
   > "$LOGS/pytest_distributed.txt" 2>&1
-note "pytest (distributed, NCCL): exit $?; $(tail -1 "$LOGS/pytest_distributed.txt")"
+note "pytest (distributed, MPI on CPU and NCCL): exit $?; $(tail -1 "$LOGS/pytest_distributed.txt")"
 
 echo
 echo "---- summary ----"
