@@ -1,6 +1,7 @@
 # Single-process parts of data-parallel training: dlcore.distributed without MPI, the autograd
 # hooks DDP is built on, DistributedSampler (against torch's when installed) and the
 # DataLoader's sampler= argument. The multi-rank tests are in test_distributed_mpi.py.
+import os
 import subprocess
 import sys
 
@@ -209,6 +210,19 @@ def test_nccl_library_search_covers_the_wheel_layout(monkeypatch, tmp_path):
     monkeypatch.delenv("DLCORE_NCCL_LIBRARY", raising=False)
     found = list(nccl._candidates())
     assert str(lib / "libnccl.so.2") in found and found[-1] == "libnccl.so.2"
+
+
+def test_nccl_bootstraps_over_loopback_when_every_rank_is_on_one_machine(monkeypatch):
+    from dlcore.distributed import nccl
+    monkeypatch.setenv("NCCL_SOCKET_IFNAME", "")            # recorded, so restored afterwards
+    monkeypatch.delenv("NCCL_SOCKET_IFNAME")
+    nccl.bootstrap_environment(single_node=False)          # across machines: NCCL's own choice
+    assert "NCCL_SOCKET_IFNAME" not in os.environ
+    nccl.bootstrap_environment(single_node=True)
+    assert os.environ["NCCL_SOCKET_IFNAME"] == "lo"
+    monkeypatch.setenv("NCCL_SOCKET_IFNAME", "eth1")       # the user's choice stands
+    nccl.bootstrap_environment(single_node=True)
+    assert os.environ["NCCL_SOCKET_IFNAME"] == "eth1"
 
 
 # ---- the NCCL binding's C ABI, against a stand-in library (tests/distributed/fake_nccl.c) ------

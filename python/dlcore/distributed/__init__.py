@@ -113,9 +113,10 @@ def init_process_group(backend: str = "mpi", init_method: Optional[str] = None,
         raise ValueError(f"init_process_group: rank={rank} but the launcher made this process rank "
                          f"{comm.Get_rank()}")
     node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
-    local_rank = node.Get_rank()
+    local_rank, local_size = node.Get_rank(), node.Get_size()
     node.Free()
-    group = _state.Group(backend, comm, seconds, local_rank, MPI.Query_thread() >= MPI.THREAD_SERIALIZED)
+    group = _state.Group(backend, comm, seconds, local_rank, MPI.Query_thread() >= MPI.THREAD_SERIALIZED,
+                         single_node=local_size == comm.Get_size())
     if group.size > 1:
         _install_abort_on_exception(group, comm)
     _state.group = group
@@ -126,7 +127,7 @@ def init_process_group(backend: str = "mpi", init_method: Optional[str] = None,
             raise RuntimeError("init_process_group: backend 'nccl' needs a CUDA device, and none is available")
         cuda.set_device(group.local_rank % cuda.device_count())
         from . import nccl
-        group.nccl_comm = nccl.Communicator.from_mpi(comm, cuda.current_device())
+        group.nccl_comm = nccl.Communicator.from_mpi(comm, cuda.current_device(), group.single_node)
 
 
 def _install_abort_on_exception(group, comm):

@@ -12,13 +12,15 @@ class Group:
     """The MPI communicator of all ranks, and the NCCL communicator once CUDA tensors were
     communicated (or at init with backend "nccl")."""
 
-    def __init__(self, backend: str, comm: Any, timeout: float, local_rank: int, threaded: bool) -> None:
+    def __init__(self, backend: str, comm: Any, timeout: float, local_rank: int, threaded: bool,
+                 single_node: bool = False) -> None:
         self.backend = backend
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.timeout = timeout           # seconds a CPU collective may wait
         self.local_rank = local_rank
+        self.single_node = single_node   # every rank on this machine (NCCL may bootstrap over loopback)
         self.nccl_comm: Optional[Communicator] = None
         self.threaded = threaded         # MPI may be called from a communication thread
         self.comm_thread: Optional[_CommThread] = None   # started by the first collective that needs it
@@ -31,7 +33,7 @@ class Group:
         if self.nccl_comm is None:
             if self.comm_thread is not None:     # its MPI calls must all precede the id's broadcast
                 self.comm_thread.drain()
-            self.nccl_comm = nccl.Communicator.from_mpi(self.comm, device_index)
+            self.nccl_comm = nccl.Communicator.from_mpi(self.comm, device_index, self.single_node)
         elif self.nccl_comm.device != device_index:
             raise ValueError(f"dlcore.distributed: this rank communicates on cuda:{self.nccl_comm.device}, "
                              f"got a tensor on cuda:{device_index} (one GPU per rank)")

@@ -7,7 +7,12 @@ is used (ncclGetUniqueId, ncclCommInitRank, ncclAllReduce, ncclBroadcast, ncclAl
 ncclReduceScatter, ncclCommDestroy), whose enum values have not changed since NCCL 2.10.
 
 A communicator is created collectively: rank 0 makes the unique id, MPI broadcasts its 128
-bytes, and every rank calls ncclCommInitRank with its own MPI rank. Collectives are enqueued on
+bytes, and every rank calls ncclCommInitRank with its own MPI rank. When every rank runs on one
+machine and ``NCCL_SOCKET_IFNAME`` is unset, NCCL's bootstrap is pointed at the loopback
+interface (``lo``): left to itself NCCL picks the first network interface, and a machine whose
+firewall drops even its own traffic there (a sandbox, a container) then hangs in
+ncclCommInitRank. Loopback always reaches the other ranks of the same machine; jobs across
+machines keep NCCL's own choice. Collectives are enqueued on
 dlcore's current stream of the tensor's device (``dlcore.cuda.current_stream``), reading and
 writing the tensors' device memory directly.
 """
@@ -121,6 +126,13 @@ def _red_op(op, t, name):
             ReduceOp.MIN: _MIN}[op]
 
 
+def bootstrap_environment(single_node: bool) -> None:
+    """Before NCCL's first call (it reads its environment once): on one machine, bootstrap over
+    loopback unless the user chose an interface (see the module's docstring)."""
+    if single_node and not os.environ.get("NCCL_SOCKET_IFNAME"):
+        os.environ["NCCL_SOCKET_IFNAME"] = "lo"
+
+
 def _stream(device):
     from .. import _C
     return ctypes.c_void_p(_C.cuda_current_stream(device))
@@ -136,7 +148,8 @@ class Communicator:
         self.size = size
 
     @classmethod
-    def from_mpi(cls, comm: Any, device: int) -> Communicator:
+    def from_mpi(cls, comm: Any, device: int, single_node: bool = False) -> Communicator:
+        bootstrap_environment(single_node)
         lib = library()
         from .. import cuda
         cuda.set_device(device)
