@@ -138,7 +138,7 @@ note "gpu_profile.py: exit $?"
 
 # Data-parallel collectives on the GPU (NCCL, world size 1 here) when mpi4py and an MPI
 # launcher are present; skips otherwise. On the H200 machine (2026-12-04, NCCL 2.28.9 from
-# torch's wheel, Open MPI 4.1.6) the NCCL scripts hung after NCCL printed its version, probably
+# torch's wheel, Open MPI 4.1.6) the NCCL scripts hung after NCCL printed its version, perhaps
 # in its socket bootstrap on a firewalled interface; dlcore now bootstraps over loopback when all
 # ranks share the machine (distributed/nccl.py). First one rank without a launcher, NCCL's own
 # log on (which interface it took), and on a hang SIGABRT, which makes Python's faulthandler

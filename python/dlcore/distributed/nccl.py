@@ -10,7 +10,7 @@ A communicator is created collectively: rank 0 makes the unique id, MPI broadcas
 bytes, and every rank calls ncclCommInitRank with its own MPI rank. When every rank runs on one
 machine and ``NCCL_SOCKET_IFNAME`` is unset, NCCL's bootstrap is pointed at the loopback
 interface (``lo``): left to itself NCCL picks the first network interface, and a machine whose
-firewall drops even its own traffic there (a sandbox, a container) then hangs in
+firewall drops even its own traffic there (a sandbox, a container) can hang in
 ncclCommInitRank. Loopback always reaches the other ranks of the same machine; jobs across
 machines keep NCCL's own choice. Collectives are enqueued on
 dlcore's current stream of the tensor's device (``dlcore.cuda.current_stream``), reading and
