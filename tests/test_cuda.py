@@ -217,6 +217,41 @@ def test_matmul_cuda_transposed_and_sliced(rng):
     _agree(ca[:, :250] @ cb, ga[:, :250] @ gb, rtol=1e-5, atol=1e-5, scale=mag_scale)
 
 
+# TF32 on Hopper: an operand that is not K-contiguous (row-major B of A @ B, a column-major A)
+# is first copied K-contiguous when the product is big (gemm.cu: stage_k_contiguous; elsewhere
+# the same calls take the transposing loads). Odd K (the copy's rows are padded to 4), a batch
+# with a broadcast B, a column-major A, and the bias epilogue.
+TF32_STAGED_CASES = [((1030, 517), (517, 530), False), ((2, 600, 401), (401, 600), False),
+                     ((1030, 517), (517, 530), True), ((3, 520, 333), (3, 333, 610), True)]
+
+
+@requires_cuda
+@pytest.mark.parametrize("sa,sb,a_colmajor", TF32_STAGED_CASES, ids=str)
+def test_tf32_matmul_with_operands_copied_k_contiguous(sa, sb, a_colmajor, rng):
+    a = make_array(rng, sa, "float32")
+    b = make_array(rng, sb, "float32")
+    ref = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    mag = np.matmul(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
+    ga = (dlcore.tensor(np.ascontiguousarray(np.swapaxes(a, -1, -2)), device="cuda").mT if a_colmajor
+          else dlcore.tensor(a, device="cuda"))
+    gb = dlcore.tensor(b, device="cuda")
+    try:
+        dlcore.backends.cuda.matmul.allow_tf32 = True
+        got = to_numpy(ga @ gb).astype(np.float64)
+        if len(sa) == 2:
+            bias = make_array(rng, (sb[1],), "float32")
+            w = dlcore.tensor(np.ascontiguousarray(b.T), device="cuda")
+            got_lin = to_numpy(F.linear(ga, w, dlcore.tensor(bias, device="cuda"))).astype(np.float64)
+    finally:
+        dlcore.backends.cuda.matmul.allow_tf32 = False
+    # The wgmma kernel truncates each input to TF32 (10 mantissa bits: relative error < 2^-10),
+    # so each product is off by < 2^-9 |a||b|; the float32 sums add ~K * 2^-24. Bounded by 3e-3.
+    assert got.shape == ref.shape
+    assert np.all(np.abs(got - ref) <= 3e-3 * mag + 1e-5 * np.abs(ref))
+    if len(sa) == 2:
+        assert np.all(np.abs(got_lin - (ref + bias)) <= 3e-3 * (mag + np.abs(bias)) + 1e-5 * np.abs(ref))
+
+
 @requires_cuda
 def test_tf32_flag_path(rng):
     a = make_array(rng, (257, 513), "float32")

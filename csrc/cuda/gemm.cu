@@ -31,6 +31,12 @@
 //      beyond TF32 rounding disables it for that device for good, with one line on stderr.
 //      DLCORE_CUDA_WGMMA=0 in the environment disables it outright. gemm_tf32_path(device)
 //      says which of the two a device uses.
+//      wgmma reads TF32 tiles K-major only: an operand whose rows are the contiguous
+//      direction (row-major B of A @ B; a column-major A such as xᵀ in a weight gradient) is
+//      transposed through registers on its way to shared memory, and ptxas then retires each
+//      wgmma group before the next k-tile: 88 TFLOP/s against 167 with both operands
+//      K-contiguous (8192³, H200, 2026-12-04). A big enough product first copies such an
+//      operand, or one not 16-byte aligned, into a K-contiguous workspace (gemm_wgmma.cu).
 // Batches run on blockIdx.z (a batch stride of 0 broadcasts that operand).
 #include <algorithm>
 #include <cstdio>
@@ -356,7 +362,6 @@ gemm_tf32(const GemmArgs<float> p) {
 }
 
 // ---- host side ------------------------------------------------------------------------------
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Runs `launch(grid_z, batch_base)` over the batch in chunks of at most 65535 (gridDim.z).
 template <typename F>
@@ -387,18 +392,6 @@ int simt_splits(int64_t tiles, int64_t M, int64_t N, int64_t K, int64_t batch, s
   return cs == cudaStreamCaptureStatusNone ? (int)splits : 1;
 }
 
-// Workspace from the caching allocator, returned on scope exit (a freed block is handed out
-// again on the same stream only, so the kernels still queued on it are safe).
-struct GemmWorkspace {
-  int device = -1;
-  void* ptr = nullptr;
-  explicit GemmWorkspace(size_t bytes) : device(current_device_id()), ptr(cudart::raw_alloc(device, bytes)) {}
-  ~GemmWorkspace() {
-    if (ptr) try { cudart::raw_free(device, ptr); } catch (...) {}
-  }
-  GemmWorkspace(const GemmWorkspace&) = delete;
-  GemmWorkspace& operator=(const GemmWorkspace&) = delete;
-};
 
 template <typename T, int BM, int BN, int BK, int TM, int TN>
 void launch_simt(GemmArgs<T> a, int64_t batch, bool a_kc, bool b_kc, cudaStream_t s) {
@@ -587,10 +580,13 @@ void run_gemm(const GemmParams& p, cudaStream_t s) {
   GemmArgs<T> a = make_args<T>(p, &a_kc, &b_kc);
 
   if constexpr (std::is_same<T, float>::value) {
-    if (p.allow_tf32 && a.a_vec && a.b_vec && compute_major() >= 8) {
-      if (compute_major() == 9 && wgmma_ready(current_device_id(), s)) gemm_wgmma(p, a_kc, b_kc, s);
-      else launch_tf32(a, p.batch, a_kc, b_kc, s);
-      return;
+    if (p.allow_tf32 && compute_major() >= 8) {
+      if (compute_major() == 9 && wgmma_ready(current_device_id(), s)) {
+        if (gemm_wgmma_copying(p, s)) return;
+      } else if (a.a_vec && a.b_vec) {
+        launch_tf32(a, p.batch, a_kc, b_kc, s);
+        return;
+      }
     }
     // Big tiles (8x8 per thread: 4 FMAs per shared-memory load, 4x4 does 2) when they fill
     // the GPU, alone or split along K -- an LSTM's weight gradients, (2048 x 512) over

@@ -59,6 +59,10 @@ bool gemm_wgmma_available();
 // The wgmma TF32 GEMM. Same preconditions as gemm.cu's mma.sync kernel: float32, each operand
 // contiguous along k (a_kc / b_kc) or along m / n, 16-byte aligned as gemm.cu's vec_ok checks.
 void gemm_wgmma(const GemmParams& p, bool a_kc, bool b_kc, void* stream);
+// The same for any float32 operands: each operand that is not K-contiguous and aligned is first
+// copied into one that is, when the product is big enough to pay for the copy. false (nothing
+// launched): an operand neither loadable by the kernel as it is nor worth copying.
+bool gemm_wgmma_copying(const GemmParams& p, void* stream);
 
 // ---- optim.cu --------------------------------------------------------------------------
 // Fused optimizer steps, same contract as dlcore::cpu::*_step (csrc/cpu/kernels.h): one
