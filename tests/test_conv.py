@@ -764,6 +764,8 @@ CUDA_CASES = [
     (2, 4, 8, 9, 8, (5, 3), 2, (2, 1), (1, 2), 4),
     (3, 6, 5, 7, 10, (1, 1), 1, 0, 1, 2),
     (0, 3, 5, 5, 2, (3, 3), 1, 1, 1, 1),
+    (70, 2, 28, 28, 3, (5, 5), 1, 2, 1, 1),   # bias gradient split over images (3 uneven parts)
+    (40, 3, 3, 3, 5, (3, 3), 1, 0, 1, 1),     # 1x1 output: the bias gradient's threads all along n
 ]
 
 
