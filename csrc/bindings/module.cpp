@@ -41,18 +41,18 @@ void register_runtime(py::module_& m) {
     py::gil_scoped_release nogil;
     return cpu::measure_triad_gbps(threads);
   }, py::arg("threads"));
-  m.def("measure_update_stream_gbps", [](int threads) {
+  m.def("measure_update_stream_gbps", [](int threads, bool amsgrad) {
     cpu::UpdateStreamGbps r;
     {
       py::gil_scoped_release nogil;
-      r = cpu::measure_update_stream_gbps(threads);
+      r = cpu::measure_update_stream_gbps(threads, amsgrad);
     }
     py::dict d;
     d["static"] = r.static_split;
     d["chunks"] = r.chunks;
     d["chunks_prefetch"] = r.chunks_prefetch;
     return d;
-  }, py::arg("threads"));
+  }, py::arg("threads"), py::arg("amsgrad") = false);
 
   m.def("cuda_device_count", &cudart::device_count);
   m.def("cuda_synchronize", [](int dev) {

@@ -61,7 +61,7 @@ double measure_triad_gbps(int threads);
 // `threads` threads: one static share each, dynamic 64K-element chunks (as cpu/optim.cpp), and
 // those chunks with a software prefetch of every stream. The best is an optimizer's ceiling.
 struct UpdateStreamGbps { double static_split, chunks, chunks_prefetch; };
-UpdateStreamGbps measure_update_stream_gbps(int threads);
+UpdateStreamGbps measure_update_stream_gbps(int threads, bool amsgrad = false);
 
 // ---- cpu.cpp ---------------------------------------------------------------------------
 // Which SIMD path the runtime dispatcher chose: "avx2-fma" or "generic".

@@ -167,7 +167,9 @@ double measure_triad_gbps(int threads) {
 // single core's bandwidth depends on how many streams it has in flight (its outstanding
 // misses are spread over them), so a 3-stream triad says little about a 4-read/3-write
 // optimizer step. This loop is that step with its divisions removed: p, g, m, v read;
-// p, m, v written in place (no write-allocate: the lines were just read), 28 B/element.
+// p, m, v written in place (no write-allocate: the lines were just read), 28 B/element; with
+// amsgrad also AMSGrad's running maximum read and written, 36 B/element (five streams in
+// flight per core instead of four: it need not reach the same GB/s).
 // Three ways of splitting the range over the team, as an optimizer could:
 //   kStatic    one contiguous share per thread;
 //   kChunks    64K-element chunks handed out dynamically (what cpu/optim.cpp does);
@@ -179,45 +181,59 @@ constexpr int64_t kPrefetchAhead = 1024;               // floats: 4 KB ahead on 
 
 struct UpdateStreams {
   float* p; const float* g; float* m; float* v;
+  float* vmax;   // AMSGrad's running maximum of v: a fifth stream, read and written (else null)
   // The arithmetic is a placeholder for an optimizer's (three multiply-adds, no division): it
   // keeps every value finite and costs far less than the memory traffic.
-  void run(int64_t b, int64_t e, bool prefetch) const {
+  template <bool kMax>
+  void run_(int64_t b, int64_t e, bool prefetch) const {
     float* __restrict pp = p;
     const float* __restrict gg = g;
     float* __restrict mm = m;
     float* __restrict vv = v;
+    float* __restrict ww = vmax;
     for (int64_t i0 = b; i0 < e; i0 += 16) {            // one 64-byte line of each stream
       if (prefetch) {
         __builtin_prefetch(pp + i0 + kPrefetchAhead, 1, 3);
         __builtin_prefetch(gg + i0 + kPrefetchAhead, 0, 3);
         __builtin_prefetch(mm + i0 + kPrefetchAhead, 1, 3);
         __builtin_prefetch(vv + i0 + kPrefetchAhead, 1, 3);
+        if (kMax) __builtin_prefetch(ww + i0 + kPrefetchAhead, 1, 3);
       }
       const int64_t i1 = std::min(e, i0 + 16);
       for (int64_t i = i0; i < i1; ++i) {
         const float gi = gg[i];
         const float mi = mm[i] * 0.9f + gi * 0.1f;
-        const float vi = vv[i] * 0.999f + gi * gi;
-        mm[i] = mi;
+        float vi = vv[i] * 0.999f + gi * gi;
         vv[i] = vi;
-        pp[i] = pp[i] * 0.5f + mi * 1e-3f;
+        if (kMax) {
+          vi = std::max(ww[i], vi);
+          ww[i] = vi;
+        }
+        mm[i] = mi;
+        pp[i] = pp[i] * 0.5f + mi * 1e-3f + vi * 1e-6f;
       }
     }
+  }
+  void run(int64_t b, int64_t e, bool prefetch) const {
+    if (vmax) run_<true>(b, e, prefetch);
+    else run_<false>(b, e, prefetch);
   }
 };
 }  // namespace
 
-UpdateStreamGbps measure_update_stream_gbps(int threads) {
+UpdateStreamGbps measure_update_stream_gbps(int threads, bool amsgrad) {
   threads = std::max(1, threads);
   const int64_t n = kStreamElems;
-  HostFloats p(n), g(n), m(n), v(n);
-  const UpdateStreams s{p.p, g.p, m.p, v.p};
+  HostFloats p(n), g(n), m(n), v(n), w(amsgrad ? n : 1);
+  const UpdateStreams s{p.p, g.p, m.p, v.p, amsgrad ? w.p : nullptr};
+  const double bytes = amsgrad ? 36.0 : 28.0;   // 4 or 5 streams read, 3 or 4 written
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     p.p[i] = 1.0f;
     g.p[i] = 0.01f;
     m.p[i] = 0.0f;
     v.p[i] = 0.0f;
+    if (amsgrad) w.p[i] = 0.0f;
   }
   const int64_t chunks = (n + kStreamChunk - 1) / kStreamChunk;
   auto pass = [&](int how) {
@@ -238,7 +254,7 @@ UpdateStreamGbps measure_update_stream_gbps(int threads) {
       for (int64_t c = 0; c < chunks; ++c)
         s.run(c * kStreamChunk, std::min(n, (c + 1) * kStreamChunk), how == 2);
     }
-    return 28.0 * (double)n / std::max(seconds_now() - t0, 1e-9) / 1e9;
+    return bytes * (double)n / std::max(seconds_now() - t0, 1e-9) / 1e9;
   };
   // The three ways take turns, pass after pass, so a slow stretch of a shared machine hits
   // them alike; the best pass of each is kept, as for the triad.
@@ -248,7 +264,7 @@ UpdateStreamGbps measure_update_stream_gbps(int threads) {
       const double gbps = pass(how);
       if (round > 0) best[how] = std::max(best[how], gbps);
     }
-  g_sink = p.p[n / 2] + m.p[n / 3] + v.p[n / 4];
+  g_sink = p.p[n / 2] + m.p[n / 3] + v.p[n / 4] + w.p[amsgrad ? n / 5 : 0];
   return UpdateStreamGbps{best[0], best[1], best[2]};
 }
 
