@@ -28,22 +28,6 @@ constexpr int kThreads = 256;
 constexpr int64_t kChunk = 16384;
 constexpr int64_t kMaxChunks = 1024;
 
-// Scratch memory from the caching allocator, returned on scope exit (reused on the same
-// stream only, so kernels queued behind it are safe).
-struct Scratch {
-  int device = 0;
-  void* ptr = nullptr;
-  explicit Scratch(size_t bytes) {
-    device = current_device_id();
-    ptr = cudart::raw_alloc(device, bytes ? bytes : 8);
-  }
-  ~Scratch() {
-    try { cudart::raw_free(device, ptr); } catch (...) {}
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
 __device__ __forceinline__ double warp_sum(double v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -10,6 +10,7 @@
 #include <string>
 #include <type_traits>
 
+#include "../core/cuda_runtime.h"
 #include "../core/dtype.h"
 #include "../core/loop.h"
 
@@ -68,6 +69,24 @@ inline int compute_major() {
   cache[d].store(v, std::memory_order_relaxed);
   return v;
 }
+
+// ---- scratch memory ------------------------------------------------------------------------
+// Device memory from the caching allocator for the life of a scope (at least 8 bytes, so never
+// null). A freed block is handed out again on the same stream only, so kernels still queued on
+// it when the scope ends are safe.
+struct Scratch {
+  int device;
+  void* ptr;
+  explicit Scratch(size_t bytes) : device(current_device_id()), ptr(cudart::raw_alloc(device, bytes ? bytes : 8)) {}
+  ~Scratch() {
+    try { cudart::raw_free(device, ptr); } catch (...) {}
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  template <typename T> T* as() const { return static_cast<T*>(ptr); }
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // ---- launch sizing -----------------------------------------------------------------------
 // Grid-stride loops: enough blocks to fill every SM several times over (so a wave of long

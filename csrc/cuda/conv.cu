@@ -31,24 +31,6 @@ namespace {
 constexpr int64_t kColBytes = int64_t(32) << 20;   // bound on the column buffer
 constexpr int kThreads = 256;
 
-// Scratch from the caching allocator, returned on scope exit (reused on the same stream only,
-// so kernels still queued on it are safe).
-struct Scratch {
-  int device = 0;
-  void* ptr = nullptr;
-  explicit Scratch(size_t bytes) {
-    if (!bytes) return;
-    device = current_device_id();
-    ptr = cudart::raw_alloc(device, bytes);
-  }
-  ~Scratch() {
-    if (ptr) try { cudart::raw_free(device, ptr); } catch (...) {}
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  template <typename T> T* as() const { return static_cast<T*>(ptr); }
-};
-
 // ---- im2col / col2im ------------------------------------------------------------------------
 
 // Index arithmetic in I: int32_t whenever every index of the launch fits (the host checks),

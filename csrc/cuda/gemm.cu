@@ -399,12 +399,12 @@ void launch_simt(GemmArgs<T> a, int64_t batch, bool a_kc, bool b_kc, cudaStream_
   const int64_t tiles = ceil_div(a.M, BM) * a.tiles_n;
   if (tiles > 0x7fffffff) throw std::runtime_error("gemm: matrix too large");
   int splits = simt_splits(tiles * batch, a.M, a.N, a.K, batch, sizeof(T), s);
-  std::unique_ptr<GemmWorkspace> ws;
+  std::unique_ptr<Scratch> ws;
   if (splits > 1) {
     // Slices of whole BK steps; rounding up can leave fewer slices than asked for.
     a.k_chunk = ceil_div(ceil_div(a.K, splits), BK) * BK;
     splits = (int)ceil_div(a.K, a.k_chunk);
-    ws = std::make_unique<GemmWorkspace>((size_t)splits * batch * a.M * a.N * sizeof(T));
+    ws = std::make_unique<Scratch>((size_t)splits * batch * a.M * a.N * sizeof(T));
     a.partial = static_cast<T*>(ws->ptr);
   }
   over_batches(batch, [&](unsigned z, int64_t b0) {

@@ -3,9 +3,6 @@
 // element, and the host-side reading of a GemmParams into arguments. One definition, so the
 // three kernels cannot drift apart in what C = act(alpha*A@B + beta*C + bias) means.
 #pragma once
-#include <memory>
-
-#include "../core/cuda_runtime.h"
 #include "../core/gemm_params.h"
 #include "common.cuh"
 
@@ -34,21 +31,6 @@ struct GemmArgs {
   int64_t k_chunk;
   T* partial;
   int64_t batch_total;  // the whole batch (partial's second dimension)
-};
-
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Workspace from the caching allocator, returned on scope exit (a freed block is handed out
-// again on the same stream only, so the kernels still queued on it are safe).
-struct GemmWorkspace {
-  int device = -1;
-  void* ptr = nullptr;
-  explicit GemmWorkspace(size_t bytes) : device(current_device_id()), ptr(cudart::raw_alloc(device, bytes)) {}
-  ~GemmWorkspace() {
-    if (ptr) try { cudart::raw_free(device, ptr); } catch (...) {}
-  }
-  GemmWorkspace(const GemmWorkspace&) = delete;
-  GemmWorkspace& operator=(const GemmWorkspace&) = delete;
 };
 
 // ---- epilogue ----------------------------------------------------------------------------

@@ -47,6 +47,7 @@
 // All wgmma code sits inside __CUDA_ARCH_FEAT_SM90_ALL (sm_90a); the sm_80 pass compiles the
 // kernels to empty bodies, which the self-check would catch if they were ever launched.
 #include <algorithm>
+#include <memory>
 
 #include "common.cuh"
 #include "gemm_common.cuh"
@@ -281,18 +282,18 @@ __global__ void to_k_contiguous(const float* __restrict__ src, int64_t bs, int64
 }
 
 struct KContiguousStaging {
-  std::unique_ptr<GemmWorkspace> a, b;
+  std::unique_ptr<Scratch> a, b;
 };
 
 // Copies one operand (R rows of K, batches copies) into a fresh workspace; false when the
 // workspace would pass 256 MiB or cannot be had (nothing is launched then).
 bool stage_operand(const float* src, int64_t batches, int64_t bs, int64_t rs, int64_t ks, int64_t R, int64_t K,
-                   std::unique_ptr<GemmWorkspace>& ws, float** dst, int64_t* Kp, cudaStream_t s) {
+                   std::unique_ptr<Scratch>& ws, float** dst, int64_t* Kp, cudaStream_t s) {
   *Kp = ceil_div(K, 4) * 4;
   const int64_t bytes = batches * R * *Kp * (int64_t)sizeof(float);
   if (bytes > (int64_t(256) << 20) || ceil_div(K, 32) > 65535) return false;
   try {
-    ws = std::make_unique<GemmWorkspace>((size_t)bytes);
+    ws = std::make_unique<Scratch>((size_t)bytes);
   } catch (const std::exception&) {
     cudaGetLastError();
     return false;

@@ -198,24 +198,6 @@ reduce_cols(Op op, const InType<Op, IN_ACC, T>* __restrict__ in, OutType<Op, OUT
   }
 }
 
-// Scratch memory for the partials, from the caching allocator; returned on scope exit (the
-// allocator reuses it on the same stream only, so the pending second pass is safe).
-struct Scratch {
-  int device = 0;
-  void* ptr = nullptr;
-  Scratch(size_t bytes) {
-    device = current_device_id();
-    ptr = cudart::raw_alloc(device, bytes);
-  }
-  ~Scratch() {
-    try { cudart::raw_free(device, ptr); } catch (...) {}
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 template <typename Op, typename T>
 void run(Op op, const T* in, typename Op::Out* out, int64_t outer, int64_t red, int64_t inner,
          cudaStream_t s) {

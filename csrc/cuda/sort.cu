@@ -87,20 +87,6 @@ __global__ void emit(const T* __restrict__ x, const uint32_t* __restrict__ idx, 
   }
 }
 
-struct Scratch {
-  int device = 0;
-  void* ptr = nullptr;
-  explicit Scratch(size_t bytes) {
-    device = current_device_id();
-    ptr = cudart::raw_alloc(device, bytes ? bytes : 8);
-  }
-  ~Scratch() {
-    try { cudart::raw_free(device, ptr); } catch (...) {}
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
 template <typename T>
 void sort_and_emit(const void* x, void* values, int64_t* indices, int64_t rows, int64_t n,
                    int64_t k, bool descending, cudaStream_t s) {
