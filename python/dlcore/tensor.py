@@ -132,6 +132,8 @@ def _norm_dim(dim, ndim, op="dim"):
 def _shape_arg(shape, op):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
+    if all(type(s) is int for s in shape):   # the common case, without the ABC checks below
+        return tuple(shape)
     for s in shape:
         if not isinstance(s, numbers.Integral):
             raise TypeError(f"{op}: shape entries must be ints, got {shape!r}")

@@ -176,6 +176,9 @@ def view(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
 def reshape(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """x with a new shape (one dim may be -1): a view when possible, else a copy."""
     shape = _infer_shape(x, _shape_arg(shape, "reshape"), "reshape")
+    if x._impl.is_contiguous():             # any shape views contiguous memory
+        return _view_of(x, shape, _contig_strides(shape), x._impl.offset, "reshape",
+                        lambda g: (reshape(g, x.shape),))
     st = _view_strides(x.shape, x.stride(), shape) if x.numel() else None
     if st is not None:
         return _view_of(x, shape, st, x._impl.offset, "reshape", lambda g: (reshape(g, x.shape),))
