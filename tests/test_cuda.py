@@ -220,7 +220,7 @@ def test_matmul_cuda_transposed_and_sliced(rng):
 
 
 # TF32 on Hopper: an operand that is not K-contiguous (row-major B of A @ B, a column-major A)
-# is first copied K-contiguous when the product is big (gemm.cu: stage_k_contiguous; elsewhere
+# is first copied K-contiguous when the product is big (gemm_wgmma.cu: stage_k_contiguous; elsewhere
 # the same calls take the transposing loads). Odd K (the copy's rows are padded to 4), a batch
 # with a broadcast B, a column-major A, and the bias epilogue.
 TF32_STAGED_CASES = [((1030, 517), (517, 530), False), ((2, 600, 401), (401, 600), False),

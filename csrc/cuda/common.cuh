@@ -3,6 +3,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -87,6 +88,24 @@ struct Scratch {
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Runs `launch(grid_z, batch_base)` over a batch in chunks of at most 65535 (gridDim.z).
+template <typename F>
+void over_batches(int64_t batch, F launch) {
+  for (int64_t b0 = 0; b0 < batch; b0 += 65535) launch((unsigned)std::min<int64_t>(65535, batch - b0), b0);
+}
+
+// Whether work queued on `s` now goes into a graph being captured (then nothing may
+// synchronize or call cudaMalloc, which the caching allocator may do). A failed query counts
+// as capturing, its error cleared.
+inline bool stream_capturing(cudaStream_t s) {
+  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(s, &cs) != cudaSuccess) {
+    cudaGetLastError();
+    return true;
+  }
+  return cs != cudaStreamCaptureStatusNone;
+}
 
 // ---- launch sizing -----------------------------------------------------------------------
 // Grid-stride loops: enough blocks to fill every SM several times over (so a wave of long

@@ -363,12 +363,6 @@ gemm_tf32(const GemmArgs<float> p) {
 
 // ---- host side ------------------------------------------------------------------------------
 
-// Runs `launch(grid_z, batch_base)` over the batch in chunks of at most 65535 (gridDim.z).
-template <typename F>
-void over_batches(int64_t batch, F launch) {
-  for (int64_t b0 = 0; b0 < batch; b0 += 65535) launch((unsigned)std::min<int64_t>(65535, batch - b0), b0);
-}
-
 // Split-K for the SIMT kernel. A product whose M x N tiles cannot fill the GPU but whose K is
 // long -- an LSTM's per-step backward dh = dgates W_hh is (256 x 2048) @ (2048 x 512): 32
 // tiles of 64 x 64 on 132 SMs, each walking K = 2048; a convolution's weight gradient, 6 x 25
@@ -384,12 +378,7 @@ int simt_splits(int64_t tiles, int64_t M, int64_t N, int64_t K, int64_t batch, s
   if (tiles >= sms || K < 512) return 1;
   const int64_t splits = std::min<int64_t>({2 * sms / tiles, K / 256, 32});
   if (splits < 2 || splits * batch * M * N * (int64_t)elem > (int64_t(64) << 20)) return 1;
-  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(s, &cs) != cudaSuccess) {
-    cudaGetLastError();
-    return 1;
-  }
-  return cs == cudaStreamCaptureStatusNone ? (int)splits : 1;
+  return stream_capturing(s) ? 1 : (int)splits;
 }
 
 
@@ -558,11 +547,7 @@ bool wgmma_ready(int dev, cudaStream_t s) {
   }
   // The self-check synchronizes and allocates, which a stream capture forbids: stay on
   // mma.sync for now and check at the first TF32 GEMM outside a capture.
-  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(s, &cs) != cudaSuccess || cs != cudaStreamCaptureStatusNone) {
-    cudaGetLastError();
-    return false;
-  }
+  if (stream_capturing(s)) return false;
   std::lock_guard<std::mutex> lock(g_wgmma_mutex);
   st = g_wgmma_state[dev].load();
   if (st != kWgUnverified) return st == kWgOn;

@@ -299,12 +299,11 @@ bool stage_operand(const float* src, int64_t batches, int64_t bs, int64_t rs, in
     return false;
   }
   *dst = static_cast<float*>(ws->ptr);
-  for (int64_t b0 = 0; b0 < batches; b0 += 65535) {
-    const dim3 grid((unsigned)ceil_div(R, 32), (unsigned)ceil_div(K, 32),
-                    (unsigned)std::min<int64_t>(65535, batches - b0));
+  over_batches(batches, [&](unsigned z, int64_t b0) {
+    const dim3 grid((unsigned)ceil_div(R, 32), (unsigned)ceil_div(K, 32), z);
     to_k_contiguous<<<grid, dim3(32, 8), 0, s>>>(src, bs, rs, ks, R, K, *Kp, *dst, b0);
     DLCORE_LAUNCH_CHECK("gemm (K-contiguous copy)");
-  }
+  });
   return true;
 }
 
@@ -320,12 +319,8 @@ bool stage_operand(const float* src, int64_t batches, int64_t bs, int64_t rs, in
 bool stage_k_contiguous(GemmParams& q, bool& a_kc, bool a_vec, bool& b_kc, bool b_vec, KContiguousStaging& st,
                         cudaStream_t s) {
   const bool a_ready = a_kc && a_vec, b_ready = b_kc && b_vec;
-  bool worth = !(a_ready && b_ready) && q.K >= 32 && (double)q.M * q.N * q.K * q.batch >= double(1 << 28);
-  if (worth) {
-    cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
-    if (cudaStreamIsCapturing(s, &cs) != cudaSuccess) cudaGetLastError();
-    worth = cs == cudaStreamCaptureStatusNone;
-  }
+  const bool worth = !(a_ready && b_ready) && q.K >= 32 &&
+                     (double)q.M * q.N * q.K * q.batch >= double(1 << 28) && !stream_capturing(s);
   const bool want_a = worth && !a_ready && q.N >= 512, want_b = worth && !b_ready && q.M >= 512;
   if ((!a_vec && !want_a) || (!b_vec && !want_b)) return false;   // SIMT takes it: copy nothing
   float* dst = nullptr;
@@ -366,14 +361,14 @@ void gemm_wgmma(const GemmParams& p, bool a_kc, bool b_kc, void* stream) {
   const int64_t tiles = (p.M + kBM - 1) / kBM * a.tiles_n;
   if (tiles > 0x7fffffff) throw std::runtime_error("gemm: matrix too large");
   cudaStream_t s = as_stream(stream);
-  for (int64_t b0 = 0; b0 < p.batch; b0 += 65535) {  // gridDim.z is at most 65535
+  over_batches(p.batch, [&](unsigned z, int64_t b0) {
     a.batch_base = b0;
-    const dim3 grid((unsigned)tiles, 1, (unsigned)std::min<int64_t>(65535, p.batch - b0));
+    const dim3 grid((unsigned)tiles, 1, z);
     if (a_kc && b_kc) launch_variant<true, true>(a, grid, s);
     else if (a_kc) launch_variant<true, false>(a, grid, s);
     else if (b_kc) launch_variant<false, true>(a, grid, s);
     else launch_variant<false, false>(a, grid, s);
-  }
+  });
 }
 
 bool gemm_wgmma_copying(const GemmParams& p, void* stream) {

@@ -176,14 +176,14 @@ def view(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
 def reshape(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """x with a new shape (one dim may be -1): a view when possible, else a copy."""
     shape = _infer_shape(x, _shape_arg(shape, "reshape"), "reshape")
+    src = x
     if x._impl.is_contiguous():             # any shape views contiguous memory
-        return _view_of(x, shape, _contig_strides(shape), x._impl.offset, "reshape",
-                        lambda g: (reshape(g, x.shape),))
-    st = _view_strides(x.shape, x.stride(), shape) if x.numel() else None
-    if st is not None:
-        return _view_of(x, shape, st, x._impl.offset, "reshape", lambda g: (reshape(g, x.shape),))
-    c = contiguous(x)
-    return _view_of(c, shape, _contig_strides(shape), c._impl.offset, "reshape", lambda g: (reshape(g, x.shape),))
+        st = _contig_strides(shape)
+    else:
+        st = _view_strides(x.shape, x.stride(), shape) if x.numel() else None
+        if st is None:                      # no view fits: a contiguous copy
+            src, st = contiguous(x), _contig_strides(shape)
+    return _view_of(src, shape, st, src._impl.offset, "reshape", lambda g: (reshape(g, x.shape),))
 
 
 def _contig_strides(shape):
